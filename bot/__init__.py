@@ -1,0 +1,1 @@
+"""Slack chat-ops bot that onboards an ASP's customers to Sinch's Messenger channel."""

@@ -1,0 +1,90 @@
+"""The command line: `python -m bot <command>`.
+
+Each subcommand is a small function taking the parsed arguments and returning an exit code.
+`load_dotenv()` and logging configuration happen here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from dotenv import load_dotenv
+
+from bot.config import ConfigError, Settings, database_url_from_env
+
+logger = logging.getLogger(__name__)
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    """Print a fresh key for BOT_SECRET_KEY."""
+    from store.secrets import generate_key
+
+    print(generate_key())
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """Bring the database schema up to date."""
+    from store.db import make_engine, migrate
+
+    url = database_url_from_env(os.environ)
+    engine = make_engine(url)
+    revision = migrate(engine)
+    print(f"database at revision {revision}")
+    return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    """Serve the Sinch sandbox (API stand-in plus dashboard control routes)."""
+    from sinch.sandbox import serve
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Onboard an ASP's customers to Sinch's Facebook Messenger channel from Slack.",
+    )
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), help="default: INFO")
+    commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+
+    keygen = commands.add_parser("keygen", help="print a new key for BOT_SECRET_KEY")
+    keygen.set_defaults(handler=_keygen)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
+    migrate.set_defaults(handler=_migrate)
+
+    sandbox = commands.add_parser("sandbox", help="serve the local Sinch sandbox")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.set_defaults(handler=_sandbox)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    load_dotenv()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler: Command = args.handler
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+__all__ = ["Settings", "build_parser", "main"]

@@ -1,0 +1,284 @@
+"""Settings: one frozen object built from the environment, validated all at once.
+
+Nothing here reads `os.environ` by itself: the entry point passes the mapping in, which keeps tests
+free to build settings from a plain dict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+__all__ = [
+    "ConfigError",
+    "Secret",
+    "Settings",
+    "Timers",
+    "database_url_from_env",
+    "parse_duration",
+]
+
+DEFAULT_DATABASE_URL = "sqlite:///onboarding.db"
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """One or more configuration values are missing or invalid; the message names every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(f"- {problem}" for problem in problems))
+
+
+class Secret:
+    """A string that never shows itself in `repr`, `str`, f-strings or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse `90`, `90s`, `5m`, `1h`, `3d` (a bare number means seconds)."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration (examples: 60s, 5m, 1h, 3d)")
+    number, unit = match.groups()
+    return timedelta(seconds=float(number) * _UNIT_SECONDS[unit])
+
+
+def _format_duration(value: timedelta) -> str:
+    return f"{int(value.total_seconds())}s"
+
+
+@dataclass(frozen=True)
+class Timers:
+    """Every timer of the runbook, with product.md's defaults."""
+
+    poll_fast_interval: timedelta = timedelta(seconds=60)
+    poll_fast_window: timedelta = timedelta(hours=1)
+    poll_medium_interval: timedelta = timedelta(minutes=5)
+    poll_medium_window: timedelta = timedelta(days=1)
+    poll_slow_interval: timedelta = timedelta(minutes=30)
+    customer_reminder_after: timedelta = timedelta(days=3)
+    customer_expire_after: timedelta = timedelta(days=14)
+    revoke_reminders: tuple[timedelta, ...] = (timedelta(hours=1), timedelta(hours=4), timedelta(hours=24))
+    revoke_escalate_after: timedelta = timedelta(hours=24)
+    manual_step_reminder_after: timedelta = timedelta(hours=24)
+    sweep_interval: timedelta = timedelta(seconds=15)
+    poll_failure_alert_after: int = 3
+    poll_concurrency: int = 8
+
+
+# Environment variable -> (Timers field, parser). The names are part of the public interface.
+_TIMER_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "POLL_FAST_INTERVAL": ("poll_fast_interval", parse_duration),
+    "POLL_FAST_WINDOW": ("poll_fast_window", parse_duration),
+    "POLL_MEDIUM_INTERVAL": ("poll_medium_interval", parse_duration),
+    "POLL_MEDIUM_WINDOW": ("poll_medium_window", parse_duration),
+    "POLL_SLOW_INTERVAL": ("poll_slow_interval", parse_duration),
+    "CUSTOMER_REMINDER_AFTER": ("customer_reminder_after", parse_duration),
+    "CUSTOMER_EXPIRE_AFTER": ("customer_expire_after", parse_duration),
+    "REVOKE_REMINDERS": (
+        "revoke_reminders",
+        lambda text: tuple(parse_duration(part) for part in text.split(",") if part.strip()),
+    ),
+    "REVOKE_ESCALATE_AFTER": ("revoke_escalate_after", parse_duration),
+    "MANUAL_STEP_REMINDER_AFTER": ("manual_step_reminder_after", parse_duration),
+    "SWEEP_INTERVAL": ("sweep_interval", parse_duration),
+    "POLL_FAILURE_ALERT_AFTER": ("poll_failure_alert_after", lambda text: _positive_int(text)),
+    "POLL_CONCURRENCY": ("poll_concurrency", lambda text: _positive_int(text)),
+}
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"{text!r} must be a whole number of at least 1")
+    return value
+
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration for one bot process."""
+
+    slack_bot_token: Secret = field(repr=False)
+    slack_signing_secret: Secret = field(repr=False)
+    onboarding_channel: str
+    approver_users: tuple[str, ...]
+    approver_groups: tuple[str, ...]
+    bot_secret_key: Secret = field(repr=False)
+    slack_app_token: Secret = field(default_factory=lambda: Secret(""), repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    allow_self_approval: bool = False
+    database_url: str = DEFAULT_DATABASE_URL
+    sinch_auth_url: str = "https://auth.sinch.com"
+    sinch_conversation_url: str = "https://{region}.conversation.api.sinch.com"
+    sinch_provisioning_url: str = "https://provisioning.api.sinch.com"
+    sinch_use_provisioning: bool = False
+    port: int = 3000
+    timers: Timers = field(default_factory=Timers)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from an environment mapping; raise one ConfigError naming every problem."""
+        problems: list[str] = []
+
+        def text(name: str, default: str | None = None) -> str:
+            value = env.get(name, "").strip()
+            if value:
+                return value
+            if default is None:
+                problems.append(f"{name} is required but not set")
+                return ""
+            return default
+
+        def parsed(name: str, parse: Callable[[str], T], default: T) -> T:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                return parse(raw)
+            except ValueError as exc:
+                problems.append(f"{name}: {exc}")
+                return default
+
+        bot_token = text("SLACK_BOT_TOKEN")
+        if bot_token and not bot_token.startswith("xoxb-"):
+            problems.append("SLACK_BOT_TOKEN must be a bot token (it starts with xoxb-)")
+        app_token = env.get("SLACK_APP_TOKEN", "").strip()
+        if app_token and not app_token.startswith("xapp-"):
+            problems.append("SLACK_APP_TOKEN must be an app-level token (it starts with xapp-)")
+        # Socket Mode requests are not signed, so the signing secret is only needed over HTTP.
+        signing_secret = text("SLACK_SIGNING_SECRET", default="" if app_token else None)
+
+        channel = text("ONBOARDING_CHANNEL")
+        if channel and not _CHANNEL_ID.match(channel):
+            problems.append(f"ONBOARDING_CHANNEL must be a channel id like C0123ABCD, not {channel!r}")
+
+        users: list[str] = []
+        groups: list[str] = []
+        for entry in (part.strip() for part in text("APPROVERS").split(",")):
+            if not entry:
+                continue
+            if _USER_ID.match(entry):
+                users.append(entry)
+            elif _GROUP_ID.match(entry):
+                groups.append(entry)
+            else:
+                problems.append(f"APPROVERS: {entry!r} is neither a user id (U…) nor a user-group id (S…)")
+
+        secret_key = text("BOT_SECRET_KEY")
+        if secret_key:
+            from store.secrets import validate_keyring
+
+            try:
+                validate_keyring(secret_key)
+            except ValueError as exc:
+                problems.append(f"BOT_SECRET_KEY: {exc}")
+
+        conversation_url = text("SINCH_CONVERSATION_URL", cls.sinch_conversation_url)
+        if "{region}" not in conversation_url:
+            problems.append("SINCH_CONVERSATION_URL must contain {region}, e.g. https://{region}.conversation.api.sinch.com")
+
+        timer_values: dict[str, Any] = {}
+        for variable, (attribute, parse) in _TIMER_VARIABLES.items():
+            timer_values[attribute] = parsed(variable, parse, getattr(Timers(), attribute))
+
+        settings = cls(
+            slack_bot_token=Secret(bot_token),
+            slack_signing_secret=Secret(signing_secret),
+            slack_app_token=Secret(app_token),
+            slack_api_url=_with_trailing_slash(text("SLACK_API_URL", cls.slack_api_url)),
+            onboarding_channel=channel,
+            approver_users=tuple(users),
+            approver_groups=tuple(groups),
+            allow_self_approval=parsed("ALLOW_SELF_APPROVAL", _boolean, False),
+            database_url=text("DATABASE_URL", DEFAULT_DATABASE_URL),
+            bot_secret_key=Secret(secret_key),
+            sinch_auth_url=text("SINCH_AUTH_URL", cls.sinch_auth_url).rstrip("/"),
+            sinch_conversation_url=conversation_url.rstrip("/"),
+            sinch_provisioning_url=text("SINCH_PROVISIONING_URL", cls.sinch_provisioning_url).rstrip("/"),
+            sinch_use_provisioning=parsed("SINCH_USE_PROVISIONING", _boolean, False),
+            port=parsed("PORT", _port, 3000),
+            timers=Timers(**timer_values),
+        )
+        if problems:
+            raise ConfigError(problems)
+        return settings
+
+
+def _boolean(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"{text!r} is not a boolean (use true or false)")
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise ValueError(f"{text!r} is not a TCP port")
+    return value
+
+
+def _with_trailing_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def database_url_from_env(env: Mapping[str, str]) -> str:
+    """The database URL alone, for commands (like `migrate`) that need nothing else."""
+    return env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+
+
+def describe_timers(timers: Timers) -> dict[str, str]:
+    """Timer values keyed by their environment variable, for `check` and the README table."""
+    described: dict[str, str] = {}
+    for variable, (attribute, _) in _TIMER_VARIABLES.items():
+        value = getattr(timers, attribute)
+        if isinstance(value, timedelta):
+            described[variable] = _format_duration(value)
+        elif isinstance(value, tuple):
+            described[variable] = ",".join(_format_duration(item) for item in value)
+        else:
+            described[variable] = str(value)
+    return described

@@ -1,0 +1,210 @@
+"""Tables: the onboarding case, its audit trail, and the Slack outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from store.states import OnboardingState
+
+__all__ = [
+    "AuditEvent",
+    "Onboarding",
+    "OutboxKind",
+    "OutboxMessage",
+    "OutboxStatus",
+    "UTCDateTime",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, hands back timezone-aware datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumType(TypeDecorator[E]):
+    """Stores a StrEnum as its plain string value and hands back the enum member."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_class(value)
+
+
+def _when(*, nullable: bool = True, index: bool = False, **kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, nullable=nullable, index=index, **kwargs)
+
+
+def _state_column(*, nullable: bool = False) -> Any:
+    # A plain VARCHAR (no database enum) keeps migrations simple when states are added.
+    return Field(sa_type=StrEnumType(OnboardingState, 32), nullable=nullable)
+
+
+_ONBOARDING_VERSION = sa.Column("version", sa.Integer, nullable=False, default=1)
+
+
+class Onboarding(SQLModel, table=True):
+    """One customer being onboarded: intake, who did what, Sinch ids, Slack location, timers."""
+
+    __tablename__ = "onboarding"
+    __table_args__ = (
+        sa.Index("ix_onboarding_state_next_poll_at", "state", "next_poll_at"),
+        sa.Index("ix_onboarding_state_entered", "state", "state_entered_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Optimistic lock: every UPDATE carries `WHERE version = ?`, so two writers cannot both win.
+    version: int = Field(default=1, sa_column=_ONBOARDING_VERSION)
+
+    # Intake
+    customer_name: str = Field(max_length=200)
+    customer_key: str = Field(max_length=200, index=True)  # normalised name, for duplicate checks
+    contact_email: str = Field(max_length=320, index=True)  # stored lower-case
+    region: str = Field(max_length=2)
+    page: str = Field(max_length=500)
+    page_type: str = Field(max_length=16)  # "personal" | "business"
+    business_verified: bool = False
+    page_admin: bool = False
+    chat_button: bool = False
+    notes: str = Field(default="", max_length=3000)
+
+    # State
+    state: OnboardingState = _state_column()
+    state_entered_at: datetime = _when(nullable=False, default_factory=utcnow)
+    # Which terminal state REVOKING leads to once the access removal is confirmed.
+    revoke_outcome: OnboardingState | None = _state_column(nullable=True)
+    created_at: datetime = _when(nullable=False, default_factory=utcnow)
+    updated_at: datetime = _when(nullable=False, default_factory=utcnow)
+
+    # People and decisions
+    requester_id: str = Field(max_length=32)
+    approver_id: str | None = Field(default=None, max_length=32)
+    decided_at: datetime | None = _when()
+    rejection_reason: str | None = Field(default=None, max_length=3000)
+    cancelled_by: str | None = Field(default=None, max_length=32)
+    cancel_reason: str | None = Field(default=None, max_length=3000)
+
+    # Sinch project and key (registered by staff), app (created by the bot)
+    project_id: str | None = Field(default=None, max_length=64)
+    key_id: str | None = Field(default=None, max_length=64)
+    key_secret_sealed: str | None = Field(default=None, max_length=1000)
+    project_registered_by: str | None = Field(default=None, max_length=32)
+    project_registered_at: datetime | None = _when()
+    app_name: str | None = Field(default=None, max_length=200)
+    app_id: str | None = Field(default=None, max_length=64)
+    app_attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=2000)
+
+    # Invitation and access removal (human steps)
+    invited_by: str | None = Field(default=None, max_length=32)
+    invited_at: datetime | None = _when()
+    revoked_by: str | None = Field(default=None, max_length=32)
+    revoked_at: datetime | None = _when()
+
+    # Messenger channel, as last seen
+    channel_status: str | None = Field(default=None, max_length=32)
+    channel_description: str | None = Field(default=None, max_length=2000)
+    channel_checked_at: datetime | None = _when()
+    page_id: str | None = Field(default=None, max_length=64)
+    page_name: str | None = Field(default=None, max_length=300)
+    active_at: datetime | None = _when()
+
+    # Slack location: the status card is the thread parent
+    slack_channel: str | None = Field(default=None, max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)
+
+    # Scheduler bookkeeping
+    next_poll_at: datetime | None = _when()
+    poll_failures: int = 0  # consecutive
+    poll_alerted: bool = False  # the thread was told polling is failing
+    reminders_sent: int = 0  # for the current state; reset on every transition
+    customer_reminded: bool = False  # the "customer has not connected" reminder went out
+
+    __mapper_args__ = {"version_id_col": _ONBOARDING_VERSION}
+
+    @property
+    def reference(self) -> str:
+        """How people refer to the case in Slack: `#12`."""
+        return f"#{self.id}"
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to a case, when, and which state change it caused."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", index=True)
+    at: datetime = _when(nullable=False, default_factory=utcnow)
+    actor: str = Field(max_length=32)  # a Slack user id, or "bot"
+    action: str = Field(max_length=40)
+    from_state: OnboardingState | None = _state_column(nullable=True)
+    to_state: OnboardingState | None = _state_column(nullable=True)
+    detail: str = Field(default="", max_length=3000)
+
+
+class OutboxKind(StrEnum):
+    CARD = "card"  # post the status card (first time) or re-render it with chat.update
+    REPLY = "reply"  # a thread reply reporting a change
+    RESOLVE = "resolve"  # replace a step message's buttons with who acted and when
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed; if a crash leaves it here, delivery is in doubt and gets checked
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up after a permanent Slack error
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Slack post or update written in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id", index=True)
+    kind: OutboxKind = Field(sa_type=StrEnumType(OutboxKind, 16))
+    notice: str = Field(default="{}", sa_type=sa.Text)  # JSON: what to say (rendered at delivery)
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=StrEnumType(OutboxStatus, 16))
+    attempts: int = 0
+    next_attempt_at: datetime = _when(nullable=False, default_factory=utcnow)
+    last_error: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _when(nullable=False, default_factory=utcnow)
+    delivered_at: datetime | None = _when()
+    slack_ts: str | None = Field(default=None, max_length=32)

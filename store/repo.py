@@ -1,0 +1,213 @@
+"""Repository: queries and writes for cases, audit events and the outbox.
+
+Every function takes keyword-only arguments and flushes but never commits: the caller owns the
+transaction, so a state change, its audit event and its Slack outbox rows commit together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage, OutboxStatus
+from store.states import OPEN_STATES, OnboardingState, check_transition
+
+__all__ = [
+    "add_onboarding",
+    "audit_trail",
+    "due_for_poll",
+    "enqueue",
+    "find_by_name",
+    "find_open_duplicate",
+    "get_onboarding",
+    "in_states",
+    "list_open",
+    "lock_onboarding",
+    "normalise_name",
+    "outbox_due",
+    "record_event",
+    "transition",
+]
+
+
+def normalise_name(name: str) -> str:
+    """The key used to spot two cases for the same customer: case- and spacing-insensitive."""
+    return " ".join(name.casefold().split())
+
+
+def add_onboarding(*, session: Session, onboarding: Onboarding) -> Onboarding:
+    """Insert a new case and give it an id."""
+    session.add(onboarding)
+    session.flush()
+    return onboarding
+
+
+def get_onboarding(*, session: Session, onboarding_id: int) -> Onboarding | None:
+    """The case with this id, or None."""
+    return session.get(Onboarding, onboarding_id)
+
+
+def lock_onboarding(*, session: Session, onboarding_id: int) -> Onboarding | None:
+    """The case with this id, locked for update where the database supports it."""
+    statement = select(Onboarding).where(Onboarding.id == onboarding_id).with_for_update()
+    return session.exec(statement).first()
+
+
+def find_open_duplicate(*, session: Session, customer_key: str, contact_email: str) -> Onboarding | None:
+    """An open case for the same customer name or contact e-mail, if there is one."""
+    statement = (
+        select(Onboarding)
+        .where(col(Onboarding.state).in_(OPEN_STATES))
+        .where(or_(col(Onboarding.customer_key) == customer_key, col(Onboarding.contact_email) == contact_email))
+        .order_by(col(Onboarding.id))
+    )
+    return session.exec(statement).first()
+
+
+def list_open(*, session: Session, limit: int | None = None) -> list[Onboarding]:
+    """Open cases, oldest first."""
+    statement = select(Onboarding).where(col(Onboarding.state).in_(OPEN_STATES)).order_by(col(Onboarding.id))
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(session.exec(statement))
+
+
+def in_states(*, session: Session, states: Iterable[OnboardingState]) -> list[Onboarding]:
+    """Cases in any of these states, oldest state change first."""
+    statement = (
+        select(Onboarding)
+        .where(col(Onboarding.state).in_(list(states)))
+        .order_by(col(Onboarding.state_entered_at))
+    )
+    return list(session.exec(statement))
+
+
+def find_by_name(*, session: Session, text: str, open_only: bool = True) -> list[Onboarding]:
+    """Cases whose customer name contains `text` (case-insensitive); exact matches first."""
+    key = normalise_name(text)
+    statement = select(Onboarding).where(func.instr(Onboarding.customer_key, key) > 0)
+    if open_only:
+        statement = statement.where(col(Onboarding.state).in_(OPEN_STATES))
+    matches = list(session.exec(statement.order_by(col(Onboarding.id))))
+    exact = [case for case in matches if case.customer_key == key]
+    return exact or matches
+
+
+def due_for_poll(
+    *, session: Session, states: Iterable[OnboardingState], now: datetime, limit: int
+) -> list[int]:
+    """Ids of cases in `states` whose next poll time has come, most overdue first."""
+    statement = (
+        select(Onboarding.id)
+        .where(col(Onboarding.state).in_(list(states)))
+        .where(col(Onboarding.next_poll_at) <= now)
+        .order_by(col(Onboarding.next_poll_at))
+        .limit(limit)
+    )
+    return [case_id for case_id in session.exec(statement) if case_id is not None]
+
+
+def record_event(
+    *,
+    session: Session,
+    onboarding: Onboarding,
+    actor: str,
+    action: str,
+    now: datetime,
+    detail: str = "",
+    from_state: OnboardingState | None = None,
+    to_state: OnboardingState | None = None,
+) -> AuditEvent:
+    """Append an audit event for this case."""
+    assert onboarding.id is not None, "flush the case before auditing it"
+    event = AuditEvent(
+        onboarding_id=onboarding.id,
+        at=now,
+        actor=actor,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        detail=detail,
+    )
+    session.add(event)
+    return event
+
+
+def transition(
+    *,
+    session: Session,
+    onboarding: Onboarding,
+    to: OnboardingState,
+    actor: str,
+    action: str,
+    now: datetime,
+    detail: str = "",
+) -> AuditEvent:
+    """Move the case to `to` if the table allows it, and audit the move; raise InvalidTransition if not."""
+    current = onboarding.state
+    check_transition(current, to)
+    onboarding.state = to
+    onboarding.state_entered_at = now
+    onboarding.updated_at = now
+    onboarding.reminders_sent = 0
+    event = record_event(
+        session=session,
+        onboarding=onboarding,
+        actor=actor,
+        action=action,
+        now=now,
+        detail=detail,
+        from_state=current,
+        to_state=to,
+    )
+    session.add(onboarding)
+    # Flushing here runs the versioned UPDATE now, so a concurrent writer fails fast (StaleDataError).
+    session.flush()
+    return event
+
+
+def enqueue(
+    *,
+    session: Session,
+    onboarding: Onboarding,
+    kind: OutboxKind,
+    now: datetime,
+    notice: Mapping[str, Any] | None = None,
+) -> OutboxMessage:
+    """Queue a Slack post or update for delivery after this transaction commits."""
+    assert onboarding.id is not None, "flush the case before queueing messages for it"
+    message = OutboxMessage(
+        onboarding_id=onboarding.id,
+        kind=kind,
+        notice=json.dumps(dict(notice or {}), sort_keys=True),
+        status=OutboxStatus.PENDING,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    return message
+
+
+def outbox_due(*, session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
+    """Undelivered outbox rows whose time has come, in the order they were written."""
+    statement = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        .where(col(OutboxMessage.next_attempt_at) <= now)
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def audit_trail(*, session: Session, onboarding_ids: Sequence[int] | None = None) -> list[AuditEvent]:
+    """Audit events, by case then time."""
+    statement = select(AuditEvent).order_by(col(AuditEvent.onboarding_id), col(AuditEvent.id))
+    if onboarding_ids is not None:
+        statement = statement.where(col(AuditEvent.onboarding_id).in_(list(onboarding_ids)))
+    return list(session.exec(statement))

@@ -1,0 +1,108 @@
+"""Settings from the environment."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from bot.config import ConfigError, Settings, describe_timers, parse_duration
+from store.secrets import generate_key
+
+TOKEN = "xoxb-1111-2222-abcdefSECRET"
+SIGNING = "signing-secret-value-123"
+
+
+def valid_env(**overrides: str) -> dict[str, str]:
+    env = {
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING,
+        "ONBOARDING_CHANNEL": "C0ONBOARD",
+        "APPROVERS": "U0LEAD1, S0LEADS",
+        "BOT_SECRET_KEY": generate_key(),
+    }
+    env.update(overrides)
+    return env
+
+
+def test_defaults_follow_the_spec():
+    settings = Settings.from_env(valid_env())
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.database_url == "sqlite:///onboarding.db"
+    assert settings.sinch_auth_url == "https://auth.sinch.com"
+    assert settings.sinch_conversation_url == "https://{region}.conversation.api.sinch.com"
+    assert settings.sinch_provisioning_url == "https://provisioning.api.sinch.com"
+    assert settings.sinch_use_provisioning is False
+    assert settings.allow_self_approval is False
+    assert settings.port == 3000
+    assert settings.socket_mode is False
+    assert settings.approver_users == ("U0LEAD1",) and settings.approver_groups == ("S0LEADS",)
+    timers = settings.timers
+    assert (timers.poll_fast_interval, timers.poll_medium_interval, timers.poll_slow_interval) == (
+        timedelta(seconds=60), timedelta(minutes=5), timedelta(minutes=30))
+    assert (timers.customer_reminder_after, timers.customer_expire_after) == (timedelta(days=3), timedelta(days=14))
+    assert timers.revoke_reminders == (timedelta(hours=1), timedelta(hours=4), timedelta(hours=24))
+    assert timers.manual_step_reminder_after == timedelta(hours=24)
+
+
+def test_every_missing_variable_is_named_in_one_error():
+    with pytest.raises(ConfigError) as exc_info:
+        Settings.from_env({})
+    message = str(exc_info.value)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "ONBOARDING_CHANNEL", "APPROVERS", "BOT_SECRET_KEY"):
+        assert name in message
+    assert len(exc_info.value.problems) == 5
+
+
+def test_bad_values_are_all_reported_together():
+    env = valid_env(ONBOARDING_CHANNEL="#general", APPROVERS="U0LEAD1,bob", PORT="99999",
+                    ALLOW_SELF_APPROVAL="maybe", POLL_FAST_INTERVAL="soon", SINCH_CONVERSATION_URL="https://x")
+    with pytest.raises(ConfigError) as exc_info:
+        Settings.from_env(env)
+    problems = exc_info.value.problems
+    assert len(problems) == 6
+    assert any("ONBOARDING_CHANNEL" in p for p in problems)
+    assert any("'bob'" in p for p in problems)
+    assert any(p.startswith("PORT") for p in problems)
+    assert any(p.startswith("ALLOW_SELF_APPROVAL") for p in problems)
+    assert any(p.startswith("POLL_FAST_INTERVAL") for p in problems)
+    assert any("{region}" in p for p in problems)
+
+
+def test_socket_mode_needs_no_signing_secret():
+    env = valid_env(SLACK_APP_TOKEN="xapp-1-A1-abc")
+    del env["SLACK_SIGNING_SECRET"]
+    assert Settings.from_env(env).socket_mode is True
+
+
+def test_timers_can_be_overridden():
+    settings = Settings.from_env(valid_env(POLL_FAST_INTERVAL="2s", REVOKE_REMINDERS="1m,2m", POLL_CONCURRENCY="3"))
+    assert settings.timers.poll_fast_interval == timedelta(seconds=2)
+    assert settings.timers.revoke_reminders == (timedelta(minutes=1), timedelta(minutes=2))
+    assert settings.timers.poll_concurrency == 3
+    assert describe_timers(settings.timers)["REVOKE_REMINDERS"] == "60s,120s"
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("5m", 300), ("1h", 3600), ("3d", 259200)])
+def test_durations_parse(text, seconds):
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+def test_secrets_never_appear_in_repr_str_or_logs(caplog):
+    key = generate_key()
+    settings = Settings.from_env(valid_env(BOT_SECRET_KEY=key, SLACK_APP_TOKEN="xapp-1-secretapp"))
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("test").info("settings: %s / %r", settings, settings)
+        logging.getLogger("test").info("token: %s", settings.slack_bot_token)
+    shown = repr(settings) + str(settings) + caplog.text + repr(settings.slack_bot_token)
+    for secret in (TOKEN, SIGNING, key, "xapp-1-secretapp"):
+        assert secret not in shown
+    assert settings.slack_bot_token.reveal() == TOKEN
+
+
+def test_a_malformed_secret_key_is_reported_without_its_value():
+    with pytest.raises(ConfigError) as exc_info:
+        Settings.from_env(valid_env(BOT_SECRET_KEY="hunter2-hunter2"))
+    assert "BOT_SECRET_KEY" in str(exc_info.value)
+    assert "hunter2" not in str(exc_info.value)

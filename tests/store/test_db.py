@@ -1,0 +1,132 @@
+"""The database: migrations, SQLite settings, and data shared between processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, SQLModel
+
+from store.db import current_revision, head_revision, make_engine, migrate, session_scope
+from store.models import Onboarding
+from store.states import OnboardingState
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def _case(**overrides) -> Onboarding:
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    values = dict(customer_name="Acme", customer_key="acme", contact_email="a@acme.test", region="eu",
+                  page="Acme", page_type="business", state=OnboardingState.AWAITING_APPROVAL, requester_id="U1",
+                  state_entered_at=now, created_at=now, updated_at=now)
+    values.update(overrides)
+    return Onboarding(**values)
+
+
+def test_migrations_produce_exactly_the_tables_the_models_declare(engine):
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                       SQLModel.metadata)
+    assert differences == []
+    assert current_revision(engine) == head_revision()
+
+
+def test_file_database_uses_wal_and_a_busy_timeout(file_engine):
+    with file_engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+
+
+def test_upgrade_from_the_first_revision_keeps_rows(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO onboarding (version, customer_name, customer_key, contact_email, region, page, page_type,"
+            " business_verified, page_admin, chat_button, notes, state, state_entered_at, created_at, updated_at,"
+            " requester_id, app_attempts) VALUES (1, 'Old Co', 'old co', 'old@co.test', 'br', 'Old Page',"
+            " 'personal', 1, 1, 0, 'kept', 'inviting', '2026-01-01 10:00:00', '2026-01-01 10:00:00',"
+            " '2026-01-01 10:00:00', 'U7', 0)"
+        ))
+        connection.execute(text(
+            "INSERT INTO audit_event (onboarding_id, at, actor, action, from_state, to_state, detail)"
+            " VALUES (1, '2026-01-01 10:00:00', 'U7', 'submit', NULL, 'awaiting_approval', '')"
+        ))
+
+    assert migrate(engine) == head_revision()
+
+    with Session(engine) as session:
+        old = session.get(Onboarding, 1)
+        assert (old.customer_name, old.notes, old.state, old.region) == ("Old Co", "kept",
+                                                                         OnboardingState.INVITING, "br")
+        assert old.created_at == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+        # Columns added by the second revision arrive with their defaults.
+        assert (old.poll_failures, old.reminders_sent, old.poll_alerted, old.next_poll_at) == (0, 0, False, None)
+        assert session.exec(text("SELECT count(*) FROM audit_event")).scalar() == 1
+    engine.dispose()
+
+
+def test_a_row_written_by_one_process_is_read_by_another(tmp_path):
+    path = tmp_path / "shared.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    with session_scope(engine) as session:
+        session.add(_case(customer_name="Written By Parent", customer_key="written by parent"))
+
+    reader = textwrap.dedent(f"""
+        from sqlmodel import Session, select
+        from store.db import make_engine
+        from store.models import Onboarding
+        engine = make_engine({f"sqlite:///{path}"!r})
+        with Session(engine) as session:
+            case = session.exec(select(Onboarding)).one()
+            print(case.customer_name, case.state.value, case.created_at.isoformat())
+    """)
+    result = subprocess.run([sys.executable, "-c", reader], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Written By Parent awaiting_approval 2026-11-25T09:00:00+00:00"
+    engine.dispose()
+
+
+def test_two_writers_of_the_same_case_cannot_both_win(file_engine):
+    with session_scope(file_engine) as session:
+        session.add(_case())
+
+    # expire_on_commit=False keeps the version each session read, as a long-lived unit of work would.
+    first = Session(file_engine, expire_on_commit=False)
+    second = Session(file_engine, expire_on_commit=False)
+    try:
+        a = first.get(Onboarding, 1)
+        first.commit()  # end the read so the second session can take the write lock
+        b = second.get(Onboarding, 1)
+        second.commit()
+        a.notes = "first"
+        first.add(a)
+        first.commit()
+        b.notes = "second"
+        second.add(b)
+        with pytest.raises(StaleDataError):
+            second.commit()
+    finally:
+        first.close()
+        second.close()
+
+    with Session(file_engine) as session:
+        stored = session.get(Onboarding, 1)
+        assert (stored.notes, stored.version) == ("first", 2)
+
+
+def test_session_scope_rolls_back_on_error(engine):
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        session.add(_case())
+        session.flush()
+        raise RuntimeError("boom")
+    with Session(engine) as session:
+        assert session.get(Onboarding, 1) is None
