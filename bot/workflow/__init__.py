@@ -1,0 +1,64 @@
+"""The onboarding workflow: states, steps and domain operations. No Slack imports here."""
+
+from __future__ import annotations
+
+from bot.workflow.access import apply_channel_status, cancel, confirm_invite, confirm_revocation, expire, remind
+from bot.workflow.core import APP_CREATION_LEASE, SYSTEM_ACTOR, Actor, app_display_name, load
+from bot.workflow.errors import (
+    DuplicateOnboarding,
+    IntakeInvalid,
+    NotAllowed,
+    OnboardingError,
+    OnboardingNotFound,
+    WrongState,
+)
+from bot.workflow.intake import INTAKE_FIELDS, Intake, PageType, parse_intake
+from bot.workflow.notices import STATE_LABELS, NoticeType
+from bot.workflow.operations import (
+    approve,
+    record_app_created,
+    record_app_failure,
+    register_project,
+    reject,
+    request_app_retry,
+    submit_intake,
+)
+from bot.workflow.steps import STEPS, Performer, Step, StepProgress, progress
+
+__all__ = [
+    "APP_CREATION_LEASE",
+    "INTAKE_FIELDS",
+    "STATE_LABELS",
+    "STEPS",
+    "SYSTEM_ACTOR",
+    "Actor",
+    "DuplicateOnboarding",
+    "Intake",
+    "IntakeInvalid",
+    "NotAllowed",
+    "NoticeType",
+    "OnboardingError",
+    "OnboardingNotFound",
+    "PageType",
+    "Performer",
+    "Step",
+    "StepProgress",
+    "WrongState",
+    "app_display_name",
+    "apply_channel_status",
+    "approve",
+    "cancel",
+    "confirm_invite",
+    "confirm_revocation",
+    "expire",
+    "load",
+    "parse_intake",
+    "progress",
+    "record_app_created",
+    "record_app_failure",
+    "register_project",
+    "reject",
+    "remind",
+    "request_app_retry",
+    "submit_intake",
+]

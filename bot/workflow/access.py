@@ -1,0 +1,186 @@
+"""Domain operations from the invitation on: the customer holds access until staff confirm its removal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.workflow.core import SYSTEM_ACTOR, Actor, load, move, report, require_state, resolve
+from bot.workflow.errors import NotAllowed, WrongState
+from bot.workflow.notices import STATE_LABELS, NoticeType
+from sinch import ChannelStatus, MessengerStatus
+from store import repo
+from store.models import Onboarding, OutboxKind
+from store.states import AFTER_INVITE, POLLED_STATES, TERMINAL_STATES, OnboardingState
+
+__all__ = ["apply_channel_status", "cancel", "confirm_invite", "confirm_revocation", "expire", "remind"]
+
+S = OnboardingState
+# The step message whose buttons are still live in each state (replaced when the case is cancelled).
+_OPEN_STEP = {S.AWAITING_APPROVAL: "approval", S.CREATING_PROJECT: "project", S.CREATING_APP: "app_retry",
+              S.INVITING: "invite"}
+
+
+def confirm_invite(*, session: Session, onboarding_id: int, actor: Actor, now: datetime) -> Onboarding:
+    """Staff invited the customer as Limited member: from now on the customer holds access."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    require_state(case, S.INVITING, attempted="record an invitation")
+    case.invited_by = actor.user_id
+    case.invited_at = now
+    case.next_poll_at = now
+    case.poll_failures = 0
+    move(session, case, S.AWAITING_CUSTOMER, actor=actor.user_id, action="confirm_invite", now=now,
+          attempted="record an invitation")
+    resolve(session, case, now, step="invite", outcome="sent", by=actor.user_id)
+    report(session, case, now, {"type": NoticeType.INVITED, "by": actor.user_id, "email": case.contact_email})
+    return case
+
+
+def _revoke_notice(case: Onboarding, reason: str) -> dict[str, Any]:
+    return {"type": NoticeType.REVOKE_STEP, "step": "revoke", "reason": reason, "email": case.contact_email,
+            "project_id": case.project_id, "requester": case.requester_id}
+
+
+def apply_channel_status(
+    *, session: Session, onboarding_id: int, reading: MessengerStatus, now: datetime
+) -> bool:
+    """Record a polled Messenger status; move the case and post only when it changed. Returns changed."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    if case.state not in POLLED_STATES:
+        return False  # cancelled or expired while the poll was in flight
+    previous = (case.channel_status, case.channel_description)
+    status = reading.status
+    changed = previous != (status, reading.description)
+    case.channel_status = status
+    case.channel_description = reading.description
+    case.channel_checked_at = now
+    case.page_id = reading.page_id or case.page_id
+    case.page_name = reading.page_name or case.page_name
+    session.add(case)
+    detail = f"status={status}" + (f" description={reading.description}" if reading.description else "")
+    snapshot = {"status": status, "description": reading.description, "page_name": case.page_name,
+                "page_id": case.page_id}
+
+    if status == ChannelStatus.ACTIVE:
+        case.active_at = now
+        case.revoke_outcome = S.COMPLETED
+        move(session, case, S.REVOKING, actor=SYSTEM_ACTOR, action="channel_active", now=now,
+              attempted="become active", detail=detail)
+        report(session, case, now, {"type": NoticeType.CHANNEL_ACTIVE, **snapshot},
+                _revoke_notice(case, "active"))
+        return True
+    if status == ChannelStatus.PENDING and case.state != S.ACTIVATING:
+        recovered = case.state == S.FAILING
+        move(session, case, S.ACTIVATING, actor=SYSTEM_ACTOR, action="channel_pending", now=now,
+              attempted="start activating", detail=detail)
+        kind = NoticeType.CHANNEL_RECOVERED if recovered else NoticeType.CHANNEL_PENDING
+        report(session, case, now, {"type": kind, **snapshot})
+        return True
+    if status in (ChannelStatus.FAILING, ChannelStatus.ERROR):
+        if case.state != S.FAILING:
+            move(session, case, S.FAILING, actor=SYSTEM_ACTOR, action="channel_failing", now=now,
+                  attempted="start failing", detail=detail)
+            report(session, case, now, {"type": NoticeType.CHANNEL_FAILING, "requester": case.requester_id,
+                                         **snapshot})
+            return True
+        if changed:
+            repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="channel_status",
+                              now=now, detail=detail)
+            report(session, case, now, {"type": NoticeType.CHANNEL_FAILING, "requester": case.requester_id,
+                                         **snapshot})
+        return changed
+    if changed and not (status == ChannelStatus.NOT_CONNECTED and previous[0] is None):
+        # Anything else that changed (an unknown status, a Page disconnected again) is reported once.
+        repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="channel_status",
+                          now=now, detail=detail)
+        report(session, case, now, {"type": NoticeType.CHANNEL_OTHER, **snapshot})
+    return changed
+
+
+def confirm_revocation(*, session: Session, onboarding_id: int, actor: Actor, now: datetime) -> Onboarding:
+    """Staff removed the customer's access in the dashboard: the case ends and the key secret is erased."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    require_state(case, S.REVOKING, attempted="record the access removal")
+    outcome = case.revoke_outcome or S.COMPLETED
+    case.revoked_by = actor.user_id
+    case.revoked_at = now
+    move(session, case, outcome, actor=actor.user_id, action="confirm_revocation", now=now,
+          attempted="record the access removal")
+    resolve(session, case, now, step="revoke", outcome="removed", by=actor.user_id)
+    report(session, case, now, {"type": NoticeType.REVOKED, "by": actor.user_id, "outcome": outcome.value})
+    return case
+
+
+def cancel(*, session: Session, onboarding_id: int, actor: Actor, reason: str, now: datetime) -> Onboarding:
+    """The requester or an approver stops the case; after the invite, the access must still be removed."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    if case.state in TERMINAL_STATES:
+        raise WrongState(f"Onboarding #{case.id} is already {STATE_LABELS[case.state]}.")
+    if case.state == S.REVOKING:
+        raise WrongState(
+            f"Onboarding #{case.id} is already waiting for the customer's access to be removed; "
+            "confirm the removal in its thread."
+        )
+    if actor.user_id != case.requester_id and not actor.is_approver:
+        raise NotAllowed("Only the requester or an approver can cancel an onboarding.")
+    reason = reason.strip()
+    if not reason:
+        raise NotAllowed("Give a reason for cancelling.")
+    case.cancelled_by = actor.user_id
+    case.cancel_reason = reason
+    cancelled_from = case.state
+    needs_revoke = case.state in AFTER_INVITE
+    if needs_revoke:
+        case.revoke_outcome = S.CANCELLED
+        case.next_poll_at = None
+        move(session, case, S.REVOKING, actor=actor.user_id, action="cancel", now=now, attempted="be cancelled",
+              detail=reason)
+    else:
+        move(session, case, S.CANCELLED, actor=actor.user_id, action="cancel", now=now, attempted="be cancelled",
+              detail=reason)
+    open_step = _OPEN_STEP.get(cancelled_from)
+    if open_step is not None:
+        resolve(session, case, now, step=open_step, outcome="cancelled", by=actor.user_id)
+    notices: list[Mapping[str, Any]] = [{"type": NoticeType.CANCELLED, "by": actor.user_id, "reason": reason,
+                                         "needs_revoke": needs_revoke}]
+    if needs_revoke:
+        notices.append(_revoke_notice(case, "cancelled"))
+    report(session, case, now, *notices)
+    return case
+
+
+def expire(*, session: Session, onboarding_id: int, now: datetime) -> Onboarding:
+    """The customer never got the channel live in time: stop waiting and remove their access."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    require_state(case, *POLLED_STATES, attempted="expire")
+    case.revoke_outcome = S.EXPIRED
+    case.next_poll_at = None
+    move(session, case, S.REVOKING, actor=SYSTEM_ACTOR, action="expire", now=now, attempted="expire")
+    report(session, case, now, {"type": NoticeType.EXPIRED, "requester": case.requester_id},
+            _revoke_notice(case, "expired"))
+    return case
+
+
+def remind(
+    *, session: Session, onboarding_id: int, reminder: str, mention: list[str], now: datetime,
+    due_count: int | None = None, customer: bool = False,
+) -> Onboarding:
+    """Post a reminder for the current step and record how many due times it covers, so a due time
+    never fires twice (and a bot that was down posts one catch-up reminder, not a burst)."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    if customer:
+        case.customer_reminded = True
+    else:
+        case.reminders_sent = due_count if due_count is not None else case.reminders_sent + 1
+    session.add(case)
+    repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="remind", now=now,
+                      detail=reminder)
+    repo.enqueue(
+        session=session, onboarding=case, kind=OutboxKind.REPLY, now=now,
+        notice={"type": NoticeType.REMINDER, "reminder": reminder, "mention": mention,
+                "state": case.state.value, "since": case.state_entered_at.isoformat()},
+    )
+    return case

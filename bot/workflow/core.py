@@ -1,0 +1,102 @@
+"""Shared building blocks of the domain operations: loading, moving, reporting, resolving."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.workflow.errors import OnboardingNotFound, WrongState
+from bot.workflow.notices import STATE_LABELS
+from store import repo
+from store.models import Onboarding, OutboxKind
+from store.states import TERMINAL_STATES, InvalidTransition, OnboardingState
+
+__all__ = [
+    "APP_CREATION_LEASE",
+    "SYSTEM_ACTOR",
+    "Actor",
+    "app_display_name",
+    "load",
+    "move",
+    "report",
+    "require_state",
+    "resolve",
+]
+
+S = OnboardingState
+SYSTEM_ACTOR = "bot"
+APP_CREATION_LEASE = timedelta(minutes=2)
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a Slack user id and whether they are an approver (resolved by the caller)."""
+
+    user_id: str
+    is_approver: bool = False
+
+
+def app_display_name(customer_name: str) -> str:
+    """The Conversation API app's name: what staff and the customer will look for in the dashboard."""
+    return f"{customer_name} - Messenger"[:100]
+
+
+def load(*, session: Session, onboarding_id: int) -> Onboarding:
+    """The case, locked for this transaction; OnboardingNotFound if there is none."""
+    case = repo.lock_onboarding(session=session, onboarding_id=onboarding_id)
+    if case is None:
+        raise OnboardingNotFound(f"There is no onboarding #{onboarding_id}.")
+    return case
+
+
+def move(
+    session: Session,
+    case: Onboarding,
+    to: OnboardingState,
+    *,
+    actor: str,
+    action: str,
+    now: datetime,
+    attempted: str,
+    detail: str = "",
+) -> None:
+    try:
+        repo.transition(session=session, onboarding=case, to=to, actor=actor, action=action, now=now, detail=detail)
+    except InvalidTransition:
+        raise WrongState(
+            f"Onboarding #{case.id} is {STATE_LABELS[case.state]}, so it cannot {attempted} now."
+        ) from None
+    if to in TERMINAL_STATES:
+        # The case is over: nothing left to poll, and the key secret has no further use.
+        case.key_secret_sealed = None
+        case.next_poll_at = None
+        session.add(case)
+        session.flush()
+
+
+def report(session: Session, case: Onboarding, now: datetime, *notices: Mapping[str, Any]) -> None:
+    """Queue a re-render of the status card and a thread reply per notice."""
+    repo.enqueue(session=session, onboarding=case, kind=OutboxKind.CARD, now=now)
+    for notice in notices:
+        repo.enqueue(session=session, onboarding=case, kind=OutboxKind.REPLY, now=now, notice=notice)
+
+
+def resolve(session: Session, case: Onboarding, now: datetime, *, step: str, outcome: str, by: str) -> None:
+    """Queue the replacement of a step message's buttons with a record of who acted."""
+    repo.enqueue(
+        session=session,
+        onboarding=case,
+        kind=OutboxKind.RESOLVE,
+        now=now,
+        notice={"step": step, "outcome": outcome, "by": by, "at": now.isoformat()},
+    )
+
+
+def require_state(case: Onboarding, *allowed: OnboardingState, attempted: str) -> None:
+    if case.state not in allowed:
+        raise WrongState(f"Onboarding #{case.id} is {STATE_LABELS[case.state]}, so it cannot {attempted} now.")
+
+

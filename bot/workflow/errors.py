@@ -1,0 +1,45 @@
+"""Domain errors. Every message is safe to show a Slack user as it is."""
+
+from __future__ import annotations
+
+__all__ = [
+    "DuplicateOnboarding",
+    "IntakeInvalid",
+    "NotAllowed",
+    "OnboardingError",
+    "OnboardingNotFound",
+    "WrongState",
+]
+
+
+class OnboardingError(Exception):
+    """Base class; `str(exc)` is a complete sentence for the person who triggered it."""
+
+
+class OnboardingNotFound(OnboardingError):
+    """No case with that id (or name)."""
+
+
+class NotAllowed(OnboardingError):
+    """The person may not do this (not an approver, not the requester, own request...)."""
+
+
+class WrongState(OnboardingError):
+    """The case is not in a state where this can happen (already approved, already cancelled...)."""
+
+
+class DuplicateOnboarding(OnboardingError):
+    """An open case already exists for this customer name or e-mail."""
+
+    def __init__(self, message: str, *, existing_id: int, field: str) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+        self.field = field
+
+
+class IntakeInvalid(OnboardingError):
+    """The intake form has errors; `errors` maps each field name to its message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        self.errors = errors

@@ -1,0 +1,153 @@
+"""The intake form as a typed value, and its validation rules."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import urlparse
+
+from bot.workflow.errors import IntakeInvalid
+from sinch import Region
+
+__all__ = ["Intake", "PageType", "parse_intake", "INTAKE_FIELDS"]
+
+MAX_NAME = 100
+MAX_PAGE = 300
+MAX_NOTES = 2000
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
+_FACEBOOK_HOSTS = ("facebook.com", "fb.com", "fb.me", "m.facebook.com", "www.facebook.com", "business.facebook.com")
+
+
+class PageType(StrEnum):
+    """Who owns the Facebook Page, which decides the token type the customer picks."""
+
+    PERSONAL = "personal"  # -> "User access token"
+    BUSINESS = "business"  # -> "System User access token" (Page owned in Meta Business Manager)
+
+    @property
+    def token_type(self) -> str:
+        return "User access token" if self is PageType.PERSONAL else "System User access token"
+
+
+# Field names double as the modal's block ids, so errors land under the right input.
+INTAKE_FIELDS = (
+    "customer_name",
+    "contact_email",
+    "region",
+    "page",
+    "page_type",
+    "prerequisites",
+    "notes",
+)
+PREREQUISITES = ("business_verified", "page_admin", "chat_button")
+REQUIRED_PREREQUISITES = ("business_verified", "page_admin")
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A validated intake form."""
+
+    customer_name: str
+    contact_email: str
+    region: Region
+    page: str
+    page_type: PageType
+    business_verified: bool
+    page_admin: bool
+    chat_button: bool
+    notes: str = ""
+
+
+def _clean_line(value: object) -> str:
+    """One line of text: control characters dropped, whitespace collapsed."""
+    if not isinstance(value, str):
+        return ""
+    kept = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C" or ch == " ")
+    return " ".join(kept.split())
+
+
+def _clean_block(value: object) -> str:
+    """Multi-line text: control characters other than newlines and tabs dropped."""
+    if not isinstance(value, str):
+        return ""
+    kept = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return kept.strip()
+
+
+def _check_page(page: str) -> str | None:
+    if not page:
+        return "Enter the Facebook Page name or its URL."
+    if len(page) > MAX_PAGE:
+        return f"Keep it under {MAX_PAGE} characters."
+    if "://" in page or page.lower().startswith(("www.", "facebook.com", "fb.com")):
+        parsed = urlparse(page if "://" in page else f"https://{page}")
+        host = (parsed.hostname or "").lower()
+        if parsed.scheme not in ("http", "https") or not host.endswith(_FACEBOOK_HOSTS):
+            return "A Page URL must be a facebook.com address; otherwise give the Page name."
+    return None
+
+
+def parse_intake(form: Mapping[str, object]) -> Intake:
+    """Validate raw form values (strings, booleans, a list of prerequisites); raise IntakeInvalid."""
+    errors: dict[str, str] = {}
+
+    name = _clean_line(form.get("customer_name"))
+    if not name:
+        errors["customer_name"] = "Enter the customer's name."
+    elif len(name) > MAX_NAME:
+        errors["customer_name"] = f"Keep the name under {MAX_NAME} characters."
+
+    email = _clean_line(form.get("contact_email")).lower()
+    if not email:
+        errors["contact_email"] = "Enter the e-mail address the customer will log in with."
+    elif len(email) > 254 or not _EMAIL.match(email):
+        errors["contact_email"] = "That does not look like an e-mail address."
+
+    region_value = _clean_line(form.get("region")).lower()
+    try:
+        region = Region(region_value)
+    except ValueError:
+        errors["region"] = "Choose the region where the customer's data must live: US, EU or BR."
+        region = Region.US
+
+    page = _clean_line(form.get("page"))
+    page_problem = _check_page(page)
+    if page_problem:
+        errors["page"] = page_problem
+
+    try:
+        page_type = PageType(_clean_line(form.get("page_type")).lower())
+    except ValueError:
+        errors["page_type"] = "Choose who owns the Page: a person, or a business in Meta Business Manager."
+        page_type = PageType.PERSONAL
+
+    raw_checks = form.get("prerequisites")
+    checks = set(raw_checks) if isinstance(raw_checks, list | tuple | set | frozenset) else set()
+    missing = [item for item in REQUIRED_PREREQUISITES if item not in checks]
+    if missing:
+        errors["prerequisites"] = (
+            "The customer's business must be verified in Meta and they must be an admin of the Page "
+            "before we invite them."
+        )
+
+    notes = _clean_block(form.get("notes"))
+    if len(notes) > MAX_NOTES:
+        errors["notes"] = f"Keep notes under {MAX_NOTES} characters."
+
+    if errors:
+        raise IntakeInvalid(errors)
+    return Intake(
+        customer_name=name,
+        contact_email=email,
+        region=region,
+        page=page,
+        page_type=page_type,
+        business_verified="business_verified" in checks,
+        page_admin="page_admin" in checks,
+        chat_button="chat_button" in checks,
+        notes=notes,
+    )

@@ -1,0 +1,221 @@
+"""Domain operations up to the invitation: intake, approval, project registration, app creation.
+
+Each checks who may act and from which state, then writes the transition, its audit event and the
+Slack outbox rows in the caller's transaction. No Slack, no network.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from bot.workflow.core import (
+    APP_CREATION_LEASE,
+    SYSTEM_ACTOR,
+    Actor,
+    app_display_name,
+    load,
+    move,
+    report,
+    require_state,
+    resolve,
+)
+from bot.workflow.errors import DuplicateOnboarding, NotAllowed
+from bot.workflow.intake import Intake
+from bot.workflow.notices import STATE_LABELS, NoticeType
+from store import repo
+from store.models import Onboarding
+from store.states import OnboardingState
+
+__all__ = [
+    "approve",
+    "record_app_created",
+    "record_app_failure",
+    "register_project",
+    "reject",
+    "request_app_retry",
+    "submit_intake",
+]
+
+S = OnboardingState
+
+
+def submit_intake(
+    *, session: Session, intake: Intake, requester_id: str, channel: str, now: datetime
+) -> Onboarding:
+    """Open a case awaiting approval; refuse if one is already open for the same customer or e-mail."""
+    key = repo.normalise_name(intake.customer_name)
+    existing = repo.find_open_duplicate(session=session, customer_key=key, contact_email=intake.contact_email)
+    if existing is not None and existing.id is not None:
+        field = "contact_email" if existing.contact_email == intake.contact_email else "customer_name"
+        raise DuplicateOnboarding(
+            f"Onboarding #{existing.id} for {existing.customer_name} is already open "
+            f"({STATE_LABELS[existing.state]}).",
+            existing_id=existing.id,
+            field=field,
+        )
+    case = Onboarding(
+        customer_name=intake.customer_name,
+        customer_key=key,
+        contact_email=intake.contact_email,
+        region=intake.region.value,
+        page=intake.page,
+        page_type=intake.page_type.value,
+        business_verified=intake.business_verified,
+        page_admin=intake.page_admin,
+        chat_button=intake.chat_button,
+        notes=intake.notes,
+        state=S.AWAITING_APPROVAL,
+        state_entered_at=now,
+        created_at=now,
+        updated_at=now,
+        requester_id=requester_id,
+        slack_channel=channel,
+        app_name=app_display_name(intake.customer_name),
+    )
+    repo.add_onboarding(session=session, onboarding=case)
+    repo.record_event(
+        session=session, onboarding=case, actor=requester_id, action="submit", now=now,
+        to_state=S.AWAITING_APPROVAL, detail=f"region={case.region} page_type={case.page_type}",
+    )
+    report(
+        session, case, now,
+        {"type": NoticeType.APPROVAL_REQUEST, "step": "approval", "requester": requester_id,
+         "customer": case.customer_name, "email": case.contact_email, "region": case.region},
+    )
+    return case
+
+
+def approve(
+    *, session: Session, onboarding_id: int, actor: Actor, allow_self_approval: bool, now: datetime
+) -> Onboarding:
+    """An approver lets the customer be invited into our account."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    require_state(case, S.AWAITING_APPROVAL, attempted="be approved")
+    if not actor.is_approver:
+        raise NotAllowed("Only the team leads listed in APPROVERS can approve an onboarding.")
+    if actor.user_id == case.requester_id and not allow_self_approval:
+        raise NotAllowed("You requested this onboarding, so another approver has to approve it.")
+    case.approver_id = actor.user_id
+    case.decided_at = now
+    move(session, case, S.CREATING_PROJECT, actor=actor.user_id, action="approve", now=now, attempted="be approved")
+    resolve(session, case, now, step="approval", outcome="approved", by=actor.user_id)
+    report(
+        session, case, now,
+        {"type": NoticeType.APPROVED, "by": actor.user_id},
+        {"type": NoticeType.PROJECT_STEP, "step": "project", "requester": case.requester_id,
+         "customer": case.customer_name, "region": case.region},
+    )
+    return case
+
+
+def reject(*, session: Session, onboarding_id: int, actor: Actor, reason: str, now: datetime) -> Onboarding:
+    """An approver refuses the invitation, with a reason."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    require_state(case, S.AWAITING_APPROVAL, attempted="be rejected")
+    if not actor.is_approver:
+        raise NotAllowed("Only the team leads listed in APPROVERS can reject an onboarding.")
+    reason = reason.strip()
+    if not reason:
+        raise NotAllowed("Give a reason so the requester knows what to fix.")
+    case.approver_id = actor.user_id
+    case.decided_at = now
+    case.rejection_reason = reason
+    move(session, case, S.REJECTED, actor=actor.user_id, action="reject", now=now, attempted="be rejected",
+          detail=reason)
+    resolve(session, case, now, step="approval", outcome="rejected", by=actor.user_id)
+    report(session, case, now, {"type": NoticeType.REJECTED, "by": actor.user_id, "reason": reason,
+                                 "requester": case.requester_id})
+    return case
+
+
+def register_project(
+    *,
+    session: Session,
+    onboarding_id: int,
+    actor: Actor,
+    project_id: str,
+    key_id: str,
+    key_secret_sealed: str,
+    now: datetime,
+) -> Onboarding:
+    """Staff registered the new project and a verified access key; the bot creates the app next."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    require_state(case, S.CREATING_PROJECT, attempted="take a project")
+    case.project_id = project_id
+    case.key_id = key_id
+    case.key_secret_sealed = key_secret_sealed
+    case.project_registered_by = actor.user_id
+    case.project_registered_at = now
+    # The listener creates the app right away; the scheduler takes over only if that attempt never finishes.
+    case.next_poll_at = now + APP_CREATION_LEASE
+    move(session, case, S.CREATING_APP, actor=actor.user_id, action="register_project", now=now,
+          attempted="take a project", detail=f"project_id={project_id} key_id={key_id}")
+    resolve(session, case, now, step="project", outcome="registered", by=actor.user_id)
+    report(session, case, now, {"type": NoticeType.PROJECT_REGISTERED, "by": actor.user_id,
+                                 "project_id": project_id, "key_id": key_id})
+    return case
+
+
+def record_app_created(
+    *, session: Session, onboarding_id: int, app_id: str, app_name: str, reused: bool, now: datetime
+) -> Onboarding:
+    """The bot created (or found) the Conversation API app; staff invite the customer next."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    if case.state != S.CREATING_APP:
+        # Someone cancelled while Sinch was answering; the app id is still worth keeping for the record.
+        case.app_id = case.app_id or app_id
+        repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="app_created_late",
+                          now=now, detail=f"app_id={app_id}")
+        session.add(case)
+        return case
+    case.app_id = app_id
+    case.app_name = app_name
+    case.last_error = None
+    case.next_poll_at = None
+    move(session, case, S.INVITING, actor=SYSTEM_ACTOR, action="create_app", now=now,
+          attempted="record its app", detail=f"app_id={app_id} reused={reused}")
+    resolve(session, case, now, step="app_retry", outcome="created", by=SYSTEM_ACTOR)
+    report(
+        session, case, now,
+        {"type": NoticeType.APP_CREATED, "app_id": app_id, "app_name": app_name, "region": case.region,
+         "reused": reused},
+        {"type": NoticeType.INVITE_STEP, "step": "invite", "email": case.contact_email,
+         "project_id": case.project_id, "requester": case.requester_id},
+        {"type": NoticeType.CUSTOMER_INSTRUCTIONS, "app_name": app_name, "page": case.page,
+         "page_type": case.page_type, "region": case.region},
+    )
+    return case
+
+
+def record_app_failure(
+    *, session: Session, onboarding_id: int, error: str, retry_in: timedelta | None, now: datetime
+) -> Onboarding:
+    """Creating the app failed. With `retry_in` the scheduler tries again quietly; without it (a
+    permanent error, or too many attempts) the thread gets the error and a Retry button."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    require_state(case, S.CREATING_APP, attempted="record an app failure")
+    case.app_attempts += 1
+    case.last_error = error[:2000]
+    case.updated_at = now
+    case.next_poll_at = now + retry_in if retry_in is not None else None
+    repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="create_app_failed",
+                      now=now, detail=error[:3000])
+    session.add(case)
+    if retry_in is None:
+        report(session, case, now, {"type": NoticeType.APP_FAILED, "step": "app_retry", "error": error[:1500],
+                                     "attempts": case.app_attempts})
+    return case
+
+
+def request_app_retry(*, session: Session, onboarding_id: int, actor: Actor, now: datetime) -> Onboarding:
+    """Someone pressed Retry on a failed app creation; the caller then tries again."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    require_state(case, S.CREATING_APP, attempted="retry the app creation")
+    case.app_attempts = 0
+    case.next_poll_at = now + APP_CREATION_LEASE
+    session.add(case)
+    repo.record_event(session=session, onboarding=case, actor=actor.user_id, action="retry_app", now=now)
+    resolve(session, case, now, step="app_retry", outcome="retried", by=actor.user_id)
+    return case
