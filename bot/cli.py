@@ -48,6 +48,24 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings() -> Settings:
+    return Settings.from_env(os.environ)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT."""
+    from bot.runtime import build_runtime, serve
+
+    settings = _settings()
+    runtime = build_runtime(settings)
+    runtime.start_background()
+    try:
+        serve(runtime, host=args.host)
+    finally:
+        runtime.shutdown()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -61,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
     migrate.set_defaults(handler=_migrate)
+
+    run = commands.add_parser("run", help="run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT)")
+    run.add_argument("--host", default="0.0.0.0", help="HTTP mode bind address (default 0.0.0.0)")
+    run.set_defaults(handler=_run)
 
     sandbox = commands.add_parser("sandbox", help="serve the local Sinch sandbox")
     sandbox.add_argument("--host", default="127.0.0.1")

@@ -1,0 +1,40 @@
+"""Building the Bolt app. No module-level App: `build_app(settings, deps)` makes a fresh one."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.deps import Deps
+from bot.errors import register_error_handler
+from bot.listeners import register_all
+
+__all__ = ["build_app"]
+
+
+def build_app(
+    settings: Settings,
+    deps: Deps,
+    *,
+    client: WebClient,
+    token_verification: bool = True,
+    process_before_response: bool = False,
+) -> App:
+    """An App with every listener and the error handler registered, talking to SLACK_API_URL via `client`.
+
+    `process_before_response=True` makes a dispatch return only once its listener has finished, which
+    in-process tests use to observe the outcome deterministically; servers keep the default.
+    """
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret.reveal() or None,
+        # Socket Mode requests arrive unsigned over the websocket; HTTP requests are always verified.
+        request_verification_enabled=not settings.socket_mode,
+        token_verification_enabled=token_verification,
+        raise_error_for_unhandled_request=False,
+        process_before_response=process_before_response,
+    )
+    register_error_handler(app, settings)
+    register_all(app, deps)
+    return app

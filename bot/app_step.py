@@ -1,0 +1,89 @@
+"""The one runbook step Sinch has an API for: creating the Conversation API app, idempotently."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot import workflow
+from bot.deps import Deps
+from sinch import (
+    ConversationApp,
+    Region,
+    SinchCredentials,
+    SinchError,
+    SinchRateLimited,
+    SinchServerError,
+    SinchTransportError,
+)
+from store.db import session_scope
+from store.secrets import SecretUnreadable
+from store.states import OnboardingState
+
+__all__ = ["MAX_QUIET_ATTEMPTS", "create_app", "credentials_for"]
+
+logger = logging.getLogger(__name__)
+
+MAX_QUIET_ATTEMPTS = 3  # retryable failures retried by the scheduler before staff are asked to press Retry
+
+
+def credentials_for(deps: Deps, *, project_id: str, key_id: str, sealed_secret: str, region: str) -> SinchCredentials:
+    return SinchCredentials(project_id=project_id, key_id=key_id, key_secret=deps.secrets.open(sealed_secret),
+                            region=Region(region))
+
+
+def _retry_delay(exc: SinchError, attempts: int) -> timedelta | None:
+    """How long until the next quiet attempt, or None when staff must look (permanent error)."""
+    if attempts + 1 >= MAX_QUIET_ATTEMPTS:
+        return None
+    if isinstance(exc, SinchRateLimited) and exc.retry_after:
+        return timedelta(seconds=exc.retry_after)
+    if isinstance(exc, SinchServerError | SinchTransportError | SinchRateLimited):
+        return timedelta(seconds=30 * 2**attempts)
+    return None
+
+
+def create_app(deps: Deps, onboarding_id: int) -> None:
+    """Find or create the case's app and record it; a failure is recorded, never raised."""
+    with deps.in_flight.claim(("create_app", onboarding_id)) as claimed:
+        if not claimed:
+            return  # a second click, or the scheduler, while the first attempt is still talking to Sinch
+        try:
+            _create_app(deps, onboarding_id)
+        finally:
+            deps.outbox.wake()
+
+
+def _create_app(deps: Deps, onboarding_id: int) -> None:
+    with session_scope(deps.engine) as session:
+        case = workflow.load(session=session, onboarding_id=onboarding_id)
+        if case.state != OnboardingState.CREATING_APP:
+            return
+        app_name = case.app_name or workflow.app_display_name(case.customer_name)
+        attempts = case.app_attempts
+        try:
+            assert case.project_id and case.key_id and case.key_secret_sealed, "project registered without a key"
+            creds = credentials_for(deps, project_id=case.project_id, key_id=case.key_id,
+                                    sealed_secret=case.key_secret_sealed, region=case.region)
+        except SecretUnreadable as exc:
+            workflow.record_app_failure(session=session, onboarding_id=onboarding_id, now=deps.clock(),
+                                        error=f"{exc}. Register the project again with a new key.", retry_in=None)
+            return
+
+    app: ConversationApp | None
+    try:
+        # Look first: a crash after Sinch created the app but before we stored its id must not make a second one.
+        app = deps.sinch.apps.find_by_name(creds, app_name)
+        reused = app is not None
+        if app is None:
+            app = deps.sinch.apps.create(creds, display_name=app_name)
+    except SinchError as exc:
+        logger.warning("onboarding #%s: creating the app failed: %s", onboarding_id, exc)
+        with session_scope(deps.engine) as session:
+            workflow.record_app_failure(session=session, onboarding_id=onboarding_id, now=deps.clock(),
+                                        error=str(exc), retry_in=_retry_delay(exc, attempts))
+        return
+    with session_scope(deps.engine) as session:
+        workflow.record_app_created(session=session, onboarding_id=onboarding_id, app_id=app.id,
+                                    app_name=app.display_name, reused=reused, now=deps.clock())
+    logger.info("onboarding #%s: app %s %s", onboarding_id, app.id, "found" if reused else "created")

@@ -1,0 +1,33 @@
+"""The bot's collaborators, built once at start-up and passed to listeners and jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot.approvers import ApproverDirectory
+from bot.config import Settings
+from bot.guard import InFlight
+from bot.home_viewers import HomeViewers
+from bot.outbox import OutboxDispatcher
+from sinch import SinchClient
+from store.secrets import SecretBox
+
+__all__ = ["Deps"]
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    engine: Engine
+    sinch: SinchClient  # for background work: normal timeouts and retries
+    sinch_interactive: SinchClient  # inside a Slack request: short timeout, no retries (3 s ack budget)
+    secrets: SecretBox
+    approvers: ApproverDirectory
+    outbox: OutboxDispatcher
+    clock: Callable[[], datetime]
+    in_flight: InFlight = field(default_factory=InFlight)
+    home_viewers: HomeViewers = field(default_factory=HomeViewers)

@@ -1,0 +1,27 @@
+"""Every Slack callback id, action id and command name the bot uses, in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["COMMAND", "ActionId", "CallbackId"]
+
+COMMAND = "/onboard"
+
+
+class CallbackId(StrEnum):
+    INTAKE = "onboard_intake"
+    REGISTER_PROJECT = "onboard_register_project"
+    REJECT = "onboard_reject"
+    CANCEL = "onboard_cancel"
+
+
+class ActionId(StrEnum):
+    APPROVE = "onboard_approve"
+    REJECT = "onboard_reject"
+    REGISTER_PROJECT = "onboard_register_project"
+    RETRY_APP = "onboard_retry_app"
+    INVITATION_SENT = "onboard_invitation_sent"
+    ACCESS_REMOVED = "onboard_access_removed"
+    CANCEL = "onboard_cancel"
+    HOME_REFRESH = "onboard_home_refresh"

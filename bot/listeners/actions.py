@@ -1,0 +1,91 @@
+"""Buttons in onboarding threads and on the status card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot import workflow
+from bot.app_step import create_app
+from bot.blocks import reason_modal, register_project_modal
+from bot.deps import Deps
+from bot.ids import ActionId, CallbackId
+from bot.listeners.common import actor_for, case_id_from_action, in_transaction
+from store import repo
+from store.db import session_scope
+from store.states import OnboardingState
+
+__all__ = ["register"]
+
+
+def _case(deps: Deps, case_id: int) -> Any:
+    with session_scope(deps.engine) as session:
+        case = repo.get_onboarding(session=session, onboarding_id=case_id)
+    if case is None:
+        raise workflow.OnboardingNotFound(f"There is no onboarding #{case_id}.")
+    return case
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(ActionId.APPROVE)
+    def approve(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        case_id, actor = case_id_from_action(body), actor_for(deps, body)
+        in_transaction(deps, lambda session: workflow.approve(
+            session=session, onboarding_id=case_id, actor=actor,
+            allow_self_approval=deps.settings.allow_self_approval, now=deps.clock()))
+
+    @app.action(ActionId.REJECT)
+    def reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        case = _case(deps, case_id_from_action(body))
+        if not actor_for(deps, body).is_approver:
+            raise workflow.NotAllowed("Only the team leads listed in APPROVERS can reject an onboarding.")
+        if case.state != OnboardingState.AWAITING_APPROVAL:
+            raise workflow.WrongState(f"Onboarding {case.reference} has already been decided.")
+        client.views_open(trigger_id=body["trigger_id"], view=reason_modal(
+            CallbackId.REJECT, case, title="Reject onboarding", prompt="Why? (the requester sees this)",
+            submit="Reject"))
+
+    @app.action(ActionId.REGISTER_PROJECT)
+    def register_project(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        case = _case(deps, case_id_from_action(body))
+        if case.state != OnboardingState.CREATING_PROJECT:
+            raise workflow.WrongState(f"Onboarding {case.reference} already has its project.")
+        client.views_open(trigger_id=body["trigger_id"], view=register_project_modal(case))
+
+    @app.action(ActionId.RETRY_APP)
+    def retry_app(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        case_id, actor = case_id_from_action(body), actor_for(deps, body)
+        in_transaction(deps, lambda session: workflow.request_app_retry(
+            session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+        create_app(deps, case_id)
+
+    @app.action(ActionId.INVITATION_SENT)
+    def invitation_sent(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        case_id, actor = case_id_from_action(body), actor_for(deps, body)
+        in_transaction(deps, lambda session: workflow.confirm_invite(
+            session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+
+    @app.action(ActionId.ACCESS_REMOVED)
+    def access_removed(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        case_id, actor = case_id_from_action(body), actor_for(deps, body)
+        in_transaction(deps, lambda session: workflow.confirm_revocation(
+            session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+
+    @app.action(ActionId.CANCEL)
+    def cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        case = _case(deps, case_id_from_action(body))
+        actor = actor_for(deps, body)
+        if actor.user_id != case.requester_id and not actor.is_approver:
+            raise workflow.NotAllowed("Only the requester or an approver can cancel an onboarding.")
+        client.views_open(trigger_id=body["trigger_id"], view=reason_modal(
+            CallbackId.CANCEL, case, title="Cancel onboarding", prompt="Why are you cancelling?",
+            submit="Cancel it"))

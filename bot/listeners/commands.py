@@ -1,0 +1,110 @@
+"""`/onboard` and its subcommands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot import workflow
+from bot.blocks import intake_modal, reason_modal
+from bot.blocks.base import Rendered
+from bot.blocks.card import status_card
+from bot.blocks.reports import case_list, help_text, thread_link
+from bot.deps import Deps
+from bot.ids import COMMAND, CallbackId
+from bot.listeners.common import actor_for
+from bot.text import escape
+from store import repo
+from store.db import session_scope
+
+__all__ = ["register"]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    usage: str
+    description: str
+    run: Callable[[Deps, str, Mapping[str, Any], WebClient, Respond], None]
+
+
+def _reply(respond: Respond, rendered: Rendered) -> None:
+    respond(text=rendered.text, blocks=rendered.block_dicts(), response_type="ephemeral")
+
+
+def _list(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
+    with session_scope(deps.engine) as session:
+        cases = repo.list_open(session=session)
+    _reply(respond, case_list(cases, deps.clock()))
+
+
+def _find(deps: Deps, argument: str) -> Any:
+    """One case by `12`, `#12` or (part of) its customer name; a clear error otherwise."""
+    text = argument.strip()
+    if not text:
+        raise workflow.OnboardingNotFound("Say which onboarding: `/onboard status <name or #id>`.")
+    with session_scope(deps.engine) as session:
+        if text.lstrip("#").isdigit():
+            case = repo.get_onboarding(session=session, onboarding_id=int(text.lstrip("#")))
+            if case is None:
+                raise workflow.OnboardingNotFound(f"There is no onboarding #{text.lstrip('#')}.")
+            return case
+        matches = repo.find_by_name(session=session, text=text, open_only=False)
+    if not matches:
+        raise workflow.OnboardingNotFound(f"No onboarding matches “{text}”.")
+    if len(matches) > 1:
+        names = ", ".join(f"{m.reference} {m.customer_name}" for m in matches[:10])
+        raise workflow.OnboardingNotFound(f"“{text}” matches several onboardings ({names}); use its #id.")
+    return matches[0]
+
+
+def _status(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
+    case = _find(deps, argument)
+    card = status_card(case, now=deps.clock())
+    blocks = [*card.block_dicts()[:-1], {"type": "context", "elements": [
+        {"type": "mrkdwn", "text": f"Open the {thread_link(case)} to act on it."}]}]
+    respond(text=card.text, blocks=blocks, response_type="ephemeral")
+
+
+def _cancel(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
+    if not argument.strip().lstrip("#").isdigit():
+        raise workflow.OnboardingNotFound("Give the onboarding's number: `/onboard cancel 12`.")
+    case = _find(deps, argument)
+    actor = actor_for(deps, command)
+    if actor.user_id != case.requester_id and not actor.is_approver:
+        raise workflow.NotAllowed("Only the requester or an approver can cancel an onboarding.")
+    client.views_open(trigger_id=command["trigger_id"], view=reason_modal(
+        CallbackId.CANCEL, case, title="Cancel onboarding", prompt="Why are you cancelling?", submit="Cancel it"))
+
+
+def _help(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
+    _reply(respond, help_text([(sub.usage, sub.description) for sub in SUBCOMMANDS.values()]))
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "list": Subcommand("list", "open onboardings with links to their threads", _list),
+    "status": Subcommand("status <name|#id>", "one onboarding's status card", _status),
+    "cancel": Subcommand("cancel <#id>", "cancel an onboarding (requester or approver; asks for a reason)", _cancel),
+    "help": Subcommand("help", "this help", _help),
+}
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command(COMMAND)
+    def onboard(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        text = str(command.get("text") or "").strip()
+        if not text:
+            # The trigger id expires 3 s after Slack sent it: ack, then open the (static) form at once.
+            ack()
+            client.views_open(trigger_id=command["trigger_id"], view=intake_modal())
+            return
+        ack()
+        name, _, argument = text.partition(" ")
+        subcommand = SUBCOMMANDS.get(name.lower())
+        if subcommand is None:
+            respond(text=f"I don't know `{escape(name[:40])}`. Try `/onboard help`.", response_type="ephemeral")
+            return
+        subcommand.run(deps, argument, command, client, respond)

@@ -1,0 +1,100 @@
+"""Helpers shared by listeners: payload parsing and running a workflow operation in a transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from bot import workflow
+from bot.deps import Deps
+from bot.workflow import Actor
+from store.db import session_scope
+
+__all__ = ["actor_for", "case_id_from_action", "case_id_from_view", "form_values", "in_transaction", "user_id"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_ATTEMPTS = 3
+
+
+def in_transaction(deps: Deps, operation: Callable[[Session], T]) -> T:
+    """Run `operation` in one transaction, retrying when a concurrent writer got there first.
+
+    A retry re-reads the case, so the operation's own state checks decide: the loser of a race gets a
+    WrongState error ("already approved"), never a second transition.
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with session_scope(deps.engine) as session:
+                result = operation(session)
+            deps.outbox.wake()
+            return result
+        except (StaleDataError, OperationalError) as exc:
+            if attempt == MAX_ATTEMPTS or (isinstance(exc, OperationalError) and "locked" not in str(exc)):
+                raise
+            logger.info("concurrent update (%s); retrying", type(exc).__name__)
+    raise AssertionError("unreachable")
+
+
+def user_id(body: Mapping[str, Any]) -> str:
+    user = body.get("user")
+    if isinstance(user, Mapping) and isinstance(user.get("id"), str):
+        return str(user["id"])
+    return str(body.get("user_id") or "")
+
+
+def actor_for(deps: Deps, body: Mapping[str, Any]) -> Actor:
+    uid = user_id(body)
+    return Actor(uid, is_approver=deps.approvers.is_approver(uid))
+
+
+def _parse_case_id(raw: object) -> int:
+    try:
+        value = int(str(raw))
+    except (TypeError, ValueError):
+        raise workflow.OnboardingNotFound("That button or form does not belong to a known onboarding.") from None
+    if value <= 0:
+        raise workflow.OnboardingNotFound("That button or form does not belong to a known onboarding.")
+    return value
+
+
+def case_id_from_action(body: Mapping[str, Any]) -> int:
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], Mapping) else {}
+    return _parse_case_id(first.get("value"))
+
+
+def case_id_from_view(view: Mapping[str, Any]) -> int:
+    return _parse_case_id(view.get("private_metadata"))
+
+
+def form_values(view: Mapping[str, Any]) -> dict[str, object]:
+    """A modal's input values by block id: text as str, selects as their value, checkboxes as a list."""
+    state = view.get("state")
+    blocks = state.get("values") if isinstance(state, Mapping) else None
+    values: dict[str, object] = {}
+    if not isinstance(blocks, Mapping):
+        return values
+    for block_id, actions in blocks.items():
+        if not isinstance(actions, Mapping):
+            continue
+        for element in actions.values():
+            if isinstance(element, Mapping):
+                values[str(block_id)] = _element_value(element)
+                break
+    return values
+
+
+def _element_value(element: Mapping[str, Any]) -> object:
+    if "selected_options" in element:
+        options = element.get("selected_options")
+        return [o.get("value") for o in options if isinstance(o, Mapping)] if isinstance(options, list) else []
+    if "selected_option" in element:
+        option = element.get("selected_option")
+        return option.get("value") if isinstance(option, Mapping) else None
+    return element.get("value")

@@ -1,0 +1,128 @@
+"""Assembling a running bot from settings: deps, the Bolt app, the scheduler and the outbox thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.app import build_app
+from bot.approvers import ApproverDirectory
+from bot.config import Settings
+from bot.deps import Deps
+from bot.outbox import OutboxDispatcher
+from bot.scheduler import build_scheduler
+from bot.slack_client import make_web_client
+from sinch import SinchClient, SinchEndpoints
+from store.db import make_engine, migrate
+from store.models import utcnow
+from store.secrets import SecretBox
+
+__all__ = ["Runtime", "build_runtime", "make_wsgi_app", "serve"]
+
+logger = logging.getLogger(__name__)
+INTERACTIVE_SINCH_TIMEOUT = 2.0  # a key check happens inside a modal submission, which Slack gives 3 s
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    deps: Deps
+    app: App
+    scheduler: BackgroundScheduler
+    stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start_background(self) -> None:
+        """Start the outbox delivery thread and the scheduler."""
+        thread = threading.Thread(target=self.deps.outbox.run, args=(self.stop,), name="outbox", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        self.scheduler.start()
+        self.deps.outbox.wake()  # deliver whatever a previous run left queued
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        self.deps.outbox.wake()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.deps.sinch.close()
+        self.deps.sinch_interactive.close()
+        self.deps.engine.dispose()
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    sinch_transport: httpx.BaseTransport | None = None,
+    post_interval: float = 1.0,
+    token_verification: bool = True,
+    process_before_response: bool = False,
+) -> Runtime:
+    """Everything `python -m bot run` needs, migrated and wired, nothing started yet."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    endpoints = SinchEndpoints(auth_url=settings.sinch_auth_url, conversation_url=settings.sinch_conversation_url,
+                               provisioning_url=settings.sinch_provisioning_url)
+    sinch = SinchClient.create(endpoints=endpoints, use_provisioning=settings.sinch_use_provisioning,
+                               transport=sinch_transport)
+    sinch_interactive = SinchClient.create(endpoints=endpoints, use_provisioning=settings.sinch_use_provisioning,
+                                           transport=sinch_transport, timeout=INTERACTIVE_SINCH_TIMEOUT,
+                                           max_attempts=1)
+    listener_client = make_web_client(settings, background=False)
+    background_client = make_web_client(settings, background=True)
+    approvers = ApproverDirectory(background_client, users=settings.approver_users, groups=settings.approver_groups)
+    outbox = OutboxDispatcher(engine=engine, client=background_client, approvers=approvers.mentions, clock=clock,
+                              post_interval=post_interval, monotonic=time.monotonic)
+    deps = Deps(settings=settings, engine=engine, sinch=sinch, sinch_interactive=sinch_interactive,
+                secrets=SecretBox(settings.bot_secret_key.reveal()), approvers=approvers, outbox=outbox, clock=clock)
+    app = build_app(settings, deps, client=listener_client, token_verification=token_verification,
+                    process_before_response=process_before_response)
+    scheduler = build_scheduler(deps, client=background_client)
+    return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler)
+
+
+def make_wsgi_app(app: App) -> WSGIApp:
+    """`/slack/events` to Bolt (which verifies signatures before any listener), `/healthz` says only "ok"."""
+    slack = SlackRequestHandler(app, path="/slack/events")
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")])
+            return [b"ok"]
+        if path == "/slack/events":
+            return slack(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"not found"]
+
+    return application
+
+
+def serve(runtime: Runtime, *, host: str = "0.0.0.0") -> None:
+    """Block serving Slack: over Socket Mode, or HTTP through waitress (a production WSGI server)."""
+    settings = runtime.settings
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        logger.info("connecting to Slack in Socket Mode")
+        SocketModeHandler(runtime.app, settings.slack_app_token.reveal()).start()  # type: ignore[no-untyped-call]
+        return
+    import waitress
+
+    logger.info("listening for Slack on http://%s:%s/slack/events", host, settings.port)
+    waitress.serve(make_wsgi_app(runtime.app), host=host, port=settings.port, threads=16, ident="onboarding-bot")
