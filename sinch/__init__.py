@@ -1,0 +1,52 @@
+"""Client for the Sinch Conversation and Provisioning APIs, plus a local sandbox of them."""
+
+from __future__ import annotations
+
+from sinch.apps import AppsAPI
+from sinch.client import SinchClient
+from sinch.errors import (
+    SinchAPIError,
+    SinchAuthError,
+    SinchBadRequest,
+    SinchError,
+    SinchForbidden,
+    SinchInvalidResponse,
+    SinchNotFound,
+    SinchRateLimited,
+    SinchServerError,
+    SinchTransportError,
+)
+from sinch.messenger import MessengerAPI
+from sinch.models import (
+    ChannelStatus,
+    ConversationApp,
+    MessengerStatus,
+    Region,
+    SinchCredentials,
+    SinchEndpoints,
+)
+from sinch.retry import should_retry, wait_seconds
+
+__all__ = [
+    "AppsAPI",
+    "ChannelStatus",
+    "ConversationApp",
+    "MessengerAPI",
+    "MessengerStatus",
+    "Region",
+    "SinchAPIError",
+    "SinchAuthError",
+    "SinchBadRequest",
+    "SinchClient",
+    "SinchCredentials",
+    "SinchEndpoints",
+    "SinchError",
+    "SinchForbidden",
+    "SinchInvalidResponse",
+    "SinchNotFound",
+    "SinchRateLimited",
+    "SinchServerError",
+    "SinchTransportError",
+    "should_retry",
+    "wait_seconds",
+]

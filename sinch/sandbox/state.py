@@ -1,0 +1,310 @@
+"""The sandbox's in-memory world: projects, keys, tokens, apps per region, faults, request counts."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sinch.models import Region
+from sinch.sandbox.ids import new_access_token, new_app_id, new_key_secret, new_page_token, new_uuid
+
+__all__ = ["AccessKey", "App", "Fault", "MessengerConnection", "Project", "SandboxState", "TokenCheck"]
+
+# What each connect outcome looks like in the Conversation API, which has no ERROR status.
+CONVERSATION_STATUS = {"ACTIVE": "ACTIVE", "FAILING": "FAILING", "ERROR": "FAILING"}
+DEFAULT_FAILURE = "The Page access token could not be exchanged for a long-lived token"
+
+
+@dataclass
+class Project:
+    """A customer project, as staff create it in the dashboard."""
+
+    project_id: str
+    name: str
+
+
+@dataclass
+class AccessKey:
+    """An access key; it only works for its own project."""
+
+    key_id: str
+    project_id: str
+    secret: str = field(repr=False)
+
+
+@dataclass
+class MessengerConnection:
+    """A Page the customer connected; PENDING first, then `outcome` (see `observe`)."""
+
+    page_id: str
+    page_name: str
+    outcome: str  # ACTIVE, FAILING or ERROR (Provisioning vocabulary)
+    description: str | None
+    connected_at: float
+    delay: float
+    static_token: str = field(repr=False)
+    pending_reported: bool = False
+
+    def status(self, now: float) -> str:
+        """The Provisioning-vocabulary status at `now`, without counting as a read."""
+        if self.pending_reported and now >= self.connected_at + self.delay:
+            return self.outcome
+        return "PENDING"
+
+    def observe(self, now: float) -> str:
+        """The status a status read reports: the first read after a connect always sees PENDING."""
+        status = self.status(now)
+        if status == "PENDING":
+            self.pending_reported = True
+        return status
+
+    def failure_description(self, status: str) -> str | None:
+        """Sinch's description, which only a failing integration carries."""
+        if status in ("FAILING", "ERROR"):
+            return self.description or DEFAULT_FAILURE
+        return None
+
+
+@dataclass
+class App:
+    """A Conversation API app; it exists only in the region it was created in."""
+
+    app_id: str
+    project_id: str
+    region: Region
+    display_name: str
+    messenger: MessengerConnection | None = None
+
+
+@dataclass
+class Fault:
+    """The next `remaining` requests matching method + path get this treatment (-1: forever)."""
+
+    fault_id: int
+    path_regex: re.Pattern[str]
+    remaining: int
+    method: str | None = None
+    status: int | None = None
+    retry_after: str | None = None
+    latency_ms: float = 0.0
+    body: Any = None
+    has_body: bool = False
+    drop: bool = False
+
+    @property
+    def responds(self) -> bool:
+        """True when the fault replaces the response, not just delays it."""
+        return self.drop or self.status is not None or self.has_body
+
+    def matches(self, method: str, path: str) -> bool:
+        """True when the fault applies to this request."""
+        return (self.method is None or self.method == method) and self.path_regex.search(path) is not None
+
+    def describe(self) -> dict[str, Any]:
+        """The fault as JSON for the control routes."""
+        return {
+            "fault_id": self.fault_id,
+            "method": self.method,
+            "path_regex": self.path_regex.pattern,
+            "remaining": self.remaining,
+            "status": self.status,
+            "retry_after": self.retry_after,
+            "latency_ms": self.latency_ms,
+            "drop": self.drop,
+        }
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """The key behind a token, or why there is none."""
+
+    key: AccessKey | None
+    expired: bool = False
+
+
+class SandboxState:
+    """All sandbox data behind one re-entrant lock (waitress serves requests on many threads)."""
+
+    def __init__(self, *, clock: Callable[[], float], token_ttl: int) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.token_ttl = token_ttl
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything: projects, keys, tokens, apps, faults and counts."""
+        with self.lock:
+            self.projects: dict[str, Project] = {}
+            self.keys: dict[str, AccessKey] = {}
+            self.tokens: dict[str, tuple[str, float]] = {}  # token -> (key id, expires at)
+            self.apps: dict[Region, dict[str, App]] = {region: {} for region in Region}
+            self.faults: list[Fault] = []
+            self.request_counts: Counter[str] = Counter()
+            self._next_fault_id = 1
+
+    # -- projects, keys, tokens ------------------------------------------------------------
+
+    def create_project(self, name: str) -> tuple[Project, AccessKey]:
+        """A project with one access key, as staff would create in the dashboard."""
+        with self.lock:
+            project = Project(project_id=new_uuid(), name=name)
+            key = AccessKey(key_id=new_uuid(), project_id=project.project_id, secret=new_key_secret())
+            self.projects[project.project_id] = project
+            self.keys[key.key_id] = key
+            return project, key
+
+    def has_project(self, project_id: str) -> bool:
+        """True when the project exists."""
+        with self.lock:
+            return project_id in self.projects
+
+    def check_secret(self, key_id: str, secret: str) -> AccessKey | None:
+        """The key when id and secret match."""
+        with self.lock:
+            key = self.keys.get(key_id)
+        if key is None or not hmac.compare_digest(key.secret.encode(), secret.encode()):
+            return None
+        return key
+
+    def issue_token(self, key: AccessKey) -> str:
+        """A new access token for the key, valid for `token_ttl` seconds of the sandbox clock."""
+        with self.lock:
+            token = new_access_token()
+            self.tokens[token] = (key.key_id, self.clock() + self.token_ttl)
+            return token
+
+    def check_token(self, token: str) -> TokenCheck:
+        """The key behind a Bearer token, unless it is unknown or expired."""
+        with self.lock:
+            found = self.tokens.get(token)
+            if found is None:
+                return TokenCheck(key=None)
+            key_id, expires_at = found
+            if self.clock() >= expires_at:
+                return TokenCheck(key=None, expired=True)
+            return TokenCheck(key=self.keys.get(key_id))
+
+    # -- apps --------------------------------------------------------------------------------
+
+    def create_app(self, project_id: str, region: Region, display_name: str) -> App:
+        """A new app with no channels, in the region of the host it was POSTed to."""
+        with self.lock:
+            app = App(app_id=new_app_id(self.clock()), project_id=project_id, region=region, display_name=display_name)
+            self.apps[region][app.app_id] = app
+            return app
+
+    def apps_of(self, project_id: str, region: Region) -> list[App]:
+        """The project's apps in one region, oldest first."""
+        with self.lock:
+            return [app for app in self.apps[region].values() if app.project_id == project_id]
+
+    def app_in(self, project_id: str, region: Region, app_id: str) -> App | None:
+        """The app, only if it belongs to the project and was created in this region."""
+        with self.lock:
+            app = self.apps[region].get(app_id)
+            return app if app is not None and app.project_id == project_id else None
+
+    def app_anywhere(self, project_id: str, app_id: str) -> App | None:
+        """The project's app in whatever region it lives (the Provisioning API is global)."""
+        with self.lock:
+            for region in Region:
+                if (app := self.app_in(project_id, region, app_id)) is not None:
+                    return app
+            return None
+
+    def delete_app(self, app: App) -> None:
+        """Remove the app."""
+        with self.lock:
+            self.apps[app.region].pop(app.app_id, None)
+
+    def connect_messenger(
+        self, app: App, *, page_id: str, page_name: str, outcome: str, description: str | None, delay: float
+    ) -> MessengerConnection:
+        """The customer connects a Page; a second connect replaces the first (and starts PENDING again)."""
+        with self.lock:
+            app.messenger = MessengerConnection(
+                page_id=page_id,
+                page_name=page_name,
+                outcome=outcome,
+                description=description,
+                connected_at=self.clock(),
+                delay=delay,
+                static_token=new_page_token(),
+            )
+            return app.messenger
+
+    # -- faults and counts -------------------------------------------------------------------
+
+    def add_fault(self, **fields: Any) -> Fault:
+        """Register a fault (fields as in `Fault`)."""
+        with self.lock:
+            fault = Fault(fault_id=self._next_fault_id, **fields)
+            self._next_fault_id += 1
+            self.faults.append(fault)
+            return fault
+
+    def clear_faults(self) -> None:
+        """Remove every fault."""
+        with self.lock:
+            self.faults.clear()
+
+    def record_request(self, route: str, method: str, path: str) -> list[Fault]:
+        """Count the request and count down (and return) every fault that matches it."""
+        with self.lock:
+            self.request_counts[route] += 1
+            hits = [fault for fault in self.faults if fault.matches(method, path)]
+            for fault in hits:
+                if fault.remaining > 0:
+                    fault.remaining -= 1
+            self.faults = [fault for fault in self.faults if fault.remaining != 0]
+            return hits
+
+    def request_count(self, route: str) -> int:
+        """Requests seen for a route key such as "POST /conversation/{region}/v1/projects/{project}/apps"."""
+        with self.lock:
+            return self.request_counts[route]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything but secrets and tokens, as JSON; reading it does not count as a status read."""
+        with self.lock:
+            now = self.clock()
+            return {
+                "projects": [
+                    {
+                        "project_id": project.project_id,
+                        "name": project.name,
+                        "key_ids": [k.key_id for k in self.keys.values() if k.project_id == project.project_id],
+                    }
+                    for project in self.projects.values()
+                ],
+                "apps": {
+                    region.value: [_describe_app(app, now) for app in self.apps[region].values()] for region in Region
+                },
+                "request_counts": dict(sorted(self.request_counts.items())),
+                "faults": [fault.describe() for fault in self.faults],
+                "tokens_issued": len(self.tokens),
+            }
+
+
+def _describe_app(app: App, now: float) -> dict[str, Any]:
+    messenger = app.messenger
+    return {
+        "id": app.app_id,
+        "project_id": app.project_id,
+        "display_name": app.display_name,
+        "messenger": None
+        if messenger is None
+        else {
+            "page_id": messenger.page_id,
+            "page_name": messenger.page_name,
+            "outcome": messenger.outcome,
+            "status": messenger.status(now),
+            "pending_reported": messenger.pending_reported,
+            "applies_at": messenger.connected_at + messenger.delay,
+        },
+    }
