@@ -40,6 +40,30 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_key(args: argparse.Namespace) -> int:
+    """Re-seal stored Sinch key secrets under the first key of BOT_SECRET_KEY."""
+    from bot.maintenance import rotate_key
+    from store.db import make_engine, migrate
+    from store.secrets import SecretBox, SecretUnreadable
+
+    keyring = os.environ.get("BOT_SECRET_KEY", "")
+    if not keyring.strip():
+        raise ConfigError(["BOT_SECRET_KEY is required: put the new key first, then the old one, comma-separated"])
+    try:
+        box = SecretBox(keyring)
+    except ValueError as exc:
+        raise ConfigError([f"BOT_SECRET_KEY: {exc}"]) from None
+    engine = make_engine(database_url_from_env(os.environ))
+    migrate(engine)
+    try:
+        count = rotate_key(engine, box)
+    except SecretUnreadable as exc:
+        print(f"nothing changed: {exc}; include the old key after the new one", file=sys.stderr)
+        return 1
+    print(f"re-sealed {count} stored secret(s) under the first key; you can now drop the old key")
+    return 0
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     """Serve the Sinch sandbox (API stand-in plus dashboard control routes)."""
     from sinch.sandbox import serve
@@ -83,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP on PORT)")
     run.add_argument("--host", default="0.0.0.0", help="HTTP mode bind address (default 0.0.0.0)")
     run.set_defaults(handler=_run)
+
+    rotate = commands.add_parser("rotate-key", help="re-encrypt stored secrets under the first BOT_SECRET_KEY key")
+    rotate.set_defaults(handler=_rotate_key)
 
     sandbox = commands.add_parser("sandbox", help="serve the local Sinch sandbox")
     sandbox.add_argument("--host", default="127.0.0.1")
