@@ -90,13 +90,51 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    """One onboarding end to end against the built-in stand-ins; no credentials, no network."""
+    from bot.demo import run_demo
+
+    return run_demo()
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Validate configuration, database, Slack token and Sinch reachability."""
+    from bot.check import run_checks
+
+    return 0 if run_checks(os.environ, sys.stdout) else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Write the audit trail of every onboarding to stdout."""
+    from bot.export import export_audit
+    from store.db import make_engine
+
+    engine = make_engine(database_url_from_env(os.environ))
+    try:
+        export_audit(engine, sys.stdout, fmt=args.format)
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description="Onboard an ASP's customers to Sinch's Facebook Messenger channel from Slack.",
     )
-    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), help="default: INFO")
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL"),
+                        help="DEBUG, INFO, WARNING… (default: INFO; WARNING for demo)")
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+
+    demo = commands.add_parser("demo", help="run one onboarding end to end locally (no credentials, no network)")
+    demo.set_defaults(handler=_demo)
+
+    check = commands.add_parser("check", help="check configuration, database, Slack token and Sinch")
+    check.set_defaults(handler=_check)
+
+    export = commands.add_parser("export", help="print the audit trail of every onboarding")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.set_defaults(handler=_export)
 
     keygen = commands.add_parser("keygen", help="print a new key for BOT_SECRET_KEY")
     keygen.set_defaults(handler=_keygen)
@@ -122,8 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_dotenv()
     parser = build_parser()
     args = parser.parse_args(argv)
+    quiet_by_default = args.command in ("demo", "keygen", "export", "check")
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=(args.log_level or ("WARNING" if quiet_by_default else "INFO")).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     handler: Command = args.handler

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -45,14 +45,23 @@ def _where(body: Mapping[str, Any], settings: Settings) -> tuple[str | None, str
 
 def register_error_handler(app: App, settings: Settings) -> None:
     @app.error
-    def handle(error: Exception, body: dict[str, Any], client: WebClient) -> None:
+    def handle(error: Exception, body: dict[str, Any], client: WebClient, response: BoltResponse | None,
+               respond: Respond | None) -> None:
         text = user_message(error)
+        if text is not None and response is not None:
+            # An expected refusal, explained to the user below: not a server error, so no error banner.
+            response.status = 200
+            response.body = ""
         if text is None:
             reference = uuid.uuid4().hex[:8]
             logger.error("unexpected error (ref %s) handling %s", reference, body.get("type"), exc_info=error)
             text = f"Something went wrong on our side (ref {reference}); it has been logged. Please try again."
         else:
             logger.info("refused %s: %s", body.get("type"), text)
+        if "command" in body and respond is not None:
+            # Slash commands answer through response_url: it works even where the bot is not a member.
+            respond(text=escape(text), response_type="ephemeral")
+            return
         user, channel, thread_ts = _where(body, settings)
         if not user or not channel:
             return

@@ -95,6 +95,13 @@ class OutboxDispatcher:
             self._wake.wait(idle_seconds)
             self._wake.clear()
 
+    def pending(self) -> int:
+        """How many rows are not yet delivered (or given up on)."""
+        with session_scope(self._engine) as session:
+            statement = select(func.count()).select_from(OutboxMessage).where(
+                col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+            return int(session.exec(statement).one())
+
     def deliver_due(self) -> int:
         """One pass over due rows, in write order; a case whose row cannot go yet waits for the next pass."""
         with self._lock:

@@ -34,7 +34,8 @@ def _clock_time(ts: str) -> str:
 def render_message(msg: FakeMessage, *, names: Mapping[str, str] | None = None) -> str:
     """A message's text and its blocks' text (sections, context, [button labels]), one item per line."""
     names = names or {}
-    lines = [humanize(line, names) for line in block_lines(msg.blocks)]
+    # A block item may span several lines (a field's label and value); each gets its own indented line.
+    lines = [part for line in block_lines(msg.blocks) for part in humanize(line, names).splitlines()]
     body = "\n".join(lines)
     text = humanize(msg.text, names).strip()
     # Skip the fallback text when the blocks already say it, which is the common case.

@@ -1,0 +1,68 @@
+"""`/onboard list | status | cancel | help`: ephemeral answers and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.bot.harness import CHANNEL, OUTSIDER, REQUESTER, BotHarness
+
+
+@pytest.fixture
+def bot(tmp_path):
+    harness = BotHarness(tmp_path)
+    yield harness
+    harness.close()
+
+
+def command(bot: BotHarness, text: str, user: str = REQUESTER) -> str:
+    before = len(bot.slack_state.response_posts)
+    response = bot.send(bot.sim.slash_command(user, text=text, channel_id=CHANNEL))
+    assert response.status == 200
+    posts = bot.slack_state.response_posts[before:]
+    assert len(posts) == 1, f"expected one ephemeral answer to {text!r}, got {len(posts)}"
+    assert posts[0].body.get("response_type") == "ephemeral"
+    return json.dumps(posts[0].body)
+
+
+def test_help_lists_every_subcommand(bot):
+    answer = command(bot, "help")
+    for name in ("list", "status", "cancel", "help"):
+        assert f"/onboard {name}" in answer
+
+
+def test_list_shows_open_cases_with_thread_links(bot):
+    assert "No open onboardings" in command(bot, "list")
+    bot.submit_intake()
+    bot.submit_intake(customer_name="Beta Boats", contact_email="b@beta.test")
+    answer = command(bot, "list")
+    assert "Acme Bikes" in answer and "Beta Boats" in answer and "slack.com/archives/C0ONBOARD/p" in answer
+
+
+def test_status_finds_by_id_or_name(bot):
+    bot.submit_intake()
+    assert "Acme Bikes" in command(bot, "status #1")
+    assert "Acme Bikes" in command(bot, "status acme")
+
+
+def test_status_explains_unknown_and_ambiguous(bot):
+    bot.submit_intake()
+    bot.submit_intake(customer_name="Acme Boats", contact_email="b@acme-boats.test")
+    assert "no onboarding #99" in command(bot, "status 99")
+    assert "matches several" in command(bot, "status acme")
+    assert "No onboarding matches" in command(bot, "status zzz")
+
+
+def test_cancel_by_an_outsider_is_refused(bot):
+    bot.submit_intake()
+    assert "Only the requester or an approver" in command(bot, "cancel 1", OUTSIDER)
+    assert bot.case().state == "awaiting_approval"
+
+
+def test_cancel_needs_a_number(bot):
+    assert "number" in command(bot, "cancel acme")
+
+
+def test_an_unknown_subcommand_points_to_help(bot):
+    assert "/onboard help" in command(bot, "frobnicate")

@@ -1,0 +1,104 @@
+"""`python -m bot export` and `python -m bot check`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import httpx
+import pytest
+from slack_sdk import WebClient
+
+from bot.check import run_checks
+from bot.export import COLUMNS, export_audit
+from bot.ids import ActionId
+from sinch.sandbox import make_app
+from tests.bot.harness import LEAD, SANDBOX, BotHarness
+
+
+@pytest.fixture
+def bot(tmp_path):
+    harness = BotHarness(tmp_path)
+    yield harness
+    harness.close()
+
+
+def test_export_writes_every_audit_event_as_csv_and_json(bot):
+    bot.submit_intake()
+    bot.click(LEAD, ActionId.APPROVE)
+    out = io.StringIO()
+    assert export_audit(bot.deps.engine, out) == 2
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert tuple(rows[0]) == COLUMNS
+    assert [(r["action"], r["from_state"], r["to_state"], r["actor"]) for r in rows] == [
+        ("submit", "", "awaiting_approval", "U0REQ"),
+        ("approve", "awaiting_approval", "creating_project", LEAD),
+    ]
+    assert rows[0]["customer_name"] == "Acme Bikes"
+    out = io.StringIO()
+    export_audit(bot.deps.engine, out, fmt="json")
+    assert [event["action"] for event in json.loads(out.getvalue())] == ["submit", "approve"]
+
+
+def env_for(bot: BotHarness, **overrides: str) -> dict[str, str]:
+    env = {
+        "SLACK_BOT_TOKEN": bot.slack_state.bot_token,
+        "SLACK_SIGNING_SECRET": "x" * 20,
+        "SLACK_API_URL": bot.slack.url,
+        "ONBOARDING_CHANNEL": "C0ONBOARD",
+        "APPROVERS": LEAD,
+        "BOT_SECRET_KEY": bot.settings.bot_secret_key.reveal(),
+        "DATABASE_URL": bot.settings.database_url,
+        "SINCH_AUTH_URL": SANDBOX,
+        "SINCH_CONVERSATION_URL": f"{SANDBOX}/conversation/{{region}}",
+        "SINCH_PROVISIONING_URL": f"{SANDBOX}/provisioning",
+    }
+    env.update(overrides)
+    return env
+
+
+def check(bot: BotHarness, env: dict[str, str]) -> tuple[bool, list[str]]:
+    out = io.StringIO()
+    ok = run_checks(env, out, sinch_transport=httpx.WSGITransport(app=bot.sandbox_app),
+                    slack_client=lambda s: WebClient(token=s.slack_bot_token.reveal(), base_url=s.slack_api_url))
+    return ok, out.getvalue().splitlines()
+
+
+def test_check_passes_with_good_settings_and_a_real_key(bot):
+    creds = bot.sandbox.create_project("Ours", "us")
+    ok, lines = check(bot, env_for(bot, SINCH_KEY_ID=creds.key_id, SINCH_KEY_SECRET=creds.key_secret))
+    assert ok, lines
+    assert [line.split()[:2] for line in lines] == [["ok", "configuration"], ["ok", "database"], ["ok", "slack"],
+                                                    ["ok", "sinch"]]
+
+
+def test_check_without_a_key_only_probes_the_token_endpoint(bot):
+    ok, lines = check(bot, env_for(bot))
+    assert ok, lines
+    assert "set SINCH_KEY_ID" in lines[-1]
+
+
+def test_check_fails_clearly_for_a_wrong_slack_token(bot):
+    ok, lines = check(bot, env_for(bot, SLACK_BOT_TOKEN="xoxb-wrong-token"))
+    assert not ok
+    slack = next(line for line in lines if " slack " in f" {line} ")
+    assert slack.startswith("FAIL") and "invalid_auth" in slack and "SLACK_BOT_TOKEN" in slack
+
+
+def test_check_fails_clearly_for_a_wrong_sinch_key(bot):
+    creds = bot.sandbox.create_project("Ours", "us")
+    ok, lines = check(bot, env_for(bot, SINCH_KEY_ID=creds.key_id, SINCH_KEY_SECRET="wrong-secret"))
+    assert not ok
+    assert lines[-1].startswith("FAIL") and "refused" in lines[-1]
+    assert "wrong-secret" not in "\n".join(lines)
+
+
+def test_check_reports_every_configuration_problem_and_an_unmigrated_database(tmp_path):
+    out = io.StringIO()
+    ok = run_checks({"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}, out,
+                    sinch_transport=httpx.WSGITransport(app=make_app()))
+    lines = out.getvalue().splitlines()
+    assert not ok
+    assert lines[0].startswith("FAIL") and "SLACK_BOT_TOKEN" in lines[0] and "APPROVERS" in lines[0]
+    assert lines[1].startswith("FAIL") and "python -m bot migrate" in lines[1]

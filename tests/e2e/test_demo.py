@@ -1,0 +1,29 @@
+"""`python -m bot demo`, exactly as the README tells a newcomer to run it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.e2e
+def test_the_demo_completes_an_onboarding_and_prints_the_thread(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bot", "demo"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for step in ("presses “Approve”", "presses “Register project”", "Conversation API app created in EU",
+                 "presses “Invitation sent”", "connects their Facebook Page", "channel PENDING",
+                 "channel ACTIVE", "presses “Access removed”", "onboarding completed"):
+        assert step in out, step
+    transcript = out[out.index("--- the onboarding thread"):]
+    for text in ("Approval needed", "not a subproject", "Limited member", "Text to send the customer",
+                 "*PENDING*", "*ACTIVE*", "Remove the customer's access now", "Onboarding *completed*"):
+        assert text in transcript, text
+    assert "Result: onboarding completed (state: completed)" in out
+    assert not list(tmp_path.iterdir()), "the demo leaves no files behind"
