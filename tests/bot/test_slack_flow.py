@@ -5,13 +5,15 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 
 from bot import jobs
+from bot.devslack import SignedRequest
 from bot.ids import ActionId
 from store.states import OnboardingState as S
-from tests.bot.harness import CHANNEL, GROUP_LEAD, LEAD, OUTSIDER, REQUESTER, STAFF, BotHarness
+from tests.bot.harness import CHANNEL, GROUP_LEAD, LEAD, OUTSIDER, REQUESTER, STAFF, VALID_FORM, BotHarness
 
 
 @pytest.fixture
@@ -212,3 +214,56 @@ def _mrkdwn_texts(params: dict) -> list[str]:
 
     walk(blocks or [])
     return texts
+
+
+def test_a_sinch_503_during_app_creation_is_retried_then_offered_as_a_retry_button(bot):
+    bot.submit_intake()
+    bot.click(LEAD, ActionId.APPROVE)
+    bot.sandbox.add_fault("/apps$", method="POST", status=503, count=3)
+    register_project(bot)
+    assert (bot.case().state, bot.case().app_attempts) == (S.CREATING_APP, 1)
+    for _ in range(2):  # the scheduler retries quietly before asking a person
+        bot.clock.advance(minutes=5)
+        jobs.poll_sweep(bot.deps)
+        bot.deliver()
+    case = bot.case()
+    assert (case.state, case.app_attempts) == (S.CREATING_APP, 3)
+    failure = bot.message_with(ActionId.RETRY_APP)
+    assert "503" in json.dumps(failure.blocks)
+    bot.click(STAFF, ActionId.RETRY_APP, message=failure)
+    assert bot.case().state == S.INVITING
+    assert len(bot.sandbox.state()["apps"]["eu"]) == 1
+    assert "Retry requested" in json.dumps(bot.slack_state.find_message(CHANNEL, failure.ts).blocks)
+
+
+def _with_value(bot: BotHarness, view_id: str, field: str, value: object) -> SignedRequest:
+    """A signed submission of valid values except `field`, set as Slack would send a bad entry (even one the
+    form could not produce, like an unknown region: payloads can be forged by anyone holding the secret)."""
+    payload = bot.sim.submit_view(REQUESTER, view_id=view_id, values=VALID_FORM).payload()
+    element = next(iter(payload["view"]["state"]["values"][field].values()))
+    if "selected_options" in element:
+        element["selected_options"] = [{"value": v} for v in value]  # type: ignore[union-attr]
+    elif "selected_option" in element:
+        element["selected_option"] = {"value": value}
+    else:
+        element["value"] = value
+    body = urlencode({"payload": json.dumps(payload)})
+    return SignedRequest(body, bot.sim.signed_headers(body, "application/x-www-form-urlencoded"))
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("customer_name", ""),
+    ("customer_name", "x" * 101),
+    ("contact_email", "not an email"),
+    ("region", "mars"),
+    ("page", "https://evil.example/page"),
+    ("page_type", "robot"),
+    ("prerequisites", ["chat_button"]),
+    ("notes", "n" * 2001),
+])
+def test_every_intake_field_error_lands_under_its_field(bot, field, value):
+    view_id = bot.open_intake()
+    response = bot.sim.dispatch(bot.app, _with_value(bot, view_id, field, value))
+    answer = json.loads(response.body)
+    assert answer["response_action"] == "errors" and list(answer["errors"]) == [field], answer
+    assert bot.outbox() == []
