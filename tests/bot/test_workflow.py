@@ -297,3 +297,48 @@ def test_the_checklist_follows_the_stored_facts(flow):
     assert progress == {"approval": "done", "project": "done", "app": "done", "invite": "done",
                         "connect": "current", "revoke": "todo"}
     assert {step.key: step.performer for step in wf.STEPS}["app"] == wf.Performer.API
+
+
+# Every operation, the states it may run in, and how to call it as an allowed actor.
+OPERATIONS = {
+    "approve": ({S.AWAITING_APPROVAL}, lambda f: f.run(wf.approve, onboarding_id=f.id, actor=APPROVER,
+                                                       allow_self_approval=False)),
+    "reject": ({S.AWAITING_APPROVAL}, lambda f: f.run(wf.reject, onboarding_id=f.id, actor=APPROVER, reason="r")),
+    "register_project": ({S.CREATING_PROJECT}, lambda f: f.run(wf.register_project, onboarding_id=f.id,
+                                                               actor=STAFF, project_id="p", key_id="k",
+                                                               key_secret_sealed="s")),
+    "record_app_failure": ({S.CREATING_APP}, lambda f: f.run(wf.record_app_failure, onboarding_id=f.id,
+                                                             error="e", retry_in=None)),
+    "request_app_retry": ({S.CREATING_APP}, lambda f: f.run(wf.request_app_retry, onboarding_id=f.id,
+                                                            actor=STAFF)),
+    "confirm_invite": ({S.INVITING}, lambda f: f.run(wf.confirm_invite, onboarding_id=f.id, actor=STAFF)),
+    "confirm_revocation": ({S.REVOKING}, lambda f: f.run(wf.confirm_revocation, onboarding_id=f.id,
+                                                         actor=STAFF)),
+    "expire": ({S.AWAITING_CUSTOMER, S.ACTIVATING, S.FAILING}, lambda f: f.run(wf.expire, onboarding_id=f.id)),
+    "cancel": ({S.AWAITING_APPROVAL, S.CREATING_PROJECT, S.CREATING_APP, S.INVITING, S.AWAITING_CUSTOMER,
+                S.ACTIVATING, S.FAILING}, lambda f: f.run(wf.cancel, onboarding_id=f.id, actor=REQUESTER,
+                                                          reason="r")),
+}
+REACHABLE = [S.AWAITING_APPROVAL, S.CREATING_PROJECT, S.CREATING_APP, S.INVITING, S.AWAITING_CUSTOMER,
+             S.ACTIVATING, S.FAILING, S.REVOKING]
+WRONG = [(name, state) for name, (allowed, _) in OPERATIONS.items() for state in REACHABLE if state not in allowed]
+
+
+@pytest.mark.parametrize(("operation", "state"), WRONG, ids=[f"{op}-from-{st}" for op, st in WRONG])
+def test_an_operation_from_a_state_it_does_not_allow_is_refused_and_writes_nothing(flow, operation, state):
+    flow.to(state)
+    before = (flow.case().version, len(flow.events()), len(flow.outbox()))
+    with pytest.raises(WrongState):
+        OPERATIONS[operation][1](flow)
+    assert (flow.case().state, flow.case().version, len(flow.events()), len(flow.outbox())) == (state, *before)
+
+
+ALLOWED = [(name, state) for name, (allowed, _) in OPERATIONS.items() for state in sorted(allowed)]
+
+
+@pytest.mark.parametrize(("operation", "state"), ALLOWED, ids=[f"{op}-from-{st}" for op, st in ALLOWED])
+def test_an_operation_from_an_allowed_state_by_an_allowed_actor_writes_an_audit_event(flow, operation, state):
+    flow.to(state)
+    events_before = len(flow.events())
+    OPERATIONS[operation][1](flow)
+    assert len(flow.events()) == events_before + 1
