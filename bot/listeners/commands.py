@@ -8,10 +8,11 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.models.blocks import ActionsBlock
 
 from bot import workflow
 from bot.blocks import intake_modal, reason_modal
-from bot.blocks.base import Rendered
+from bot.blocks.base import Rendered, context
 from bot.blocks.card import status_card
 from bot.blocks.reports import case_list, help_text, thread_link
 from bot.deps import Deps
@@ -64,9 +65,9 @@ def _find(deps: Deps, argument: str) -> Any:
 def _status(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
     case = _find(deps, argument)
     card = status_card(case, now=deps.clock())
-    blocks = [*card.block_dicts()[:-1], {"type": "context", "elements": [
-        {"type": "mrkdwn", "text": f"Open the {thread_link(case)} to act on it."}]}]
-    respond(text=card.text, blocks=blocks, response_type="ephemeral")
+    # The card's own buttons belong in the thread; here they are replaced by a link to it.
+    blocks = [block for block in card.blocks if not isinstance(block, ActionsBlock)]
+    _reply(respond, Rendered(text=card.text, blocks=[*blocks, context(f"Open the {thread_link(case)} to act on it.")]))
 
 
 def _cancel(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
