@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from bot.blocks.base import MAX_MESSAGE_BLOCKS, Rendered
 from bot.blocks.card import status_card
-from bot.blocks.modals import intake_modal, reason_modal, register_project_modal
+from bot.blocks.modals import cancel_modal, intake_modal, reason_modal, register_project_modal, reject_modal
 from bot.blocks.notices import render_notice
 
 __all__ = [
     "MAX_MESSAGE_BLOCKS",
     "Rendered",
+    "cancel_modal",
     "intake_modal",
     "reason_modal",
     "register_project_modal",
+    "reject_modal",
     "render_notice",
     "status_card",
 ]

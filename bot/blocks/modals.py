@@ -23,7 +23,7 @@ from bot.text import clip, escape
 from sinch import Region
 from store.models import Onboarding
 
-__all__ = ["REGISTER_FIELDS", "intake_modal", "reason_modal", "register_project_modal"]
+__all__ = ["REGISTER_FIELDS", "cancel_modal", "intake_modal", "reason_modal", "register_project_modal", "reject_modal"]
 
 REGISTER_FIELDS = ("project_id", "key_id", "key_secret")
 _REGION_LABELS = {Region.US: "US", Region.EU: "EU", Region.BR: "BR (Brazil)"}
@@ -117,3 +117,13 @@ def reason_modal(callback_id: CallbackId, case: Onboarding, *, title: str, promp
             _text_input("reason", prompt, multiline=True, max_length=1000),
         ],
     )
+
+
+def reject_modal(case: Onboarding) -> View:
+    return reason_modal(CallbackId.REJECT, case, title="Reject onboarding", prompt="Why? (the requester sees this)",
+                        submit="Reject")
+
+
+def cancel_modal(case: Onboarding) -> View:
+    return reason_modal(CallbackId.CANCEL, case, title="Cancel onboarding", prompt="Why are you cancelling?",
+                        submit="Cancel it")

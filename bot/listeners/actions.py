@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -9,9 +10,9 @@ from slack_sdk import WebClient
 
 from bot import workflow
 from bot.app_step import create_app
-from bot.blocks import reason_modal, register_project_modal
+from bot.blocks import cancel_modal, register_project_modal, reject_modal
 from bot.deps import Deps
-from bot.ids import ActionId, CallbackId
+from bot.ids import ActionId
 from bot.listeners.common import actor_for, case_id_from_action, in_transaction
 from store import repo
 from store.db import session_scope
@@ -45,9 +46,7 @@ def register(app: App, deps: Deps) -> None:
             raise workflow.NotAllowed("Only the team leads listed in APPROVERS can reject an onboarding.")
         if case.state != OnboardingState.AWAITING_APPROVAL:
             raise workflow.WrongState(f"Onboarding {case.reference} has already been decided.")
-        client.views_open(trigger_id=body["trigger_id"], view=reason_modal(
-            CallbackId.REJECT, case, title="Reject onboarding", prompt="Why? (the requester sees this)",
-            submit="Reject"))
+        client.views_open(trigger_id=body["trigger_id"], view=reject_modal(case))
 
     @app.action(ActionId.REGISTER_PROJECT)
     def register_project(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -65,19 +64,13 @@ def register(app: App, deps: Deps) -> None:
             session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
         create_app(deps, case_id)
 
-    @app.action(ActionId.INVITATION_SENT)
-    def invitation_sent(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        case_id, actor = case_id_from_action(body), actor_for(deps, body)
-        in_transaction(deps, lambda session: workflow.confirm_invite(
-            session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
-
-    @app.action(ActionId.ACCESS_REMOVED)
-    def access_removed(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        case_id, actor = case_id_from_action(body), actor_for(deps, body)
-        in_transaction(deps, lambda session: workflow.confirm_revocation(
-            session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+    # One-click confirmations of a dashboard step: the button's value names the case.
+    confirmations: dict[ActionId, Callable[..., object]] = {
+        ActionId.INVITATION_SENT: workflow.confirm_invite,
+        ActionId.ACCESS_REMOVED: workflow.confirm_revocation,
+    }
+    for action_id, operation in confirmations.items():
+        app.action(action_id)(_confirmation(deps, operation))
 
     @app.action(ActionId.CANCEL)
     def cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -86,6 +79,14 @@ def register(app: App, deps: Deps) -> None:
         actor = actor_for(deps, body)
         if actor.user_id != case.requester_id and not actor.is_approver:
             raise workflow.NotAllowed("Only the requester or an approver can cancel an onboarding.")
-        client.views_open(trigger_id=body["trigger_id"], view=reason_modal(
-            CallbackId.CANCEL, case, title="Cancel onboarding", prompt="Why are you cancelling?",
-            submit="Cancel it"))
+        client.views_open(trigger_id=body["trigger_id"], view=cancel_modal(case))
+
+
+def _confirmation(deps: Deps, operation: Callable[..., object]) -> Callable[..., None]:
+    def confirm(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        case_id, actor = case_id_from_action(body), actor_for(deps, body)
+        in_transaction(deps, lambda session: operation(
+            session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+
+    return confirm

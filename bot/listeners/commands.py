@@ -11,12 +11,12 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import ActionsBlock
 
 from bot import workflow
-from bot.blocks import intake_modal, reason_modal
+from bot.blocks import cancel_modal, intake_modal
 from bot.blocks.base import Rendered, context
 from bot.blocks.card import status_card
 from bot.blocks.reports import case_list, help_text, thread_link
 from bot.deps import Deps
-from bot.ids import COMMAND, CallbackId
+from bot.ids import COMMAND
 from bot.listeners.common import actor_for
 from bot.text import escape
 from store import repo
@@ -77,8 +77,7 @@ def _cancel(deps: Deps, argument: str, command: Mapping[str, Any], client: WebCl
     actor = actor_for(deps, command)
     if actor.user_id != case.requester_id and not actor.is_approver:
         raise workflow.NotAllowed("Only the requester or an approver can cancel an onboarding.")
-    client.views_open(trigger_id=command["trigger_id"], view=reason_modal(
-        CallbackId.CANCEL, case, title="Cancel onboarding", prompt="Why are you cancelling?", submit="Cancel it"))
+    client.views_open(trigger_id=command["trigger_id"], view=cancel_modal(case))
 
 
 def _help(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:

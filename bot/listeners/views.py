@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -120,27 +121,27 @@ def register(app: App, deps: Deps) -> None:
         ack()
         create_app(deps, case_id)  # after the ack: Sinch may take longer than Slack's 3 s
 
-    @app.view(CallbackId.REJECT)
-    def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    # Reject and cancel are the same form: a reason, then the operation; its refusal shows under the field.
+    reasoned_operations: dict[CallbackId, Callable[..., object]] = {
+        CallbackId.REJECT: workflow.reject,
+        CallbackId.CANCEL: workflow.cancel,
+    }
+    for callback_id, operation in reasoned_operations.items():
+        app.view(callback_id)(_reason_submission(deps, operation))
+
+
+def _reason_submission(deps: Deps, operation: Callable[..., object]) -> Callable[..., None]:
+    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         case_id, actor, reason = case_id_from_view(view), actor_for(deps, body), _text(form_values(view), "reason")
         try:
-            in_transaction(deps, lambda session: workflow.reject(
+            in_transaction(deps, lambda session: operation(
                 session=session, onboarding_id=case_id, actor=actor, reason=reason, now=deps.clock()))
         except workflow.OnboardingError as exc:
             ack(response_action="errors", errors={"reason": str(exc)})
             return
         ack()
 
-    @app.view(CallbackId.CANCEL)
-    def cancel(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        case_id, actor, reason = case_id_from_view(view), actor_for(deps, body), _text(form_values(view), "reason")
-        try:
-            in_transaction(deps, lambda session: workflow.cancel(
-                session=session, onboarding_id=case_id, actor=actor, reason=reason, now=deps.clock()))
-        except workflow.OnboardingError as exc:
-            ack(response_action="errors", errors={"reason": str(exc)})
-            return
-        ack()
+    return submit
 
 
 def _point_to_existing(deps: Deps, client: WebClient, user: str, existing_id: int) -> None:
