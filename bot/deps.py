@@ -23,7 +23,7 @@ __all__ = ["Deps"]
 class Deps:
     settings: Settings
     engine: Engine
-    sinch: SinchClient  # for background work: normal timeouts and retries
+    sinch: SinchClient  # for background work: normal timeouts; no in-line retries (jobs reschedule)
     sinch_interactive: SinchClient  # inside a Slack request: short timeout, no retries (3 s ack budget)
     secrets: SecretBox
     approvers: ApproverDirectory

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
@@ -19,6 +20,8 @@ from bot.app import build_app
 from bot.approvers import ApproverDirectory
 from bot.config import Settings
 from bot.deps import Deps
+from bot.envelope import MAX_BODY_BYTES
+from bot.envelope import problem as envelope_problem
 from bot.outbox import OutboxDispatcher
 from bot.scheduler import build_scheduler
 from bot.slack_client import make_web_client
@@ -78,8 +81,11 @@ def build_runtime(
     migrate(engine)
     endpoints = SinchEndpoints(auth_url=settings.sinch_auth_url, conversation_url=settings.sinch_conversation_url,
                                provisioning_url=settings.sinch_provisioning_url)
+    # Background work retries through the database, not in-line: a failed poll or app creation is
+    # rescheduled (honouring Retry-After) by its job. Sleeping out retries here would hold a sweep worker
+    # for up to minutes and, with max_instances=1, delay the next sweep for every other case.
     sinch = SinchClient.create(endpoints=endpoints, use_provisioning=settings.sinch_use_provisioning,
-                               transport=sinch_transport)
+                               transport=sinch_transport, max_attempts=1)
     sinch_interactive = SinchClient.create(endpoints=endpoints, use_provisioning=settings.sinch_use_provisioning,
                                            transport=sinch_transport, timeout=INTERACTIVE_SINCH_TIMEOUT,
                                            max_attempts=1)
@@ -97,7 +103,11 @@ def build_runtime(
 
 
 def make_wsgi_app(app: App) -> WSGIApp:
-    """`/slack/events` to Bolt (which verifies signatures before any listener), `/healthz` says only "ok"."""
+    """`/slack/events` to Bolt (which verifies signatures before any listener), `/healthz` says only "ok".
+
+    Before Bolt: signature headers its check would crash on get 401, a body it cannot parse (see
+    bot/envelope.py) 400, an oversized one 413, so malformed input gets a 4xx answer, never a 500.
+    """
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -106,11 +116,56 @@ def make_wsgi_app(app: App) -> WSGIApp:
             start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")])
             return [b"ok"]
         if path == "/slack/events":
+            if environ.get("REQUEST_METHOD") == "POST":
+                refusal = _unverifiable(environ) or _read_body(environ)
+                if refusal is not None:
+                    status, reason = refusal
+                    logger.info("refused a request to /slack/events: %s", reason)
+                    # The same answer Bolt gives a request that fails its signature check.
+                    body = b'{"error": "invalid request"}' if status.startswith("401") else status[4:].encode()
+                    start_response(status, [("Content-Type", "application/json" if status.startswith("401")
+                                             else "text/plain; charset=utf-8")])
+                    return [body]
             return slack(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
         return [b"not found"]
 
     return application
+
+
+def _unverifiable(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """Signature headers Bolt's check cannot even compare: it would raise (a 500) instead of saying no.
+
+    slack_sdk's SignatureVerifier calls int() on the timestamp and hmac.compare_digest() on the signature,
+    which raises for a non-numeric timestamp or a non-ASCII signature. Both are forgeries: 401.
+    """
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    if timestamp is not None:
+        try:
+            int(timestamp)
+        except ValueError:
+            return "401 Unauthorized", "a non-numeric X-Slack-Request-Timestamp"
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+    if signature is not None and not signature.isascii():
+        return "401 Unauthorized", "a non-ASCII X-Slack-Signature"
+    return None
+
+
+def _read_body(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """Read the body once, check its envelope, and put it back for Bolt; (status, reason) to refuse it."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return "400 Bad Request", "invalid Content-Length"
+    if length < 0:
+        return "400 Bad Request", "invalid Content-Length"
+    if length > MAX_BODY_BYTES:
+        return "413 Content Too Large", f"body of {length} bytes"
+    raw = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    problem = envelope_problem(raw, environ.get("CONTENT_TYPE"))
+    return ("400 Bad Request", problem) if problem else None
 
 
 def serve(runtime: Runtime, *, host: str = "0.0.0.0") -> None:

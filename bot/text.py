@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 __all__ = ["age", "clip", "escape", "mention", "mentions", "when"]
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+_GROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
 
 
 def escape(text: str | None) -> str:
@@ -20,14 +24,20 @@ def clip(text: str, limit: int) -> str:
 
 
 def mention(user_id: str | None) -> str:
-    """A user mention; only ever built from ids Slack gave us, never from typed text."""
+    """A user or user-group mention; only ever built from ids Slack gave us, never from typed text.
+
+    Anything that is not shaped like a Slack id is shown as inert text, so even a forged id such as
+    `U1> <!channel` can never become a live mention.
+    """
     if not user_id:
         return "nobody"
     if user_id == "bot":
         return "the bot"
-    if user_id.startswith("S"):
+    if _GROUP_ID.fullmatch(user_id):
         return f"<!subteam^{user_id}>"
-    return f"<@{user_id}>"
+    if _USER_ID.fullmatch(user_id):
+        return f"<@{user_id}>"
+    return escape(clip(user_id, 40))
 
 
 def mentions(user_ids: list[str]) -> str:

@@ -48,6 +48,9 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Overwrite deleted content with zeros, so an erased key secret (sealed or not) leaves no bytes
+            # behind in the file. Many SQLite builds default to this, but not all.
+            cursor.execute("PRAGMA secure_delete=ON")
         finally:
             cursor.close()
 

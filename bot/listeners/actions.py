@@ -12,6 +12,7 @@ from bot import workflow
 from bot.app_step import create_app
 from bot.blocks import cancel_modal, register_project_modal, reject_modal
 from bot.deps import Deps
+from bot.errors import reports_errors
 from bot.ids import ActionId
 from bot.listeners.common import actor_for, case_id_from_action, in_transaction
 from store import repo
@@ -30,8 +31,11 @@ def _case(deps: Deps, case_id: int) -> Any:
 
 
 def register(app: App, deps: Deps) -> None:
+    guarded = reports_errors(deps.settings)
+
     @app.action(ActionId.APPROVE)
-    def approve(ack: Ack, body: dict[str, Any]) -> None:
+    @guarded
+    def approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         case_id, actor = case_id_from_action(body), actor_for(deps, body)
         in_transaction(deps, lambda session: workflow.approve(
@@ -39,6 +43,7 @@ def register(app: App, deps: Deps) -> None:
             allow_self_approval=deps.settings.allow_self_approval, now=deps.clock()))
 
     @app.action(ActionId.REJECT)
+    @guarded
     def reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         case = _case(deps, case_id_from_action(body))
@@ -49,6 +54,7 @@ def register(app: App, deps: Deps) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=reject_modal(case))
 
     @app.action(ActionId.REGISTER_PROJECT)
+    @guarded
     def register_project(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         case = _case(deps, case_id_from_action(body))
@@ -57,7 +63,8 @@ def register(app: App, deps: Deps) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=register_project_modal(case))
 
     @app.action(ActionId.RETRY_APP)
-    def retry_app(ack: Ack, body: dict[str, Any]) -> None:
+    @guarded
+    def retry_app(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         case_id, actor = case_id_from_action(body), actor_for(deps, body)
         in_transaction(deps, lambda session: workflow.request_app_retry(
@@ -70,9 +77,10 @@ def register(app: App, deps: Deps) -> None:
         ActionId.ACCESS_REMOVED: workflow.confirm_revocation,
     }
     for action_id, operation in confirmations.items():
-        app.action(action_id)(_confirmation(deps, operation))
+        app.action(action_id)(guarded(_confirmation(deps, operation)))
 
     @app.action(ActionId.CANCEL)
+    @guarded
     def cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         case = _case(deps, case_id_from_action(body))
@@ -83,7 +91,7 @@ def register(app: App, deps: Deps) -> None:
 
 
 def _confirmation(deps: Deps, operation: Callable[..., object]) -> Callable[..., None]:
-    def confirm(ack: Ack, body: dict[str, Any]) -> None:
+    def confirm(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         case_id, actor = case_id_from_action(body), actor_for(deps, body)
         in_transaction(deps, lambda session: operation(

@@ -11,13 +11,15 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import ActionsBlock
 
 from bot import workflow
-from bot.blocks import cancel_modal, intake_modal
+from bot.blocks import cancel_modal
 from bot.blocks.base import Rendered, context
 from bot.blocks.card import status_card
+from bot.blocks.modals import intake_view
 from bot.blocks.reports import case_list, help_text, thread_link
 from bot.deps import Deps
+from bot.errors import reports_errors
 from bot.ids import COMMAND
-from bot.listeners.common import actor_for
+from bot.listeners.common import actor_for, case_number
 from bot.text import escape
 from store import repo
 from store.db import session_scope
@@ -48,10 +50,11 @@ def _find(deps: Deps, argument: str) -> Any:
     if not text:
         raise workflow.OnboardingNotFound("Say which onboarding: `/onboard status <name or #id>`.")
     with session_scope(deps.engine) as session:
-        if text.lstrip("#").isdigit():
-            case = repo.get_onboarding(session=session, onboarding_id=int(text.lstrip("#")))
+        number = case_number(text.removeprefix("#"))
+        if number is not None:
+            case = repo.get_onboarding(session=session, onboarding_id=number)
             if case is None:
-                raise workflow.OnboardingNotFound(f"There is no onboarding #{text.lstrip('#')}.")
+                raise workflow.OnboardingNotFound(f"There is no onboarding #{number}.")
             return case
         matches = repo.find_by_name(session=session, text=text, open_only=False)
     if not matches:
@@ -71,7 +74,7 @@ def _status(deps: Deps, argument: str, command: Mapping[str, Any], client: WebCl
 
 
 def _cancel(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
-    if not argument.strip().lstrip("#").isdigit():
+    if case_number(argument.strip().removeprefix("#")) is None:
         raise workflow.OnboardingNotFound("Give the onboarding's number: `/onboard cancel 12`.")
     case = _find(deps, argument)
     actor = actor_for(deps, command)
@@ -94,12 +97,13 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 
 def register(app: App, deps: Deps) -> None:
     @app.command(COMMAND)
+    @reports_errors(deps.settings)
     def onboard(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         text = str(command.get("text") or "").strip()
         if not text:
             # The trigger id expires 3 s after Slack sent it: ack, then open the (static) form at once.
             ack()
-            client.views_open(trigger_id=command["trigger_id"], view=intake_modal())
+            client.views_open(trigger_id=command["trigger_id"], view=intake_view())
             return
         ack()
         name, _, argument = text.partition(" ")

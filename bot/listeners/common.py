@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -14,12 +15,17 @@ from bot import workflow
 from bot.deps import Deps
 from bot.workflow import Actor
 from store.db import session_scope
+from store.states import OnboardingState
 
-__all__ = ["actor_for", "case_id_from_action", "case_id_from_view", "form_values", "in_transaction", "user_id"]
+__all__ = [
+    "actor_for", "case_id_from_action", "case_id_from_view", "case_number", "form_values", "in_transaction",
+    "seen_state_from_view", "user_id",
+]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 3
+_CASE_NUMBER = re.compile(r"[1-9][0-9]{0,17}")  # positive and below 2**63
 
 
 def in_transaction(deps: Deps, operation: Callable[[Session], T]) -> T:
@@ -53,12 +59,16 @@ def actor_for(deps: Deps, body: Mapping[str, Any]) -> Actor:
     return Actor(uid, is_approver=deps.approvers.is_approver(uid))
 
 
+def case_number(raw: object) -> int | None:
+    """A case id written as plain ASCII digits (`12`), or None. Anything else (`²`, `1_0`, 30 digits that
+    no database integer holds) is not a case id, rather than a crash further down."""
+    text = str(raw)
+    return int(text) if _CASE_NUMBER.fullmatch(text) else None
+
+
 def _parse_case_id(raw: object) -> int:
-    try:
-        value = int(str(raw))
-    except (TypeError, ValueError):
-        raise workflow.OnboardingNotFound("That button or form does not belong to a known onboarding.") from None
-    if value <= 0:
+    value = case_number(raw)
+    if value is None:
         raise workflow.OnboardingNotFound("That button or form does not belong to a known onboarding.")
     return value
 
@@ -70,7 +80,19 @@ def case_id_from_action(body: Mapping[str, Any]) -> int:
 
 
 def case_id_from_view(view: Mapping[str, Any]) -> int:
-    return _parse_case_id(view.get("private_metadata"))
+    """The case a modal is about: its metadata is `12`, or `12:<state the person saw>`."""
+    return _parse_case_id(str(view.get("private_metadata")).partition(":")[0])
+
+
+def seen_state_from_view(view: Mapping[str, Any]) -> OnboardingState | None:
+    """The state the person saw when the modal opened (`12:inviting`), or None if the modal does not say."""
+    metadata = view.get("private_metadata")
+    if not isinstance(metadata, str):
+        return None
+    try:
+        return OnboardingState(metadata.partition(":")[2])
+    except ValueError:
+        return None
 
 
 def form_values(view: Mapping[str, Any]) -> dict[str, object]:

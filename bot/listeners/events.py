@@ -8,8 +8,10 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from bot.errors import reports_errors
 from bot.home import publish_home
 from bot.ids import ActionId
+from bot.listeners.common import user_id
 
 __all__ = ["register"]
 
@@ -21,6 +23,9 @@ def register(app: App, deps: Deps) -> None:
             publish_home(deps, client, event["user"])
 
     @app.action(ActionId.HOME_REFRESH)
+    @reports_errors(deps.settings)
     def home_refresh(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        publish_home(deps, client, str(body["user"]["id"]))
+        user = user_id(body)
+        if user:
+            publish_home(deps, client, user)

@@ -9,13 +9,23 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.models.views import View
 
 from bot import workflow
 from bot.app_step import create_app
+from bot.blocks import cancel_modal
 from bot.blocks.reports import thread_link
 from bot.deps import Deps
+from bot.errors import reports_errors
 from bot.ids import CallbackId
-from bot.listeners.common import actor_for, case_id_from_view, form_values, in_transaction, user_id
+from bot.listeners.common import (
+    actor_for,
+    case_id_from_view,
+    form_values,
+    in_transaction,
+    seen_state_from_view,
+    user_id,
+)
 from bot.text import escape
 from sinch import (
     Region,
@@ -69,7 +79,10 @@ def _sinch_field_error(exc: SinchError, project_id: str, region: str) -> dict[st
 
 
 def register(app: App, deps: Deps) -> None:
+    guarded = reports_errors(deps.settings)
+
     @app.view(CallbackId.INTAKE)
+    @guarded
     def intake(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         try:
             form = workflow.parse_intake(form_values(view))
@@ -88,8 +101,13 @@ def register(app: App, deps: Deps) -> None:
         ack()
 
     @app.view(CallbackId.REGISTER_PROJECT)
-    def register_project(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        case_id = case_id_from_view(view)
+    @guarded
+    def register_project(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        try:
+            case_id = case_id_from_view(view)
+        except workflow.OnboardingError as exc:
+            ack(response_action="errors", errors={"project_id": str(exc)})
+            return
         values = form_values(view)
         project_id, key_id, key_secret = (_text(values, f) for f in ("project_id", "key_id", "key_secret"))
         errors = _credential_errors(project_id, key_id, key_secret)
@@ -122,20 +140,29 @@ def register(app: App, deps: Deps) -> None:
         create_app(deps, case_id)  # after the ack: Sinch may take longer than Slack's 3 s
 
     # Reject and cancel are the same form: a reason, then the operation; its refusal shows under the field.
-    reasoned_operations: dict[CallbackId, Callable[..., object]] = {
-        CallbackId.REJECT: workflow.reject,
-        CallbackId.CANCEL: workflow.cancel,
-    }
-    for callback_id, operation in reasoned_operations.items():
-        app.view(callback_id)(_reason_submission(deps, operation))
+    app.view(CallbackId.REJECT)(guarded(_reason_submission(deps, workflow.reject)))
+    # Cancel applies to the state the person saw; if the case moved on, the form re-opens saying so.
+    app.view(CallbackId.CANCEL)(guarded(_reason_submission(deps, workflow.cancel, reopen=cancel_modal)))
 
 
-def _reason_submission(deps: Deps, operation: Callable[..., object]) -> Callable[..., None]:
-    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        case_id, actor, reason = case_id_from_view(view), actor_for(deps, body), _text(form_values(view), "reason")
+def _reason_submission(
+    deps: Deps, operation: Callable[..., object], *, reopen: Callable[..., View] | None = None
+) -> Callable[..., None]:
+    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        actor, reason = actor_for(deps, body), _text(form_values(view), "reason")
+        seen: dict[str, Any] = {"seen_state": seen_state_from_view(view)} if reopen is not None else {}
         try:
+            case_id = case_id_from_view(view)
             in_transaction(deps, lambda session: operation(
-                session=session, onboarding_id=case_id, actor=actor, reason=reason, now=deps.clock()))
+                session=session, onboarding_id=case_id, actor=actor, reason=reason, now=deps.clock(), **seen))
+        except workflow.StateChanged as exc:
+            with session_scope(deps.engine) as session:
+                case = repo.get_onboarding(session=session, onboarding_id=case_id)
+            if reopen is None or case is None:
+                ack(response_action="errors", errors={"reason": str(exc)})
+                return
+            ack(response_action="update", view=reopen(case, note=str(exc), reason=reason))
+            return
         except workflow.OnboardingError as exc:
             ack(response_action="errors", errors={"reason": str(exc)})
             return

@@ -10,6 +10,7 @@ from bot.workflow.errors import (
     NotAllowed,
     OnboardingError,
     OnboardingNotFound,
+    StateChanged,
     WrongState,
 )
 from bot.workflow.intake import INTAKE_FIELDS, Intake, PageType, parse_intake
@@ -42,6 +43,7 @@ __all__ = [
     "PageType",
     "Performer",
     "Step",
+    "StateChanged",
     "StepProgress",
     "WrongState",
     "app_display_name",

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.workflow.core import SYSTEM_ACTOR, Actor, load, move, report, require_state, resolve
-from bot.workflow.errors import NotAllowed, WrongState
+from bot.workflow.errors import NotAllowed, StateChanged, WrongState
 from bot.workflow.notices import STATE_LABELS, NoticeType
 from sinch import ChannelStatus, MessengerStatus
 from store import repo
@@ -114,8 +114,17 @@ def confirm_revocation(*, session: Session, onboarding_id: int, actor: Actor, no
     return case
 
 
-def cancel(*, session: Session, onboarding_id: int, actor: Actor, reason: str, now: datetime) -> Onboarding:
-    """The requester or an approver stops the case; after the invite, the access must still be removed."""
+def cancel(
+    *, session: Session, onboarding_id: int, actor: Actor, reason: str, now: datetime,
+    seen_state: OnboardingState | None = None,
+) -> Onboarding:
+    """The requester or an approver stops the case; after the invite, the access must still be removed.
+
+    `seen_state` is the state the person saw when they chose to cancel. If the case has moved since (an
+    approver approved it a moment earlier, staff sent the invitation), the cancel is refused with
+    StateChanged rather than applied to a case they did not see: of two people acting at once, exactly one
+    changes the case, decided by the database (the case row is locked for the transaction).
+    """
     case = load(session=session, onboarding_id=onboarding_id)
     if case.state in TERMINAL_STATES:
         raise WrongState(f"Onboarding #{case.id} is already {STATE_LABELS[case.state]}.")
@@ -123,6 +132,11 @@ def cancel(*, session: Session, onboarding_id: int, actor: Actor, reason: str, n
         raise WrongState(
             f"Onboarding #{case.id} is already waiting for the customer's access to be removed; "
             "confirm the removal in its thread."
+        )
+    if seen_state is not None and case.state != seen_state:
+        raise StateChanged(
+            f"Onboarding #{case.id} changed while you were cancelling it: it is now {STATE_LABELS[case.state]} "
+            f"(it was {STATE_LABELS[seen_state]}). Submit again if you still want to cancel it."
         )
     if actor.user_id != case.requester_id and not actor.is_approver:
         raise NotAllowed("Only the requester or an approver can cancel an onboarding.")

@@ -8,6 +8,7 @@ __all__ = [
     "NotAllowed",
     "OnboardingError",
     "OnboardingNotFound",
+    "StateChanged",
     "WrongState",
 ]
 
@@ -26,6 +27,10 @@ class NotAllowed(OnboardingError):
 
 class WrongState(OnboardingError):
     """The case is not in a state where this can happen (already approved, already cancelled...)."""
+
+
+class StateChanged(WrongState):
+    """The case moved on while the person was deciding; they look again and confirm (or not)."""
 
 
 class DuplicateOnboarding(OnboardingError):

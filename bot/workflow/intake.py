@@ -126,7 +126,9 @@ def parse_intake(form: Mapping[str, object]) -> Intake:
         page_type = PageType.PERSONAL
 
     raw_checks = form.get("prerequisites")
-    checks = set(raw_checks) if isinstance(raw_checks, list | tuple | set | frozenset) else set()
+    # Only strings count: a list holding an object or a list would otherwise make set() raise TypeError.
+    listed = raw_checks if isinstance(raw_checks, list | tuple | set | frozenset) else ()
+    checks = {item for item in listed if isinstance(item, str)}
     missing = [item for item in REQUIRED_PREREQUISITES if item not in checks]
     if missing:
         errors["prerequisites"] = (

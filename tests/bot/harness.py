@@ -7,6 +7,7 @@ fake Slack; Sinch calls go through httpx.WSGITransport to the sandbox. Nothing i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,7 +51,8 @@ class Clock:
 
 
 class BotHarness:
-    def __init__(self, tmp_path: Any, **env: str) -> None:
+    def __init__(self, tmp_path: Any, *, wrap_sandbox: Callable[[Any], Any] | None = None, **env: str) -> None:
+        """`wrap_sandbox` puts a WSGI middleware (e.g. one that measures requests) in front of the sandbox."""
         self.clock = Clock()
         self.slack_state = FakeSlackState()
         for user, name in [(REQUESTER, "rita"), (LEAD, "lena"), (GROUP_LEAD, "gary"), (STAFF, "sam"),
@@ -60,7 +62,8 @@ class BotHarness:
         self.slack = start_fake_slack(state=self.slack_state)
         self.sandbox_app = make_app(clock=self._sandbox_time)
         self.sandbox_time = 1_764_061_200.0
-        transport = httpx.WSGITransport(app=self.sandbox_app)
+        transport = httpx.WSGITransport(app=wrap_sandbox(self.sandbox_app) if wrap_sandbox else self.sandbox_app)
+        self.sandbox_transport = transport
         self.sandbox = SandboxControl(httpx.Client(transport=transport), SANDBOX)
         settings_env = {
             "SLACK_BOT_TOKEN": self.slack_state.bot_token,
@@ -89,6 +92,14 @@ class BotHarness:
     def close(self) -> None:
         self.runtime.shutdown()
         self.slack.stop()
+
+    def restart(self) -> None:
+        """Stop the bot and build a new one on the same database, Slack and sandbox: a process restart."""
+        self.runtime.shutdown()
+        self.runtime = build_runtime(self.settings, clock=self.clock, sinch_transport=self.sandbox_transport,
+                                     post_interval=0, process_before_response=True)
+        self.app = self.runtime.app
+        self.deps = self.runtime.deps
 
     # -- driving ---------------------------------------------------------------------------------
 

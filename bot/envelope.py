@@ -1,0 +1,153 @@
+"""The shape a request body must have before Bolt sees it.
+
+Bolt parses every body and reads fields such as `actions[0]["action_id"]`, `user["id"]` or `view["type"]`
+without checking their types (slack_bolt/request/internals.py, request/payload_utils.py,
+listener_matcher/builtins.py). A body Slack never sends (an empty `actions` list, a number for `user`,
+JSON that is a list, bytes that are not UTF-8) makes Bolt raise before any listener or error handler can
+answer, and the WSGI server turns that into a 500. `problem()` names what is wrong with such a body so the
+HTTP layer answers 400 instead. It says nothing about authenticity: Bolt verifies the signature of every
+body that passes, before any listener runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+__all__ = ["MAX_BODY_BYTES", "problem"]
+
+# Slack's largest payloads (a modal's full state) stay far below this.
+MAX_BODY_BYTES = 1 << 20
+
+# Fields Bolt or the listeners use as plain strings.
+_STRINGS = ("type", "token", "api_app_id", "team_id", "enterprise_id", "user_id", "channel_id", "trigger_id",
+            "response_url", "command", "text", "callback_id", "thread_ts", "function_execution_id",
+            "bot_access_token", "challenge")
+# Fields that are an object with an optional string `id`, or (in some payloads) the id itself, or null.
+_OBJECT_OR_ID = ("user", "team", "enterprise", "channel")
+# Fields that are objects (or null) when present; Bolt looks inside the nested ones for ids as well.
+_OBJECTS = ("view", "message", "previous_message", "item", "assistant_thread", "function_data", "container",
+            "state", "workflow_step")
+_NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
+_MAX_DEPTH = 4
+
+
+def _parse(text: str, content_type: str | None) -> Any:
+    """The body as Bolt's `parse_body` reads it (same branches), raising ValueError where Bolt would fail."""
+    if not text:
+        return {}
+    if content_type == "application/json" or text.startswith("{"):
+        return json.loads(text)
+    if "payload" in text:
+        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+        return json.loads(payload) if payload is not None else {}
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def problem(raw: bytes, content_type: str | None) -> str | None:
+    """What makes this body unprocessable, or None when Bolt can safely read it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    media_type = content_type.split(";")[0].strip() if content_type else None
+    try:
+        body = _parse(text, media_type)
+    except ValueError:  # json.JSONDecodeError is a ValueError
+        return "the body is neither JSON nor form data"
+    if not isinstance(body, dict):
+        return "the body is not an object"
+    return _check(body, depth=0)
+
+
+def _check(payload: Mapping[str, Any], *, depth: int) -> str | None:
+    if depth > _MAX_DEPTH:
+        return "the body is nested too deeply"
+    for key in _STRINGS:
+        value = payload.get(key)
+        if value is not None and not isinstance(value, str):
+            return f"`{key}` must be a string"
+    for key in _OBJECT_OR_ID:
+        value = payload.get(key)
+        if value is None or isinstance(value, str):
+            continue
+        if not isinstance(value, dict):
+            return f"`{key}` must be an object or an id"
+        if value.get("id") is not None and not isinstance(value.get("id"), str):
+            return f"`{key}.id` must be a string"
+    for key in _OBJECTS:
+        value = payload.get(key)
+        if value is not None and not isinstance(value, dict):
+            return f"`{key}` must be an object"
+    if "event" in payload and not isinstance(payload["event"], dict):
+        return "`event` must be an object"
+    for key in _NESTED:
+        nested = payload.get(key)
+        if isinstance(nested, dict):
+            found = _check(nested, depth=depth + 1)
+            if found:
+                return found
+    return (_check_list(payload, "authorizations", depth) or _check_response_urls(payload)
+            or _check_view(payload.get("view")) or _check_actions(payload))
+
+
+def _check_list(payload: Mapping[str, Any], key: str, depth: int) -> str | None:
+    items = payload.get(key)
+    if items is None:
+        return None
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        return f"`{key}` must be a list of objects"
+    for item in items[:1]:  # Bolt reads the first one
+        found = _check(item, depth=depth + 1)
+        if found:
+            return found
+    return None
+
+
+def _check_response_urls(payload: Mapping[str, Any]) -> str | None:
+    if "response_urls" not in payload:
+        return None
+    urls = payload["response_urls"]
+    if not isinstance(urls, list) or not all(isinstance(item, dict) for item in urls):
+        return "`response_urls` must be a list of objects"
+    if any(item.get("response_url") is not None and not isinstance(item.get("response_url"), str) for item in urls):
+        return "`response_urls[].response_url` must be a string"
+    return None
+
+
+def _check_view(view: Any) -> str | None:
+    if not isinstance(view, dict):
+        return None
+    for key in ("type", "callback_id", "private_metadata", "id"):
+        if view.get(key) is not None and not isinstance(view.get(key), str):
+            return f"`view.{key}` must be a string"
+    if "callback_id" in view and "type" not in view:
+        return "`view.type` is missing"
+    return None
+
+
+def _check_actions(payload: Mapping[str, Any]) -> str | None:
+    kind = payload.get("type")
+    view = payload.get("view")
+    workflow_step = kind == "workflow_step_edit" or (isinstance(view, dict) and view.get("type") == "workflow_step")
+    if workflow_step and not isinstance(payload.get("workflow_step"), dict):
+        return "`workflow_step` is missing"
+    if kind == "interactive_message" and "callback_id" in payload:
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+            return "`actions` must be a non-empty list of objects"
+    if kind != "block_actions" or "actions" not in payload:
+        return None
+    actions = payload["actions"]
+    if not isinstance(actions, list) or not actions:
+        return "`actions` must be a non-empty list"
+    for action in actions:
+        if not isinstance(action, dict):
+            return "`actions` must be a list of objects"
+        if not isinstance(action.get("action_id"), str):
+            return "`actions[].action_id` must be a string"
+        if action.get("block_id") is not None and not isinstance(action.get("block_id"), str):
+            return "`actions[].block_id` must be a string"
+    return None
