@@ -57,7 +57,7 @@ def poll_sweep(deps: Deps) -> SweepReport:
     if due:
         with ThreadPoolExecutor(max_workers=deps.settings.timers.poll_concurrency,
                                 thread_name_prefix="poll") as pool:
-            for outcome in pool.map(lambda case_id: poll_one(deps, case_id), due):
+            for outcome in pool.map(lambda case_id: _poll_guarded(deps, case_id), due):
                 report.polled += 1
                 if outcome == "changed":
                     report.changed += 1
@@ -68,6 +68,15 @@ def poll_sweep(deps: Deps) -> SweepReport:
     return report
 
 
+def _poll_guarded(deps: Deps, case_id: int) -> str:
+    """poll_one, with a bug in one case logged and counted instead of ending the whole sweep's report."""
+    try:
+        return poll_one(deps, case_id)
+    except Exception:
+        logger.exception("onboarding #%s: polling failed unexpectedly; it stays due for the next sweep", case_id)
+        return "failed"
+
+
 def poll_one(deps: Deps, case_id: int) -> str:
     """Read one case's Messenger status and apply it. Returns "changed", "same", "failed" or "skipped"."""
     with session_scope(deps.engine) as session:
@@ -75,6 +84,7 @@ def poll_one(deps: Deps, case_id: int) -> str:
         if case is None or case.state not in POLLED_STATES or not case.app_id:
             return "skipped"
         app_id = case.app_id
+        due = case.next_poll_at
         try:
             assert case.project_id and case.key_id and case.key_secret_sealed
             creds = credentials_for(deps, project_id=case.project_id, key_id=case.key_id,
@@ -93,14 +103,23 @@ def poll_one(deps: Deps, case_id: int) -> str:
     now = deps.clock()
     with session_scope(deps.engine) as session:
         changed = workflow.apply_channel_status(session=session, onboarding_id=case_id, reading=reading, now=now)
-        case = workflow.load(session=session, onboarding_id=case_id)
+        # apply_channel_status has just loaded and locked the case in this session, so this is the same object
+        # from the identity map: no second SELECT, and its changes and ours go out in one UPDATE at commit
+        # (another load here would flush them early: two UPDATEs and two version bumps per poll).
+        case = repo.get_onboarding(session=session, onboarding_id=case_id)
+        assert case is not None
         if case.poll_alerted:
             case.poll_alerted = False
             repo.enqueue(session=session, onboarding=case, kind=OutboxKind.REPLY, now=now,
                          notice={"type": NoticeType.POLL_RECOVERED})
         case.poll_failures = 0
         if case.state in POLLED_STATES:
-            case.next_poll_at = next_poll_at(invited_at=case.invited_at, now=now, timers=deps.settings.timers)
+            timers = deps.settings.timers
+            # Count from when the poll was due, not from when Sinch answered: sweeps run at a fixed rate, so a
+            # due time that slipped by the poll's own few milliseconds would wait for the next sweep every time
+            # (a 60 s cadence would become 75 s). A poll that is late by more than a sweep restarts from now.
+            base = due if due is not None and now - due < timers.sweep_interval else now
+            case.next_poll_at = next_poll_at(invited_at=case.invited_at, now=base, timers=timers)
         session.add(case)
     return "changed" if changed else "same"
 

@@ -59,9 +59,14 @@ def make_web_client(
     settings: Settings, *, background: bool, sleep: Callable[[float], None] = time.sleep, **kwargs: Any
 ) -> WebClient:
     """A WebClient on SLACK_API_URL. Background clients also wait out 429s (never before an ack)."""
-    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=1)]
+    handlers: list[RetryHandler]
     if background:
-        handlers.append(HonouringRateLimitHandler(sleep=sleep, on_wait=kwargs.pop("on_rate_limit", None)))
+        # No automatic retry on a dropped connection here: Slack may have accepted the post before the
+        # connection broke, and a blind resend would post it twice. The outbox keeps such a row "in doubt"
+        # and looks for the message (by its metadata) before sending again.
+        handlers = [HonouringRateLimitHandler(sleep=sleep, on_wait=kwargs.pop("on_rate_limit", None))]
+    else:
+        handlers = [ConnectionErrorRetryHandler(max_retry_count=1)]
     return WebClient(
         token=settings.slack_bot_token.reveal(),
         base_url=settings.slack_api_url,

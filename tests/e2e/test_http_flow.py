@@ -108,8 +108,13 @@ def test_a_whole_onboarding_over_http_with_slow_sinch_and_a_rate_limited_slack(s
     calls_before = len(stack.slack_state.calls)
     stack.send(stack.sim.slash_command(REQUESTER, text="", channel_id=CHANNEL))
     view = stack.modal(REQUESTER)
-    after_command = [c.method for c in stack.slack_state.calls[calls_before:] if c.method != "auth.test"]
-    assert after_command[0] == "views.open", "the modal opens before any other Web API call"
+
+    def after_command() -> list[str]:
+        return [c.method for c in stack.slack_state.calls[calls_before:] if c.method != "auth.test"]
+
+    # The fake Slack shows the view a moment before it logs the call; wait for the log itself.
+    wait_until(lambda: "views.open" in after_command(), what="views.open in the call log")
+    assert after_command()[0] == "views.open", "the modal opens before any other Web API call"
 
     stack.slack_state.add_fault("chat.postMessage", status=429, retry_after=1, count=1)
     stack.send(stack.sim.submit_view(REQUESTER, view_id=view.view_id, values=FORM))

@@ -1,0 +1,537 @@
+"""The scheduler's jobs against the real runtime, the fake Slack and the Sinch sandbox, on an injected clock.
+
+Cases are driven through Slack (signed requests) up to the invitation; then the tests call the sweeps
+the scheduler would call, at chosen clock times, and look at what reached the fake Slack and the database.
+Nothing sleeps: the bot's clock and the sandbox's clock are moved by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bot import jobs
+from bot.devslack import FakeMessage
+from bot.ids import ActionId
+from sinch import SinchClient
+from sinch.sandbox import endpoints_for
+from store.models import Onboarding
+from store.states import OnboardingState as S
+from tests.bot.harness import LEAD, REQUESTER, SANDBOX, STAFF, BotHarness
+
+APP_ROUTE = "GET /conversation/{region}/v1/projects/{project}/apps/{app}"
+APPROVER_MENTIONS = (f"<@{LEAD}>", "<!subteam^S0LEADS>")
+REQUESTER_MENTION = f"<@{REQUESTER}>"
+
+
+@pytest.fixture
+def bot(tmp_path) -> Iterator[BotHarness]:
+    harness = BotHarness(tmp_path)
+    yield harness
+    harness.close()
+
+
+@dataclass(frozen=True)
+class Invited:
+    case_id: int
+    project_id: str
+    app_id: str
+
+
+def invite(bot: BotHarness, name: str = "Acme Bikes") -> Invited:
+    """Drive one onboarding through Slack to "awaiting the customer": intake, approval, project, invite."""
+    slug = name.lower().replace(" ", "-")
+    bot.submit_intake(customer_name=name, contact_email=f"owner@{slug}.test")
+    with Session(bot.deps.engine) as session:
+        case_id = session.exec(select(func.max(Onboarding.id))).one()
+    assert case_id is not None
+    bot.click(LEAD, ActionId.APPROVE, message=bot.message_with(ActionId.APPROVE, case_id))
+    creds = bot.sandbox.create_project(name, "eu")
+    bot.click(STAFF, ActionId.REGISTER_PROJECT, message=bot.message_with(ActionId.REGISTER_PROJECT, case_id))
+    bot.submit_modal(STAFF, {"project_id": creds.project_id, "key_id": creds.key_id,
+                             "key_secret": creds.key_secret})
+    bot.click(STAFF, ActionId.INVITATION_SENT, message=bot.message_with(ActionId.INVITATION_SENT, case_id))
+    case = bot.case(case_id)
+    assert case.state == S.AWAITING_CUSTOMER and case.app_id
+    return Invited(case_id, creds.project_id, case.app_id)
+
+
+def sweep(bot: BotHarness) -> jobs.SweepReport:
+    report = jobs.poll_sweep(bot.deps)
+    bot.deliver()
+    return report
+
+
+def remind(bot: BotHarness) -> int:
+    acted = jobs.reminder_sweep(bot.deps)
+    bot.deliver()
+    return acted
+
+
+def replies(bot: BotHarness, case_id: int, fallback: str) -> list[FakeMessage]:
+    """The thread replies whose notification text is `fallback` (each notice type has its own)."""
+    return [m for m in bot.thread(case_id)[1:] if m.text == fallback]
+
+
+def body(message: FakeMessage) -> str:
+    return json.dumps(message.blocks)
+
+
+def app_reads(bot: BotHarness) -> int:
+    return bot.sandbox_app.state.request_count(APP_ROUTE)
+
+
+def fail_reads_of(bot: BotHarness, app_id: str, **fault: Any) -> None:
+    """A sandbox fault on this one app's status route only."""
+    bot.sandbox.add_fault(f"/apps/{app_id}$", method="GET", **fault)
+
+
+def at(bot: BotHarness, moment: datetime) -> None:
+    bot.clock.now = moment
+
+
+# -- the poll cadence ------------------------------------------------------------------------------
+
+
+def test_polls_every_minute_for_the_first_hour_then_every_five_minutes_for_a_day_then_every_half_hour(bot):
+    case = invite(bot)
+    invited_at = bot.case(case.case_id).invited_at
+    assert invited_at is not None
+    expected = [  # time since the invite -> interval until the next poll
+        (timedelta(0), timedelta(minutes=1)),
+        (timedelta(minutes=1), timedelta(minutes=1)),
+        (timedelta(minutes=59), timedelta(minutes=1)),
+        (timedelta(hours=1), timedelta(minutes=5)),
+        (timedelta(hours=23, minutes=59), timedelta(minutes=5)),
+        (timedelta(days=1, minutes=4), timedelta(minutes=30)),
+        (timedelta(days=2), timedelta(minutes=30)),
+    ]
+    for since_invite, interval in expected:
+        at(bot, invited_at + since_invite)
+        reads = app_reads(bot)
+        assert sweep(bot).polled == 1, since_invite
+        assert app_reads(bot) == reads + 1
+        assert bot.case(case.case_id).next_poll_at == bot.clock.now + interval, since_invite
+
+
+def test_a_sweep_before_the_next_poll_is_due_leaves_sinch_alone(bot):
+    case = invite(bot)
+    sweep(bot)
+    due = bot.case(case.case_id).next_poll_at
+    reads = app_reads(bot)
+    bot.clock.advance(seconds=59)
+    assert sweep(bot).polled == 0
+    assert (app_reads(bot), bot.case(case.case_id).next_poll_at) == (reads, due)
+
+
+# -- status changes -------------------------------------------------------------------------------
+
+
+def test_pending_then_active_are_each_posted_once_however_often_the_sweep_runs(bot):
+    case = invite(bot)
+    sweep(bot)
+    assert bot.case(case.case_id).state == S.AWAITING_CUSTOMER
+    assert len(bot.thread(case.case_id)) == 9  # nothing polled has been posted yet: NOT_CONNECTED is no news
+
+    bot.sandbox.connect_page(case.project_id, case.app_id, delay_seconds=600)
+    for _ in range(4):  # the sandbox keeps saying PENDING until its clock passes the delay
+        bot.clock.advance(minutes=1)
+        sweep(bot)
+    assert bot.case(case.case_id).state == S.ACTIVATING
+    assert len(replies(bot, case.case_id, "Messenger channel PENDING")) == 1
+
+    bot.sandbox_time += 600
+    bot.clock.advance(minutes=1)
+    sweep(bot)
+    # ACTIVE moves straight on to removing the customer's access, with the step posted in the same sweep.
+    assert bot.case(case.case_id).state == S.REVOKING
+    assert len(replies(bot, case.case_id, "Messenger channel ACTIVE")) == 1
+    revoke_step = bot.message_with(ActionId.ACCESS_REMOVED, case.case_id)
+    assert "Remove the customer's access now" in body(revoke_step)
+
+    thread_length, reads = len(bot.thread(case.case_id)), app_reads(bot)
+    for _ in range(3):
+        bot.clock.advance(minutes=1)
+        sweep(bot)
+    assert (len(bot.thread(case.case_id)), app_reads(bot)) == (thread_length, reads), "REVOKING is not polled"
+    assert len(replies(bot, case.case_id, "Messenger channel PENDING")) == 1
+    assert len(replies(bot, case.case_id, "Messenger channel ACTIVE")) == 1
+
+
+def test_failing_is_alerted_with_sinchs_description_once_and_the_recovery_is_posted(bot):
+    case = invite(bot)
+    description = "The Page access token could not be validated: token expired"
+    bot.sandbox.connect_page(case.project_id, case.app_id, outcome="FAILING", description=description)
+    for _ in range(5):
+        bot.clock.advance(minutes=1)
+        sweep(bot)
+    stored = bot.case(case.case_id)
+    assert (stored.state, stored.channel_description) == (S.FAILING, description)
+    alerts = replies(bot, case.case_id, "Messenger channel failing")
+    assert len(alerts) == 1
+    assert description in body(alerts[0]) and REQUESTER_MENTION in body(alerts[0])
+
+    # The customer reconnects: Sinch says PENDING again, then ACTIVE.
+    bot.sandbox.connect_page(case.project_id, case.app_id, outcome="ACTIVE", delay_seconds=300)
+    for _ in range(3):
+        bot.clock.advance(minutes=1)
+        sweep(bot)
+    assert bot.case(case.case_id).state == S.ACTIVATING
+    assert len(replies(bot, case.case_id, "Messenger channel recovered")) == 1
+    bot.sandbox_time += 300
+    bot.clock.advance(minutes=1)
+    sweep(bot)
+    assert bot.case(case.case_id).state == S.REVOKING
+    assert len(replies(bot, case.case_id, "Messenger channel failing")) == 1
+    assert len(replies(bot, case.case_id, "Messenger channel ACTIVE")) == 1
+
+
+# -- Sinch errors ---------------------------------------------------------------------------------
+
+
+def test_429_500_a_dropped_connection_and_a_malformed_body_back_off_only_their_own_case(bot):
+    limited, broken, dropped, garbled, healthy, also_healthy = (
+        invite(bot, name) for name in ("Limited Co", "Broken Co", "Dropped Co", "Garbled Co", "Fine Co", "Good Co"))
+    fail_reads_of(bot, limited.app_id, status=429, retry_after=45)
+    fail_reads_of(bot, broken.app_id, status=500)
+    fail_reads_of(bot, dropped.app_id, drop=True)
+    fail_reads_of(bot, garbled.app_id, body="{not json")
+    for case in (healthy, also_healthy):
+        bot.sandbox.connect_page(case.project_id, case.app_id)
+
+    report = sweep(bot)
+
+    now = bot.clock.now
+    assert (report.polled, report.failed, report.changed) == (6, 4, 2)
+    for case in (healthy, also_healthy):
+        assert bot.case(case.case_id).state == S.ACTIVATING
+        assert len(replies(bot, case.case_id, "Messenger channel PENDING")) == 1
+        assert bot.case(case.case_id).next_poll_at == now + timedelta(minutes=1)
+    # Sinch's Retry-After decides when the rate-limited case is read again; the others double their interval.
+    assert bot.case(limited.case_id).next_poll_at == now + timedelta(seconds=45)
+    for case in (broken, dropped, garbled):
+        assert bot.case(case.case_id).next_poll_at == now + timedelta(minutes=2)
+    for case in (limited, broken, dropped, garbled):
+        stored = bot.case(case.case_id)
+        assert (stored.state, stored.poll_failures, stored.poll_alerted) == (S.AWAITING_CUSTOMER, 1, False)
+        assert len(bot.thread(case.case_id)) == 9, "one failure is not worth a message"
+
+    # The faults were one-offs: the next sweep at the due time reads every case normally.
+    at(bot, now + timedelta(minutes=2))
+    report = sweep(bot)
+    assert (report.polled, report.failed) == (6, 0)
+    assert all(bot.case(case.case_id).poll_failures == 0 for case in (limited, broken, dropped, garbled))
+
+
+def test_after_repeated_failures_the_thread_gets_one_note_and_later_one_recovered_note(bot):
+    case = invite(bot)
+    other = invite(bot, "Other Co")
+    fail_reads_of(bot, case.app_id, status=500, count=-1)
+    alert_after = bot.settings.timers.poll_failure_alert_after
+    intervals = []
+    for attempt in range(1, alert_after + 3):
+        at(bot, bot.case(case.case_id).next_poll_at)
+        sweep(bot)
+        stored = bot.case(case.case_id)
+        intervals.append(stored.next_poll_at - bot.clock.now)
+        notes = replies(bot, case.case_id, "Cannot reach Sinch")
+        assert len(notes) == (1 if attempt >= alert_after else 0), attempt
+    assert stored.poll_failures == alert_after + 2
+    assert f"{alert_after} tries in a row" in body(notes[0]) and "500" in body(notes[0])
+    assert intervals == [timedelta(minutes=m) for m in (2, 4, 8, 16, 30)], "doubling, capped at the slow interval"
+    assert replies(bot, other.case_id, "Cannot reach Sinch") == [], "the other case was never affected"
+
+    bot.sandbox.clear_faults()
+    for _ in range(3):
+        at(bot, bot.case(case.case_id).next_poll_at)
+        sweep(bot)
+    stored = bot.case(case.case_id)
+    assert (stored.poll_failures, stored.poll_alerted) == (0, False)
+    assert len(replies(bot, case.case_id, "Sinch reachable")) == 1
+    assert len(replies(bot, case.case_id, "Cannot reach Sinch")) == 1
+
+
+def test_an_app_sinch_created_despite_an_error_answer_is_found_by_the_sweep_not_created_twice(bot):
+    bot.submit_intake()
+    bot.click(LEAD, ActionId.APPROVE)
+    creds = bot.sandbox.create_project("Acme Bikes", "eu")
+    # The create goes out once and gets a 503; Sinch may still have made the app (here it did, by hand).
+    bot.sandbox.add_fault("/apps$", method="POST", status=503)
+    bot.click(STAFF, ActionId.REGISTER_PROJECT)
+    bot.submit_modal(STAFF, {"project_id": creds.project_id, "key_id": creds.key_id,
+                             "key_secret": creds.key_secret})
+    assert bot.case().state == S.CREATING_APP
+    with SinchClient.create(endpoints=endpoints_for(SANDBOX), transport=bot.sandbox_transport) as other:
+        made = other.apps.create(creds, display_name="Acme Bikes - Messenger")
+
+    bot.clock.advance(minutes=10)
+    report = sweep(bot)
+
+    assert report.apps_resumed == 1
+    case = bot.case()
+    assert (case.state, case.app_id) == (S.INVITING, made.id)
+    assert [app["id"] for app in bot.sandbox.state()["apps"]["eu"]] == [made.id]
+    assert len(replies(bot, 1, "App created")) == 1 and "found" in body(replies(bot, 1, "App created")[0])
+
+
+# -- bounded concurrency --------------------------------------------------------------------------
+
+
+class InFlightGauge:
+    """WSGI middleware in front of the sandbox: counts the API requests being served at the same time.
+
+    Once armed, the first requests wait (on a condition, not a timer) until `expected` of them are in
+    flight together, so the pool is seen at its full width; after that requests pass straight through.
+    At that moment it also notes the bot's poll worker threads: if they are all held here, no other
+    request can be on its way.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.lock = threading.Condition()
+        self.in_flight = 0
+        self.peak = 0
+        self.served = 0
+        self.expected: int | None = None
+        self.saturated = False
+        self.workers_when_saturated: list[str] = []
+
+    def arm(self, expected: int) -> None:
+        with self.lock:
+            self.expected, self.peak, self.served, self.saturated = expected, 0, 0, False
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.expected is None or environ["PATH_INFO"].startswith("/_sandbox"):
+            return self.app(environ, start_response)
+        with self.lock:
+            self.in_flight += 1
+            self.served += 1
+            self.peak = max(self.peak, self.in_flight)
+            if not self.saturated and self.in_flight >= self.expected:
+                self.saturated = True
+                self.workers_when_saturated = sorted(
+                    thread.name for thread in threading.enumerate() if thread.name.startswith("poll"))
+                self.lock.notify_all()
+            self.lock.wait_for(lambda: self.saturated, timeout=10)
+        try:
+            return list(self.app(environ, start_response))
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def test_twenty_due_cases_are_polled_with_at_most_the_configured_number_of_requests_in_flight(tmp_path):
+    gauge: InFlightGauge | None = None
+
+    def wrap(app):
+        nonlocal gauge
+        gauge = InFlightGauge(app)
+        return gauge
+
+    bot = BotHarness(tmp_path, wrap_sandbox=wrap, POLL_CONCURRENCY="3")
+    try:
+        cases = [invite(bot, f"Customer {number}") for number in range(20)]
+        assert gauge is not None
+        gauge.arm(expected=3)
+        report = sweep(bot)
+        assert report.polled == 20 and report.failed == 0
+        assert gauge.served == 20, "one status read per case (tokens are cached)"
+        assert gauge.saturated, "three polls never ran side by side"
+        assert gauge.peak == 3
+        assert len(gauge.workers_when_saturated) == 3, "with three requests held, no other poll worker existed"
+        assert all(bot.case(case.case_id).next_poll_at == bot.clock.now + timedelta(minutes=1) for case in cases)
+    finally:
+        bot.close()
+
+
+# -- reminders, expiry ----------------------------------------------------------------------------
+
+
+def test_the_customer_reminder_after_three_days_mentions_the_requester_once(bot):
+    case = invite(bot)
+    invited_at = bot.case(case.case_id).invited_at
+    at(bot, invited_at + timedelta(days=3) - timedelta(minutes=1))
+    assert remind(bot) == 0
+    for moment in (timedelta(days=3), timedelta(days=3), timedelta(days=3, hours=1), timedelta(days=5)):
+        at(bot, invited_at + moment)
+        remind(bot)
+    reminders = replies(bot, case.case_id, "Reminder")
+    assert len(reminders) == 1
+    assert REQUESTER_MENTION in body(reminders[0]) and "3 days" in body(reminders[0])
+    assert not any(mention in body(reminders[0]) for mention in APPROVER_MENTIONS)
+    assert bot.case(case.case_id).state == S.AWAITING_CUSTOMER
+
+
+def test_after_fourteen_days_the_case_expires_into_removing_the_customers_access(bot):
+    case = invite(bot)
+    invited_at = bot.case(case.case_id).invited_at
+    at(bot, invited_at + timedelta(days=14) - timedelta(seconds=1))
+    remind(bot)
+    assert bot.case(case.case_id).state == S.AWAITING_CUSTOMER
+
+    at(bot, invited_at + timedelta(days=14))
+    remind(bot)
+    remind(bot)
+    stored = bot.case(case.case_id)
+    assert (stored.state, stored.revoke_outcome, stored.next_poll_at) == (S.REVOKING, S.EXPIRED, None)
+    assert len(replies(bot, case.case_id, "Onboarding expired")) == 1
+    assert len(replies(bot, case.case_id, "Remove the customer's access")) == 1
+    assert "did not connect a Page in time" in body(bot.message_with(ActionId.ACCESS_REMOVED, case.case_id))
+    reads = app_reads(bot)
+    assert sweep(bot).polled == 0 and app_reads(bot) == reads, "an expired case is no longer polled"
+
+    bot.click(STAFF, ActionId.ACCESS_REMOVED, message=bot.message_with(ActionId.ACCESS_REMOVED, case.case_id))
+    assert bot.case(case.case_id).state == S.EXPIRED
+
+
+def to_revoking(bot: BotHarness) -> tuple[Invited, datetime]:
+    case = invite(bot)
+    bot.sandbox.connect_page(case.project_id, case.app_id)
+    sweep(bot)
+    bot.clock.advance(minutes=1)
+    sweep(bot)
+    stored = bot.case(case.case_id)
+    assert stored.state == S.REVOKING
+    return case, stored.state_entered_at
+
+
+def test_revocation_reminders_come_at_one_four_and_twenty_four_hours_with_approvers_from_twenty_four(bot):
+    case, since = to_revoking(bot)
+    schedule = [  # (time in REVOKING, reminders posted so far)
+        (timedelta(minutes=59), 0),
+        (timedelta(hours=1), 1),
+        (timedelta(hours=2), 1),
+        (timedelta(hours=4), 2),
+        (timedelta(hours=23, minutes=59), 2),
+        (timedelta(hours=24), 3),
+        (timedelta(hours=47), 3),
+        (timedelta(hours=48), 4),
+    ]
+    for elapsed, expected in schedule:
+        at(bot, since + elapsed)
+        for _ in range(3):  # several sweeps at the same time: one due time, one reminder
+            remind(bot)
+        assert len(replies(bot, case.case_id, "Reminder")) == expected, elapsed
+    first, second, third, fourth = (body(m) for m in replies(bot, case.case_id, "Reminder"))
+    for reminder in (first, second, third, fourth):
+        assert REQUESTER_MENTION in reminder and "Access removed" in reminder
+    for early in (first, second):
+        assert not any(mention in early for mention in APPROVER_MENTIONS)
+    for escalated in (third, fourth):
+        assert all(mention in escalated for mention in APPROVER_MENTIONS)
+
+
+def test_a_bot_that_was_down_posts_one_catch_up_reminder_not_one_per_missed_due_time(bot):
+    case, since = to_revoking(bot)
+    at(bot, since + timedelta(hours=5))
+    remind(bot)
+    remind(bot)
+    assert len(replies(bot, case.case_id, "Reminder")) == 1
+    at(bot, since + timedelta(hours=23))
+    remind(bot)
+    assert len(replies(bot, case.case_id, "Reminder")) == 1
+
+
+def test_a_restart_does_not_repeat_reminders_already_posted(bot):
+    case, since = to_revoking(bot)
+    at(bot, since + timedelta(hours=1))
+    remind(bot)
+    bot.restart()
+    remind(bot)
+    assert len(replies(bot, case.case_id, "Reminder")) == 1
+    at(bot, since + timedelta(hours=4))
+    remind(bot)
+    bot.restart()
+    remind(bot)
+    assert len(replies(bot, case.case_id, "Reminder")) == 2
+
+    customer = invite(bot, "Waiting Co")
+    at(bot, bot.case(customer.case_id).invited_at + timedelta(days=3))
+    remind(bot)
+    bot.restart()
+    remind(bot)
+    assert len(replies(bot, customer.case_id, "Reminder")) == 1
+
+
+def test_no_revocation_reminder_follows_the_confirmed_removal(bot):
+    case, since = to_revoking(bot)
+    at(bot, since + timedelta(hours=1))
+    remind(bot)
+    bot.click(STAFF, ActionId.ACCESS_REMOVED, message=bot.message_with(ActionId.ACCESS_REMOVED, case.case_id))
+    assert bot.case(case.case_id).state == S.COMPLETED
+    for elapsed in (timedelta(hours=4), timedelta(hours=24), timedelta(days=5)):
+        at(bot, since + elapsed)
+        assert remind(bot) == 0
+    assert len(replies(bot, case.case_id, "Reminder")) == 1
+
+
+def test_the_invite_step_is_reminded_daily_until_it_is_confirmed_and_then_never_again(bot):
+    bot.submit_intake()
+    bot.click(LEAD, ActionId.APPROVE)
+    creds = bot.sandbox.create_project("Acme Bikes", "eu")
+    bot.click(STAFF, ActionId.REGISTER_PROJECT)
+    bot.submit_modal(STAFF, {"project_id": creds.project_id, "key_id": creds.key_id,
+                             "key_secret": creds.key_secret})
+    since = bot.case().state_entered_at
+    assert bot.case().state == S.INVITING
+    at(bot, since + timedelta(hours=23))
+    assert remind(bot) == 0
+    at(bot, since + timedelta(hours=24))
+    remind(bot)
+    remind(bot)
+    reminders = replies(bot, 1, "Reminder")
+    assert len(reminders) == 1 and "Invitation sent" in body(reminders[0]) and REQUESTER_MENTION in body(reminders[0])
+
+    bot.click(STAFF, ActionId.INVITATION_SENT)
+    for elapsed in (timedelta(hours=48), timedelta(hours=72)):
+        at(bot, since + elapsed)
+        remind(bot)
+    assert [m for m in replies(bot, 1, "Reminder") if "Invitation sent" in body(m)] == reminders
+
+
+class SlowSinch:
+    """WSGI middleware: every Sinch API request takes `step` of the bot's (injected) clock."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.clock: Any = None
+        self.step = timedelta(0)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.clock is not None and not environ["PATH_INFO"].startswith("/_sandbox"):
+            self.clock.advance(seconds=self.step.total_seconds())
+        return self.app(environ, start_response)
+
+
+def test_the_time_a_poll_takes_does_not_stretch_the_cadence_by_a_sweep(tmp_path):
+    slow: SlowSinch | None = None
+
+    def wrap(app):
+        nonlocal slow
+        slow = SlowSinch(app)
+        return slow
+
+    bot = BotHarness(tmp_path, wrap_sandbox=wrap)
+    try:
+        invite(bot)
+        assert slow is not None
+        slow.clock, slow.step = bot.clock, timedelta(seconds=2)
+        start, sweep_every = bot.clock.now, bot.settings.timers.sweep_interval
+        polled_at = []
+        for number in range(17):  # the scheduler's sweeps, at a fixed rate, for four minutes
+            at(bot, start + number * sweep_every)
+            reads = app_reads(bot)
+            sweep(bot)
+            if app_reads(bot) > reads:
+                polled_at.append(number * sweep_every)
+        assert polled_at == [timedelta(minutes=minutes) for minutes in range(5)]
+    finally:
+        bot.close()
