@@ -1,0 +1,69 @@
+"""`python -m bench <ack|sweep|memory|pacing|all> [--size tiny|full] [--json PATH] [--profile DIR]`.
+
+Prints each benchmark's table and writes its JSON (default `bench/results/<name>.json`). The exit status is
+1 only when a benchmark could not run; a missed target is reported in the table and the JSON, not raised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bench import BENCHMARKS, SIZES
+from bench.common import BenchResult, print_table, write_result
+
+
+def _runner(name: str, profile: Path | None) -> Callable[[str], BenchResult]:
+    if name == "ack":
+        from bench import ack
+
+        return lambda size: ack.run(size, profile_dir=profile)
+    if name == "sweep":
+        from bench import sweep
+
+        return lambda size: sweep.run(size, profile_dir=profile)
+    if name == "memory":
+        from bench import memory
+
+        return memory.run
+    from bench import pacing
+
+    return pacing.run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=[*BENCHMARKS, "all"])
+    parser.add_argument("--size", choices=SIZES, default="full",
+                        help="tiny: a smoke run in seconds (what CI runs); full: the figures (default)")
+    parser.add_argument("--json", type=Path, help="where to write the JSON (one benchmark only; default "
+                                                  "bench/results/<name>.json)")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="ack, sweep: record the bot process with py-spy into DIR and summarise it")
+    args = parser.parse_args(argv)
+    names = list(BENCHMARKS) if args.name == "all" else [args.name]
+    if args.json is not None and len(names) > 1:
+        parser.error("--json takes one benchmark; `all` writes bench/results/<name>.json each")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    failed = []
+    for name in names:
+        try:
+            result = _runner(name, args.profile)(args.size)
+        except Exception:
+            traceback.print_exc()
+            print(f"\n{name}: could not run (see the traceback above)", file=sys.stderr)
+            failed.append(name)
+            continue
+        if args.size == "tiny":
+            result.notes.append("tiny size: a smoke run, too small for its figures to be judged against the targets")
+        print_table(result)
+        print(f"  JSON: {write_result(result, args.json)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

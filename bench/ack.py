@@ -1,0 +1,396 @@
+"""Ack latency: 20 concurrent clients sending signed `/onboard` commands and Approve clicks over HTTP.
+
+The bot runs as `python -m bot run --host 127.0.0.1` in its own process (waitress, HTTP mode), the fake
+Slack (50 ms injected latency on every Web API call) and the Sinch sandbox run on loopback in this
+process. The baseline, in the same run and with the same requests, is a minimal Bolt app that only acks
+(`bench.baseline_server`) on the same server stack. The figure is the HTTP response time Slack would see.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlmodel import col, func, select
+
+from bench.common import BenchResult, Figure, free_port, percentile, python_env, stop_process, wait_healthy
+from bench.pyspy import PySpy, summarize
+from bot import workflow
+from bot.devslack import FakeMessage, FakeSlackState, RunningFakeSlack, SlackUserSimulator, start_fake_slack
+from bot.devslack.blockkit import find_element
+from bot.ids import ActionId
+from bot.outbox import OutboxDispatcher
+from sinch.sandbox import start_in_thread
+from store.db import make_engine, migrate, session_scope
+from store.models import Onboarding, utcnow
+from store.secrets import generate_key
+from store.states import OnboardingState
+
+__all__ = ["AckPlan", "run"]
+
+SIGNING_SECRET = "bench-signing-secret-0123456789"
+CHANNEL = "C0ONBOARD"
+REQUESTERS = ("U0REQ", "U0REQ2", "U0REQ3", "U0REQ4")
+LEAD = "U0LEAD"
+SLACK_LATENCY_MS = 50
+P99_LIMIT_MS = 100.0
+P99_RATIO = 1.5
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One load shape: every client sends `per_client` requests, `interval_ms` apart (0: back to back)."""
+
+    name: str
+    per_client: int
+    interval_ms: float
+
+
+@dataclass(frozen=True)
+class AckPlan:
+    clients: int
+    phases: tuple[Phase, ...]
+    warmup: int  # sequential requests per server before measuring (not counted)
+
+
+# "burst": the literal reading of the issue, each client sends its next request as soon as the last one is
+# answered, so the server runs flat out and latency = clients / throughput. "paced": the same 20 clients,
+# each sending every 200 ms (100 requests/s in all, far above this bot's real traffic), so the figure is
+# the ack path itself rather than how fast the post-ack work drains.
+PLANS = {
+    "tiny": AckPlan(clients=20, phases=(Phase("paced", 1, 200), Phase("burst", 1, 0)), warmup=4),
+    "full": AckPlan(clients=20, phases=(Phase("paced", 50, 200), Phase("burst", 50, 0)), warmup=20),
+}
+
+
+@dataclass
+class Sample:
+    kind: str
+    status: int
+    ms: float
+
+
+# -- setting the scene -------------------------------------------------------------------------
+
+
+def _fake_slack() -> RunningFakeSlack:
+    state = FakeSlackState()
+    for user in (*REQUESTERS, LEAD):
+        state.add_user(user, user.lower())
+    state.add_usergroup("S0LEADS", [LEAD])
+    return start_fake_slack(state=state, threads=32)
+
+
+def _seed_approval_requests(db_url: str, slack: RunningFakeSlack, count: int) -> list[FakeMessage]:
+    """`count` cases awaiting approval, their card and approval request posted (with buttons) in the fake."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    now = utcnow()
+    for index in range(count):
+        intake = workflow.parse_intake({
+            "customer_name": f"Ack Customer {index}", "contact_email": f"owner{index}@ack.test", "region": "eu",
+            "page": f"https://www.facebook.com/ackcustomer{index}", "page_type": "business",
+            "prerequisites": ["business_verified", "page_admin", "chat_button"], "notes": ""})
+        with session_scope(engine) as session:
+            workflow.submit_intake(session=session, intake=intake, requester_id=REQUESTERS[index % len(REQUESTERS)],
+                                   channel=CHANNEL, now=now)
+    client = WebClient(token=slack.state.bot_token, base_url=slack.url)
+    outbox = OutboxDispatcher(engine=engine, client=client, approvers=(LEAD, "S0LEADS"), clock=utcnow,
+                              post_interval=0)
+    while outbox.deliver_due():
+        pass
+    engine.dispose()
+    requests = [m for m in slack.state.messages(CHANNEL) if find_element(m.blocks, ActionId.APPROVE) is not None]
+    if len(requests) != count:
+        raise RuntimeError(f"seeded {count} cases but found {len(requests)} approval requests")
+    return requests
+
+
+def _bot_env(slack: RunningFakeSlack, sandbox_url: str, db_url: str, port: int) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": slack.state.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_APP_TOKEN": "",  # HTTP mode
+        "SLACK_API_URL": slack.url,
+        "ONBOARDING_CHANNEL": CHANNEL,
+        "APPROVERS": f"{LEAD},S0LEADS",
+        "BOT_SECRET_KEY": generate_key(),
+        "DATABASE_URL": db_url,
+        "SINCH_AUTH_URL": sandbox_url,
+        "SINCH_CONVERSATION_URL": f"{sandbox_url}/conversation/{{region}}",
+        "SINCH_PROVISIONING_URL": f"{sandbox_url}/provisioning",
+        "SINCH_USE_PROVISIONING": "false",
+        "ALLOW_SELF_APPROVAL": "false",
+        "PORT": str(port),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+# -- load --------------------------------------------------------------------------------------
+
+
+class Client:
+    """One simulated Slack client: builds each signed request just before sending it on a kept-alive connection."""
+
+    def __init__(self, port: int, sim: SlackUserSimulator) -> None:
+        self._port = port
+        self._sim = sim
+        self._conn: http.client.HTTPConnection | None = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection("127.0.0.1", self._port, timeout=10)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def send(self, kind: str, index: int, message: FakeMessage | None) -> Sample:
+        if kind == "click":
+            assert message is not None
+            req = self._sim.click(LEAD, message=message, action_id=ActionId.APPROVE)
+        else:
+            req = self._sim.slash_command(REQUESTERS[index % len(REQUESTERS)], text="", channel_id=CHANNEL)
+        body = req.body.encode()
+        for attempt in (1, 2):
+            conn = self._connection()
+            started = time.perf_counter()
+            try:
+                conn.request("POST", "/slack/events", body=body, headers=req.headers)
+                response = conn.getresponse()
+                response.read()
+            except (ConnectionError, http.client.HTTPException):
+                self.close()  # the server closed a kept-alive connection; a fresh one is what Slack would use
+                if attempt == 2:
+                    raise
+                continue
+            ms = (time.perf_counter() - started) * 1000
+            if response.getheader("Connection", "").lower() == "close":
+                self.close()
+            return Sample(kind, response.status, ms)
+        raise AssertionError("unreachable")
+
+
+def _schedule(plan: AckPlan, phase: Phase, clicks: list[FakeMessage]) -> list[list[tuple[str, FakeMessage | None]]]:
+    """Per client: (kind, message) in order, commands and clicks alternating; each click on its own case."""
+    queue = iter(clicks)
+    return [[("click", next(queue)) if (number + step) % 2 else ("command", None) for step in range(phase.per_client)]
+            for number in range(plan.clients)]
+
+
+def _clicks_in(plan: AckPlan, phase: Phase) -> int:
+    return sum((number + step) % 2 for number in range(plan.clients) for step in range(phase.per_client))
+
+
+def _load(port: int, sim: SlackUserSimulator, plan: AckPlan, phase: Phase,
+          clicks: list[FakeMessage]) -> tuple[list[Sample], float]:
+    """All clients start together; each sends its schedule back to back or every `interval_ms`."""
+    schedule = _schedule(plan, phase, clicks)
+    samples: list[Sample] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(plan.clients + 1)
+    errors: list[BaseException] = []
+    interval = phase.interval_ms / 1000
+
+    def client_loop(number: int) -> None:
+        client = Client(port, sim)
+        mine: list[Sample] = []
+        try:
+            barrier.wait()
+            # Paced clients are spread over the first interval, then keep their own cadence.
+            due = time.perf_counter() + interval * number / plan.clients
+            for step, (kind, message) in enumerate(schedule[number]):
+                if interval:
+                    time.sleep(max(0.0, due - time.perf_counter()))
+                    due += interval
+                mine.append(client.send(kind, number * phase.per_client + step, message))
+        except BaseException as exc:  # reported after the join
+            errors.append(exc)
+        finally:
+            client.close()
+            with lock:
+                samples.extend(mine)
+
+    threads = [threading.Thread(target=client_loop, args=(n,), name=f"client-{n}") for n in range(plan.clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join(timeout=600)
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]!r}")
+    return samples, elapsed
+
+
+def _serve_and_load(name: str, args: list[str], env: dict[str, str], port: int, workdir: Path,
+                    sim: SlackUserSimulator, plan: AckPlan, warmup: list[FakeMessage],
+                    clicks: dict[str, list[FakeMessage]], settle: Callable[[int], int] | None = None,
+                    profile_dir: Path | None = None) -> dict[str, Any]:
+    """Start the server, warm it up, run every phase; `settle(n)` waits for n approvals between phases."""
+    log = (workdir / f"{name}.log").open("wb")
+    process = subprocess.Popen([sys.executable, *args], env=env, cwd=str(workdir), stdout=log, stderr=log)
+    out: dict[str, Any] = {}
+    approved = 0
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        warm = Client(port, sim)
+        warm_queue = iter(warmup)
+        for index in range(plan.warmup):
+            kind = "click" if index % 2 else "command"
+            sample = warm.send(kind, index, next(warm_queue) if kind == "click" else None)
+            if sample.status != 200:
+                raise RuntimeError(f"{name}: warm-up request answered {sample.status}")
+        warm.close()
+        approved += plan.warmup // 2
+        if settle is not None:
+            settle(approved)
+        time.sleep(0.5)  # the warm-up's post-ack work (views.open, outbox) is done or nearly
+        for phase in plan.phases:
+            profile = profile_dir / f"ack-{name}-{phase.name}.pyspy.txt" if profile_dir is not None else None
+            spy = PySpy(process.pid, profile) if profile is not None else None
+            server_cpu, own_cpu = _cpu_seconds(process.pid), _own_cpu_seconds()
+            try:
+                samples, elapsed = _load(port, sim, plan, phase, clicks[phase.name])
+            finally:
+                if spy is not None:
+                    spy.stop()
+            summary = _summary(samples, elapsed)
+            summary["cpu_pct"] = {
+                "server": round(100 * (_cpu_seconds(process.pid) - server_cpu) / elapsed, 1),
+                "load_generator_and_fakes": round(100 * (_own_cpu_seconds() - own_cpu) / elapsed, 1)}
+            approved += _clicks_in(plan, phase)
+            if settle is not None:
+                waited = time.perf_counter()
+                summary["approved_after_ack"] = settle(approved) - (approved - _clicks_in(plan, phase))
+                summary["post_ack_backlog_drained_s"] = round(time.perf_counter() - waited, 2)
+            if profile is not None and profile.exists():
+                summary["profile"] = summarize(profile)
+            out[phase.name] = summary
+    finally:
+        stop_process(process)
+        log.close()
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (from /proc; 0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _summary(samples: list[Sample], elapsed: float) -> dict[str, Any]:
+    def stats(values: list[float]) -> dict[str, float]:
+        return {f"p{p}": round(percentile(values, p), 2) for p in (50, 95, 99)} | {
+            "max": round(max(values), 2) if values else float("nan"), "count": len(values)}
+
+    everything = [s.ms for s in samples]
+    return {
+        **stats(everything),
+        "by_kind": {kind: stats([s.ms for s in samples if s.kind == kind]) for kind in ("command", "click")},
+        "statuses": {str(code): sum(1 for s in samples if s.status == code) for code in sorted({s.status
+                                                                                                for s in samples})},
+        "requests": len(samples),
+        "throughput_rps": round(len(samples) / elapsed, 1) if elapsed else None,
+    }
+
+
+def _approved(db_url: str, expected: int, *, timeout: float = 60.0) -> int:
+    """Wait (bounded) until the bot has approved `expected` cases in all; how many it has."""
+    engine = make_engine(db_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with session_scope(engine) as session:
+                approved = int(session.exec(select(func.count()).select_from(Onboarding).where(
+                    col(Onboarding.state) == OnboardingState.CREATING_PROJECT)).one())
+            if approved >= expected or time.monotonic() > deadline:
+                return approved
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+
+
+def run(size: str, *, profile_dir: Path | None = None) -> BenchResult:
+    plan = PLANS[size]
+    result = BenchResult("ack", size)
+    started = time.perf_counter()
+    needed = {phase.name: _clicks_in(plan, phase) for phase in plan.phases}
+    warm_clicks = plan.warmup // 2
+    if profile_dir is not None:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp:
+        workdir = Path(tmp)
+        slack = _fake_slack()
+        sandbox = start_in_thread(threads=8)
+        try:
+            db_url = f"sqlite:///{workdir / 'ack.db'}"
+            messages = iter(_seed_approval_requests(db_url, slack, warm_clicks + sum(needed.values())))
+            warmup = [next(messages) for _ in range(warm_clicks)]
+            clicks = {name: [next(messages) for _ in range(count)] for name, count in needed.items()}
+            slack.state.latency_ms = SLACK_LATENCY_MS
+            sim = SlackUserSimulator.for_server(slack, signing_secret=SIGNING_SECRET)
+            runs: dict[str, dict[str, Any]] = {}
+            for name, args in (("baseline", ["-m", "bench.baseline_server"]),
+                               ("bot", ["-m", "bot", "run", "--host", "127.0.0.1"])):
+                port = free_port()
+                env = python_env(_bot_env(slack, sandbox.url, db_url, port))
+                settle = (lambda n: _approved(db_url, n)) if name == "bot" else None
+                runs[name] = _serve_and_load(name, args, env, port, workdir, sim, plan, warmup, clicks,
+                                             settle=settle, profile_dir=profile_dir)
+        finally:
+            sandbox.stop()
+            slack.stop()
+
+    for phase in plan.phases:
+        bot, base = runs["bot"][phase.name], runs["baseline"][phase.name]
+        shape = f"every {phase.interval_ms:g} ms" if phase.interval_ms else "back to back"
+        label = f"{phase.name} ({shape})"
+        ratio = bot["p99"] / base["p99"] if base["p99"] else float("inf")
+        result.figures += [
+            Figure(f"{label}: p50", bot["p50"], "ms", "-", None, baseline=base["p50"]),
+            Figure(f"{label}: p95", bot["p95"], "ms", "-", None, baseline=base["p95"]),
+            Figure(f"{label}: p99", bot["p99"], "ms", f"< {P99_LIMIT_MS:g} ms", bot["p99"] < P99_LIMIT_MS,
+                   baseline=base["p99"]),
+            Figure(f"{label}: p99 ÷ baseline p99", round(ratio, 2), "×", f"≤ {P99_RATIO}", ratio <= P99_RATIO),
+            Figure(f"{label}: answered 200", bot["statuses"].get("200", 0), "", f"= {bot['requests']}",
+                   bot["statuses"] == {"200": bot["requests"]}, baseline=base["statuses"].get("200", 0)),
+            Figure(f"{label}: approvals applied", bot["approved_after_ack"], "", f"= {needed[phase.name]}",
+                   bot["approved_after_ack"] == needed[phase.name]),
+            Figure(f"{label}: throughput", bot["throughput_rps"], "req/s", "-", None,
+                   baseline=base["throughput_rps"]),
+        ]
+    result.details = {
+        "clients": plan.clients, "slack_latency_ms": SLACK_LATENCY_MS,
+        "phases": {phase.name: {"per_client": phase.per_client, "interval_ms": phase.interval_ms,
+                                "clicks": needed[phase.name], "bot": runs["bot"][phase.name],
+                                "baseline": runs["baseline"][phase.name]} for phase in plan.phases},
+    }
+    result.notes.append(f"{plan.clients} clients, alternating `/onboard` (opens the intake modal after the ack) "
+                        "and Approve clicks (each on its own case, approved after the ack); times are per HTTP "
+                        "request as a loopback client sees them.")
+    result.notes.append("Both servers: waitress with 16 threads behind `bot.runtime.make_wsgi_app`, in their own "
+                        "process; fake Slack (50 ms per Web API call) and Sinch sandbox on loopback.")
+    result.duration_s = time.perf_counter() - started
+    return result

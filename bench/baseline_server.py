@@ -1,0 +1,48 @@
+"""The ack benchmark's baseline: a minimal Bolt app that only acks, on the bot's server stack.
+
+`python -m bench.baseline_server` serves it exactly as `python -m bot run` serves the bot: Bolt's WSGI
+adapter behind `bot.runtime.make_wsgi_app`, waitress with the same thread count, on loopback PORT.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+import waitress
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.ids import COMMAND
+from bot.runtime import make_wsgi_app
+
+WAITRESS_THREADS = 16  # as bot.runtime.serve
+
+
+def build_app() -> App:
+    client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"], timeout=5)
+    app = App(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+              raise_error_for_unhandled_request=False)
+
+    @app.command(COMMAND)
+    def on_command(ack: Ack) -> None:
+        ack()
+
+    @app.action(re.compile(".*"))
+    def on_action(ack: Ack) -> None:
+        ack()
+
+    return app
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    waitress.serve(make_wsgi_app(build_app()), host="127.0.0.1", port=int(os.environ["PORT"]),
+                   threads=WAITRESS_THREADS, ident="bench-baseline")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

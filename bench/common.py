@@ -1,0 +1,253 @@
+"""What every benchmark shares: figures against targets, the table, the JSON file, the machine, loopback helpers."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "RESULTS",
+    "ROOT",
+    "BenchResult",
+    "Figure",
+    "free_port",
+    "machine",
+    "percentile",
+    "peak_rss_mb",
+    "print_table",
+    "stop_process",
+    "wait_healthy",
+    "write_result",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass
+class Figure:
+    """One measured figure, its target and the in-run baseline it is compared with."""
+
+    metric: str
+    measured: float | None
+    unit: str
+    target: str
+    met: bool | None  # None: informational, no target
+    baseline: float | str | None = None
+
+    def cells(self) -> list[str]:
+        return [self.metric, _fmt(self.measured, self.unit), self.target, _fmt(self.baseline, self.unit),
+                {True: "yes", False: "NO", None: "-"}[self.met]]
+
+
+@dataclass
+class BenchResult:
+    """A benchmark's outcome: its figures, the details behind them, and where it ran."""
+
+    name: str
+    size: str
+    figures: list[Figure] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    duration_s: float = 0.0
+
+    @property
+    def all_met(self) -> bool:
+        return all(f.met is not False for f in self.figures)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "size": self.size,
+            "all_targets_met": self.all_met,
+            "figures": [asdict(f) for f in self.figures],
+            "details": self.details,
+            "notes": self.notes,
+            "started_at": self.started_at,
+            "duration_s": round(self.duration_s, 2),
+            "machine": machine(),
+        }
+
+
+def _fmt(value: float | str | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, int):
+        text = f"{value:,}"
+    elif abs(value) >= 1000:
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    return f"{text} {unit}".strip()
+
+
+def print_table(result: BenchResult) -> None:
+    """The figures as a fixed-width table on stdout, then the notes."""
+    header = ["figure", "measured", "target", "baseline", "met"]
+    rows = [header, *(f.cells() for f in result.figures)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    print(f"\n== {result.name} ({result.size}) — {result.duration_s:.1f} s ==")
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if index == 0:
+            print(line)
+    for note in result.notes:
+        print(f"  * {note}")
+    print(f"  all targets met: {'yes' if result.all_met else 'NO'}")
+
+
+def write_result(result: BenchResult, path: Path | None = None) -> Path:
+    """Write the JSON to `path` (default bench/results/<name>.json) and return where it went."""
+    target = path or RESULTS / f"{result.name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(result.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
+    return target
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (0-100) by linear interpolation between closest ranks."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _mem_total() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures came from: cores, memory, CPU, Python, OS, commit."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "mem_total": _mem_total(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": _git_commit(),
+    }
+
+
+def peak_rss_mb() -> dict[str, float]:
+    """This process's peak (VmHWM) and current (VmRSS) resident set, in MB (MiB)."""
+    values: dict[str, float] = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in ("VmHWM", "VmRSS"):
+                values[name] = int(rest.split()[0]) / 1024
+    except OSError:
+        import resource
+
+        values["VmHWM"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return values
+
+
+def free_port() -> int:
+    """A free TCP port on loopback (bind to port 0, read it, release it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], *, timeout: float = 60.0) -> None:
+    """Wait until GET `url` answers 200; raise if the process exits first or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode} before it was healthy")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback URL we built
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not healthy after {timeout:.0f} s")
+
+
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 15.0) -> None:
+    """Interrupt a child we started (Ctrl-C, so it shuts down cleanly), kill it if it will not stop."""
+    if process.poll() is not None:
+        return
+    import signal
+
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def python_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a child Python: this one minus the bot's variables, plus `extra`."""
+    prefixes = ("SLACK_", "SINCH_", "BOT_", "DATABASE_URL", "ONBOARDING_", "APPROVERS", "ALLOW_SELF", "POLL_",
+                "CUSTOMER_", "REVOKE_", "MANUAL_STEP", "SWEEP_", "PORT")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    # Loopback traffic must never go through a developer's proxy.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        env.pop(name, None)
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def run_python(args: Iterable[str], env: Mapping[str, str], *, timeout: float,
+               prefix: Sequence[str] = ()) -> dict[str, Any]:
+    """Run `python <args>` (under `prefix`, e.g. a profiler) to completion; its last stdout line is JSON."""
+    args = list(args)
+    completed = subprocess.run([*prefix, sys.executable, *args], env=dict(env), cwd=ROOT, capture_output=True,
+                               text=True, timeout=timeout, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({completed.returncode}):\n{completed.stderr[-4000:]}")
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]  # not a profiler's chatter
+    if not lines:
+        raise RuntimeError(f"{' '.join(args)} printed nothing:\n{completed.stderr[-4000:]}")
+    data: dict[str, Any] = json.loads(lines[-1])
+    return data
