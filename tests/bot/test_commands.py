@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.bot.harness import CHANNEL, OUTSIDER, REQUESTER, BotHarness
-
-
-@pytest.fixture
-def bot(tmp_path):
-    harness = BotHarness(tmp_path)
-    yield harness
-    harness.close()
 
 
 def command(bot: BotHarness, text: str, user: str = REQUESTER) -> str:

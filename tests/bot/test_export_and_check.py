@@ -7,7 +7,6 @@ import io
 import json
 
 import httpx
-import pytest
 from slack_sdk import WebClient
 
 from bot.check import run_checks
@@ -15,13 +14,6 @@ from bot.export import COLUMNS, export_audit
 from bot.ids import ActionId
 from sinch.sandbox import make_app
 from tests.bot.harness import LEAD, SANDBOX, BotHarness
-
-
-@pytest.fixture
-def bot(tmp_path):
-    harness = BotHarness(tmp_path)
-    yield harness
-    harness.close()
 
 
 def test_export_writes_every_audit_event_as_csv_and_json(bot):

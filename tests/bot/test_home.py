@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from bot.blocks.home import MAX_HOME_BLOCKS, access_holders, home_view
 from store.models import Onboarding
 from store.states import OPEN_STATES
 from store.states import OnboardingState as S
-from tests.bot.harness import REQUESTER, BotHarness
+from tests.bot.harness import REQUESTER
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ONE_DAY = timedelta(days=1)
@@ -76,13 +74,6 @@ def test_the_empty_home_tab_says_so():
     assert "Nobody outside the team has access" in text
     assert "Nothing overdue" in text
     assert "No open onboardings" in text
-
-
-@pytest.fixture
-def bot(tmp_path):
-    harness = BotHarness(tmp_path)
-    yield harness
-    harness.close()
 
 
 def test_opening_the_home_tab_publishes_it(bot):

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -30,13 +29,6 @@ from tests.bot.harness import LEAD, REQUESTER, SANDBOX, STAFF, BotHarness
 APP_ROUTE = "GET /conversation/{region}/v1/projects/{project}/apps/{app}"
 APPROVER_MENTIONS = (f"<@{LEAD}>", "<!subteam^S0LEADS>")
 REQUESTER_MENTION = f"<@{REQUESTER}>"
-
-
-@pytest.fixture
-def bot(tmp_path) -> Iterator[BotHarness]:
-    harness = BotHarness(tmp_path)
-    yield harness
-    harness.close()
 
 
 @dataclass(frozen=True)

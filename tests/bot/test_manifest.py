@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from urllib.parse import urlencode
 
-import pytest
 import yaml
 
 from bot.devslack import SignedRequest
@@ -31,13 +30,6 @@ def test_every_subscribed_event_has_a_listener_and_the_reverse():
     events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
     registered = {line.split('"')[1] for line in LISTENER_SOURCES.splitlines() if "@app.event(" in line}
     assert events == registered == {"app_home_opened"}
-
-
-@pytest.fixture
-def bot(tmp_path):
-    harness = BotHarness(tmp_path)
-    yield harness
-    harness.close()
 
 
 def test_every_action_id_reaches_a_listener(bot):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import update
 from sqlmodel import Session, select
 
@@ -28,13 +27,6 @@ class Recorder:
 
     def monotonic(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def bot(tmp_path):
-    harness = BotHarness(tmp_path)
-    yield harness
-    harness.close()
 
 
 def dispatcher(bot: BotHarness, recorder: Recorder, *, post_interval: float = 0.0) -> OutboxDispatcher:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
@@ -14,13 +13,6 @@ from bot.devslack import SignedRequest
 from bot.ids import ActionId
 from store.states import OnboardingState as S
 from tests.bot.harness import CHANNEL, GROUP_LEAD, LEAD, OUTSIDER, REQUESTER, STAFF, VALID_FORM, BotHarness
-
-
-@pytest.fixture
-def bot(tmp_path) -> Iterator[BotHarness]:
-    harness = BotHarness(tmp_path)
-    yield harness
-    harness.close()
 
 
 def register_project(bot: BotHarness, *, region: str = "eu") -> dict[str, str]:
