@@ -85,11 +85,13 @@ def poll_one(deps: Deps, case_id: int) -> str:
             return "skipped"
         app_id = case.app_id
         due = case.next_poll_at
+        if not (case.project_id and case.key_id and case.key_secret_sealed):
+            _record_poll_failure(deps, case_id, "no access key is stored for this onboarding", None)
+            return "failed"
         try:
-            assert case.project_id and case.key_id and case.key_secret_sealed
             creds = credentials_for(deps, project_id=case.project_id, key_id=case.key_id,
                                     sealed_secret=case.key_secret_sealed, region=case.region)
-        except (SecretUnreadable, AssertionError) as exc:
+        except SecretUnreadable as exc:
             _record_poll_failure(deps, case_id, f"the stored access key cannot be used ({exc})", None)
             return "failed"
     try:
