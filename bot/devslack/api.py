@@ -43,18 +43,24 @@ def _message_payload(state: FakeSlackState, msg: FakeMessage, *, include_metadat
     return out
 
 
-def chat_post_message(state: FakeSlackState, params: JsonDict) -> JsonDict:
-    channel_arg = param_str(params, "channel", required_error="channel_not_found") or ""
-    channel = state.resolve_channel(channel_arg, for_post=True)
-    retry_after = state.take_post_slot(channel)
-    if retry_after is not None:
-        raise FakeSlackError("ratelimited", status=429, retry_after=retry_after)
+def _message_content(params: JsonDict) -> tuple[str | None, list[JsonDict] | None]:
+    """A new message's text and blocks, refused as Slack refuses them (nothing to show, invalid blocks)."""
     text = param_str(params, "text")
     blocks = _blocks(params)
     if not text and not blocks:
         raise FakeSlackError("no_text")
     if blocks:
         check_message_blocks(blocks)
+    return text, blocks
+
+
+def chat_post_message(state: FakeSlackState, params: JsonDict) -> JsonDict:
+    channel_arg = param_str(params, "channel", required_error="channel_not_found") or ""
+    channel = state.resolve_channel(channel_arg, for_post=True)
+    retry_after = state.take_post_slot(channel)
+    if retry_after is not None:
+        raise FakeSlackError("ratelimited", status=429, retry_after=retry_after)
+    text, blocks = _message_content(params)
     msg = state.post_message(
         channel,
         text=text or "",
@@ -88,12 +94,7 @@ def chat_delete(state: FakeSlackState, params: JsonDict) -> JsonDict:
 def chat_post_ephemeral(state: FakeSlackState, params: JsonDict) -> JsonDict:
     channel = state.resolve_channel(param_str(params, "channel", required_error="channel_not_found") or "")
     user = param_str(params, "user", required_error="user_not_in_channel") or ""
-    text = param_str(params, "text")
-    blocks = _blocks(params)
-    if not text and not blocks:
-        raise FakeSlackError("no_text")
-    if blocks:
-        check_message_blocks(blocks)
+    text, blocks = _message_content(params)
     eph = state.post_ephemeral(channel, user, text=text or "", blocks=blocks, thread_ts=param_str(params, "thread_ts"))
     return {"ok": True, "message_ts": eph.ts}
 

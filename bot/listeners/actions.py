@@ -47,8 +47,7 @@ def register(app: App, deps: Deps) -> None:
     def reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         case = _case(deps, case_id_from_action(body))
-        if not actor_for(deps, body).is_approver:
-            raise workflow.NotAllowed("Only the team leads listed in APPROVERS can reject an onboarding.")
+        workflow.require_approver(actor_for(deps, body), verb="reject")
         if case.state != OnboardingState.AWAITING_APPROVAL:
             raise workflow.WrongState(f"Onboarding {case.reference} has already been decided.")
         client.views_open(trigger_id=body["trigger_id"], view=reject_modal(case))
@@ -84,9 +83,7 @@ def register(app: App, deps: Deps) -> None:
     def cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         case = _case(deps, case_id_from_action(body))
-        actor = actor_for(deps, body)
-        if actor.user_id != case.requester_id and not actor.is_approver:
-            raise workflow.NotAllowed("Only the requester or an approver can cancel an onboarding.")
+        workflow.require_canceller(case, actor_for(deps, body))
         client.views_open(trigger_id=body["trigger_id"], view=cancel_modal(case))
 
 

@@ -77,9 +77,7 @@ def _cancel(deps: Deps, argument: str, command: Mapping[str, Any], client: WebCl
     if case_number(argument.strip().removeprefix("#")) is None:
         raise workflow.OnboardingNotFound("Give the onboarding's number: `/onboard cancel 12`.")
     case = _find(deps, argument)
-    actor = actor_for(deps, command)
-    if actor.user_id != case.requester_id and not actor.is_approver:
-        raise workflow.NotAllowed("Only the requester or an approver can cancel an onboarding.")
+    workflow.require_canceller(case, actor_for(deps, command))
     client.views_open(trigger_id=command["trigger_id"], view=cancel_modal(case))
 
 

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from bot.workflow.access import apply_channel_status, cancel, confirm_invite, confirm_revocation, expire, remind
-from bot.workflow.core import APP_CREATION_LEASE, SYSTEM_ACTOR, Actor, app_display_name, load
+from bot.workflow.core import (
+    APP_CREATION_LEASE,
+    SYSTEM_ACTOR,
+    Actor,
+    app_display_name,
+    load,
+    require_approver,
+    require_canceller,
+)
 from bot.workflow.errors import (
     DuplicateOnboarding,
     IntakeInvalid,
@@ -62,5 +70,7 @@ __all__ = [
     "reject",
     "remind",
     "request_app_retry",
+    "require_approver",
+    "require_canceller",
     "submit_intake",
 ]

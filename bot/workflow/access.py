@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.workflow.core import SYSTEM_ACTOR, Actor, load, move, report, require_state, resolve
+from bot.workflow.core import SYSTEM_ACTOR, Actor, load, move, report, require_canceller, require_state, resolve
 from bot.workflow.errors import NotAllowed, StateChanged, WrongState
 from bot.workflow.notices import STATE_LABELS, NoticeType
 from sinch import ChannelStatus, MessengerStatus
@@ -138,8 +138,7 @@ def cancel(
             f"Onboarding #{case.id} changed while you were cancelling it: it is now {STATE_LABELS[case.state]} "
             f"(it was {STATE_LABELS[seen_state]}). Submit again if you still want to cancel it."
         )
-    if actor.user_id != case.requester_id and not actor.is_approver:
-        raise NotAllowed("Only the requester or an approver can cancel an onboarding.")
+    require_canceller(case, actor)
     reason = reason.strip()
     if not reason:
         raise NotAllowed("Give a reason for cancelling.")

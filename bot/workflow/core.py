@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.workflow.errors import OnboardingNotFound, WrongState
+from bot.workflow.errors import NotAllowed, OnboardingNotFound, WrongState
 from bot.workflow.notices import STATE_LABELS
 from store import repo
 from store.models import Onboarding, OutboxKind
@@ -23,6 +23,8 @@ __all__ = [
     "load",
     "move",
     "report",
+    "require_approver",
+    "require_canceller",
     "require_state",
     "resolve",
 ]
@@ -100,3 +102,15 @@ def require_state(case: Onboarding, *allowed: OnboardingState, attempted: str) -
         raise WrongState(f"Onboarding #{case.id} is {STATE_LABELS[case.state]}, so it cannot {attempted} now.")
 
 
+
+
+def require_approver(actor: Actor, *, verb: str) -> None:
+    """Only approvers may approve or reject."""
+    if not actor.is_approver:
+        raise NotAllowed(f"Only the team leads listed in APPROVERS can {verb} an onboarding.")
+
+
+def require_canceller(case: Onboarding, actor: Actor) -> None:
+    """Only the requester or an approver may cancel."""
+    if actor.user_id != case.requester_id and not actor.is_approver:
+        raise NotAllowed("Only the requester or an approver can cancel an onboarding.")

@@ -18,6 +18,7 @@ from bot.workflow.core import (
     load,
     move,
     report,
+    require_approver,
     require_state,
     resolve,
 )
@@ -93,8 +94,7 @@ def approve(
     """An approver lets the customer be invited into our account."""
     case = load(session=session, onboarding_id=onboarding_id)
     require_state(case, S.AWAITING_APPROVAL, attempted="be approved")
-    if not actor.is_approver:
-        raise NotAllowed("Only the team leads listed in APPROVERS can approve an onboarding.")
+    require_approver(actor, verb="approve")
     if actor.user_id == case.requester_id and not allow_self_approval:
         raise NotAllowed("You requested this onboarding, so another approver has to approve it.")
     case.approver_id = actor.user_id
@@ -114,8 +114,7 @@ def reject(*, session: Session, onboarding_id: int, actor: Actor, reason: str, n
     """An approver refuses the invitation, with a reason."""
     case = load(session=session, onboarding_id=onboarding_id)
     require_state(case, S.AWAITING_APPROVAL, attempted="be rejected")
-    if not actor.is_approver:
-        raise NotAllowed("Only the team leads listed in APPROVERS can reject an onboarding.")
+    require_approver(actor, verb="reject")
     reason = reason.strip()
     if not reason:
         raise NotAllowed("Give a reason so the requester knows what to fix.")
