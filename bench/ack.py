@@ -26,10 +26,10 @@ from sqlmodel import col, func, select
 from bench.common import BenchResult, Figure, free_port, percentile, python_env, stop_process, wait_healthy
 from bench.pyspy import PySpy, summarize
 from bot import workflow
-from bot.devslack import FakeMessage, FakeSlackState, RunningFakeSlack, SlackUserSimulator, start_fake_slack
-from bot.devslack.blockkit import find_element
-from bot.ids import ActionId
-from bot.outbox import OutboxDispatcher
+from bot.background.outbox import OutboxDispatcher
+from bot.slack.ids import ActionId
+from devslack import FakeMessage, FakeSlackState, RunningFakeSlack, SlackUserSimulator, start_fake_slack
+from devslack.blockkit import find_element
 from sinch.sandbox import start_in_thread
 from store.db import make_engine, migrate, session_scope
 from store.models import Onboarding, utcnow

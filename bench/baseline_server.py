@@ -14,8 +14,8 @@ import waitress
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.ids import COMMAND
 from bot.runtime import make_wsgi_app
+from bot.slack.ids import COMMAND
 
 WAITRESS_THREADS = 16  # as bot.runtime.serve
 

@@ -26,10 +26,10 @@ from sqlmodel import col, select
 from bench.common import BenchResult, Figure
 from bench.seed import SeededApp, seed_awaiting_customer
 from bot import workflow
+from bot.background.outbox import METADATA_EVENT, OutboxDispatcher
 from bot.config import Settings
-from bot.devslack import FakeSlackState, start_fake_slack
-from bot.outbox import METADATA_EVENT, OutboxDispatcher
-from bot.slack_client import make_web_client
+from bot.slack.client import make_web_client
+from devslack import FakeSlackState, start_fake_slack
 from sinch.models import ChannelStatus, MessengerStatus, Region
 from store.db import make_engine, migrate, session_scope
 from store.models import OutboxKind, OutboxMessage, OutboxStatus, utcnow

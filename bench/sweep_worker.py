@@ -1,7 +1,7 @@
 """The bot process of the sweep and memory benchmarks: `python -m bench.sweep_worker [options]`.
 
 Builds the real runtime from the environment (as `python -m bot run` does, minus serving Slack), runs
-`bot.jobs.poll_sweep` over the seeded cases and prints one JSON line: sweep times, SQL statements (counted
+`bot.background.jobs.poll_sweep` over the seeded cases and prints one JSON line: sweep times, SQL statements (counted
 with SQLAlchemy's `before_cursor_execute` event), and this process's peak RSS.
 """
 
@@ -24,9 +24,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bench.common import peak_rss_mb
-from bot.app_step import credentials_for
+from bot.background.app_creation import credentials_for
+from bot.background.jobs import poll_sweep
 from bot.config import Settings
-from bot.jobs import poll_sweep
 from bot.runtime import build_runtime
 from store.db import session_scope
 from store.models import Onboarding, utcnow

@@ -42,7 +42,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _rotate_key(args: argparse.Namespace) -> int:
     """Re-seal stored Sinch key secrets under the first key of BOT_SECRET_KEY."""
-    from bot.maintenance import rotate_key
+    from bot.ops.maintenance import rotate_key
     from store.db import make_engine, migrate
     from store.secrets import SecretBox, SecretUnreadable
 
@@ -92,21 +92,21 @@ def _run(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     """One onboarding end to end against the built-in stand-ins; no credentials, no network."""
-    from bot.demo import run_demo
+    from bot.ops.demo import run_demo
 
     return run_demo()
 
 
 def _check(args: argparse.Namespace) -> int:
     """Validate configuration, database, Slack token and Sinch reachability."""
-    from bot.check import run_checks
+    from bot.ops.check import run_checks
 
     return 0 if run_checks(os.environ, sys.stdout) else 1
 
 
 def _export(args: argparse.Namespace) -> int:
     """Write the audit trail of every onboarding to stdout."""
-    from bot.export import export_audit
+    from bot.ops.export import export_audit
     from store.db import make_engine
 
     engine = make_engine(database_url_from_env(os.environ))

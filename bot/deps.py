@@ -8,11 +8,11 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.approvers import ApproverDirectory
+from bot.background.inflight import InFlight
+from bot.background.outbox import OutboxDispatcher
 from bot.config import Settings
-from bot.guard import InFlight
-from bot.home_viewers import HomeViewers
-from bot.outbox import OutboxDispatcher
+from bot.slack.approvers import ApproverDirectory
+from bot.slack.home_viewers import HomeViewers
 from sinch import SinchClient
 from store.secrets import SecretBox
 

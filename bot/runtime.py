@@ -16,15 +16,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.app import build_app
-from bot.approvers import ApproverDirectory
+from bot.background.outbox import OutboxDispatcher
+from bot.background.scheduler import build_scheduler
 from bot.config import Settings
 from bot.deps import Deps
-from bot.envelope import MAX_BODY_BYTES
-from bot.envelope import problem as envelope_problem
-from bot.outbox import OutboxDispatcher
-from bot.scheduler import build_scheduler
-from bot.slack_client import make_web_client
+from bot.slack.app import build_app
+from bot.slack.approvers import ApproverDirectory
+from bot.slack.client import make_web_client
+from bot.slack.envelope import MAX_BODY_BYTES
+from bot.slack.envelope import problem as envelope_problem
 from sinch import SinchClient, SinchEndpoints
 from store.db import make_engine, migrate
 from store.models import utcnow

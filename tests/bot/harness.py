@@ -16,9 +16,9 @@ from slack_bolt import BoltResponse
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.devslack import FakeMessage, FakeSlackState, SlackUserSimulator, start_fake_slack
-from bot.ids import ActionId
 from bot.runtime import Runtime, build_runtime
+from bot.slack.ids import ActionId
+from devslack import FakeMessage, FakeSlackState, SlackUserSimulator, start_fake_slack
 from sinch.sandbox import SandboxControl, make_app
 from store.models import AuditEvent, Onboarding, OutboxMessage
 from store.secrets import generate_key

@@ -9,9 +9,9 @@ import json
 import httpx
 from slack_sdk import WebClient
 
-from bot.check import run_checks
-from bot.export import COLUMNS, export_audit
-from bot.ids import ActionId
+from bot.ops.check import run_checks
+from bot.ops.export import COLUMNS, export_audit
+from bot.slack.ids import ActionId
 from sinch.sandbox import make_app
 from tests.bot.harness import LEAD, SANDBOX, BotHarness
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from bot.blocks.home import MAX_HOME_BLOCKS, access_holders, home_view
+from bot.slack.blocks.home_view import MAX_HOME_BLOCKS, access_holders, home_view
 from store.models import Onboarding
 from store.states import OPEN_STATES
 from store.states import OnboardingState as S

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot import jobs
-from bot.devslack import FakeMessage
-from bot.ids import ActionId
+from bot.background import jobs
+from bot.slack.ids import ActionId
+from devslack import FakeMessage
 from sinch import SinchClient
 from sinch.sandbox import endpoints_for
 from store.models import Onboarding

@@ -8,12 +8,12 @@ from urllib.parse import urlencode
 
 import yaml
 
-from bot.devslack import SignedRequest
-from bot.ids import COMMAND, ActionId, CallbackId
+from bot.slack.ids import COMMAND, ActionId, CallbackId
+from devslack import SignedRequest
 from tests.bot.harness import CHANNEL, OUTSIDER, BotHarness
 
 ROOT = Path(__file__).resolve().parents[2]
-LISTENER_SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot" / "listeners").glob("*.py"))
+LISTENER_SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot" / "slack" / "listeners").glob("*.py"))
 
 
 def manifest() -> dict:

@@ -7,9 +7,9 @@ import json
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot.ids import ActionId
-from bot.outbox import OutboxDispatcher
-from bot.slack_client import make_web_client
+from bot.background.outbox import OutboxDispatcher
+from bot.slack.client import make_web_client
+from bot.slack.ids import ActionId
 from store.models import OutboxKind, OutboxMessage, OutboxStatus
 from tests.bot.harness import CHANNEL, LEAD, REQUESTER, STAFF, VALID_FORM, BotHarness
 

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot import jobs
-from bot.devslack import SignedRequest
-from bot.ids import ActionId
+from bot.background import jobs
+from bot.slack.ids import ActionId
+from devslack import SignedRequest
 from store.states import OnboardingState as S
 from tests.bot.harness import CHANNEL, GROUP_LEAD, LEAD, OUTSIDER, REQUESTER, STAFF, VALID_FORM, BotHarness
 

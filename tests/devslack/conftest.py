@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
-from bot.devslack import FakeSlackState, ManualClock, RunningFakeSlack, start_fake_slack
+from devslack import FakeSlackState, ManualClock, RunningFakeSlack, start_fake_slack
 
 
 @pytest.fixture

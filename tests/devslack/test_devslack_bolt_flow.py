@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.devslack import BackgroundServer, RunningFakeSlack, SlackUserSimulator, render_thread
+from devslack import BackgroundServer, RunningFakeSlack, SlackUserSimulator, render_thread
 
 SECRET = "bolt-flow-secret"
 

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import builtin_handlers
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.devslack import FakeSlackState, ManualClock, RunningFakeSlack
+from devslack import FakeSlackState, ManualClock, RunningFakeSlack
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from bot.devslack import FakeSlackState, RunningFakeSlack, SignedRequest, SlackUserSimulator
+from devslack import FakeSlackState, RunningFakeSlack, SignedRequest, SlackUserSimulator
 
 SIGNING_SECRET = "test-signing-secret"
 

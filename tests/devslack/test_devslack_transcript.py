@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.devslack import FakeSlackState, ManualClock, render_message, render_thread
+from devslack import FakeSlackState, ManualClock, render_message, render_thread
 
 CARD: list[dict[str, Any]] = [
     {"type": "header", "text": {"type": "plain_text", "text": "Acme Corp"}},

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.devslack import FakeSlackState, ManualClock, apply_view_response
+from devslack import FakeSlackState, ManualClock, apply_view_response
 
 
 def modal(title: str = "Onboard", *, callback_id: str = "onboard_submit", external_id: str | None = None) -> View:

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
-from bot.devslack import FakeSlackState, ManualClock, RunningFakeSlack, start_fake_slack
+from devslack import FakeSlackState, ManualClock, RunningFakeSlack, start_fake_slack
 
 CARD_BLOCKS = [
     SectionBlock(text="*Acme* onboarding", block_id="summary"),

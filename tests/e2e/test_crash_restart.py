@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.devslack import BackgroundServer, FakeMessage, FakeSlackState, SlackUserSimulator, start_fake_slack
-from bot.ids import ActionId
-from bot.outbox import METADATA_EVENT
+from bot.background.outbox import METADATA_EVENT
+from bot.slack.ids import ActionId
+from devslack import BackgroundServer, FakeMessage, FakeSlackState, SlackUserSimulator, start_fake_slack
 from sinch.sandbox import SandboxControl, make_app
 from store.secrets import generate_key
 from tests.e2e.processes import start_bot, wait_until

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from bot.devslack import FakeSlackState, SlackUserSimulator, start_fake_slack
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
+from devslack import FakeSlackState, SlackUserSimulator, start_fake_slack
 from sinch.sandbox import SandboxControl
 from store.db import make_engine
 from store.models import AuditEvent, Onboarding

@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot.ids import ActionId, CallbackId
-from bot.listeners.common import form_values
 from bot.runtime import build_runtime, make_wsgi_app
+from bot.slack.ids import ActionId, CallbackId
+from bot.slack.listeners.common import form_values
 from bot.workflow import INTAKE_FIELDS, IntakeInvalid, parse_intake
 from store.models import Onboarding
 from tests.bot.harness import CHANNEL, GROUP_LEAD, LEAD, OUTSIDER, REQUESTER, STAFF, VALID_FORM, BotHarness
@@ -546,7 +546,7 @@ def test_valid_form_is_still_accepted(endpoint: Endpoint) -> None:
 
 
 def test_a_forged_user_id_never_becomes_a_mention() -> None:
-    from bot.text import mention
+    from bot.slack.mrkdwn import mention
 
     assert mention("U0REQ") == "<@U0REQ>" and mention("S0LEADS") == "<!subteam^S0LEADS>"
     for forged in ("U1> <!channel", "<!here>", "U1|x", "u0req", "S1> <!everyone", "U" + "A" * 100):

@@ -21,11 +21,12 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import jobs, workflow
+from bot import workflow
+from bot.background import jobs
 from bot.deps import Deps
-from bot.ids import ActionId
-from bot.listeners.common import in_transaction
 from bot.runtime import make_wsgi_app
+from bot.slack.ids import ActionId
+from bot.slack.listeners.common import in_transaction
 from bot.workflow import Actor, NotAllowed, NoticeType, OnboardingError, WrongState
 from store.db import make_engine, migrate, session_scope
 from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage

@@ -20,9 +20,9 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot.devslack import SignedRequest
-from bot.envelope import MAX_BODY_BYTES
 from bot.runtime import make_wsgi_app
+from bot.slack.envelope import MAX_BODY_BYTES
+from devslack import SignedRequest
 from store.models import AuditEvent, Onboarding, OutboxMessage
 from tests.bot.harness import CHANNEL, REQUESTER, SIGNING_SECRET, VALID_FORM, BotHarness
 from tests.security.figures import FIGURES

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from bot import jobs
-from bot.export import export_audit
-from bot.ids import ActionId
-from bot.maintenance import rotate_key
+from bot.background import jobs
+from bot.ops.export import export_audit
+from bot.ops.maintenance import rotate_key
+from bot.slack.ids import ActionId
 from sinch import Region, SinchCredentials
 from store.db import make_engine, session_scope
 from store.models import Onboarding

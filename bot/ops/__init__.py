@@ -1,0 +1,1 @@
+"""Operator commands: check, export, maintenance and the self-contained demo."""

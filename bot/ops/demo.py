@@ -1,0 +1,201 @@
+"""`python -m bot demo`: one onboarding end to end with no credentials and no network.
+
+The Sinch sandbox and the Slack stand-in run in this process on loopback ports; the bot itself is the
+real thing — its HTTP endpoint (signed requests), listeners, workflow, outbox and scheduler jobs — with
+timers shortened from minutes to seconds. People's clicks are played by the Slack user simulator.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.runtime import Runtime, build_runtime, make_wsgi_app
+from bot.slack.ids import ActionId
+from devslack import FakeMessage, FakeSlackState, SlackUserSimulator, render_thread, start_fake_slack
+from devslack.server import BackgroundServer
+from sinch.sandbox import SandboxControl, start_in_thread
+from store.models import Onboarding
+from store.secrets import generate_key
+from store.states import OnboardingState
+
+__all__ = ["run_demo"]
+
+S = OnboardingState
+CHANNEL = "C0DEMO"
+SIGNING_SECRET = "demo-signing-secret"
+REQUESTER, LEAD, STAFF = "U0RITA", "U0LENA", "U0SAM"
+TIMEOUT_PER_STEP = 20.0
+FORM: dict[str, Any] = {
+    "customer_name": "Acme Bikes",
+    "contact_email": "owner@acme-bikes.example",
+    "region": "eu",
+    "page": "https://www.facebook.com/acmebikes",
+    "page_type": "business",
+    "prerequisites": ["business_verified", "page_admin", "chat_button"],
+    "notes": "Demo customer",
+}
+
+
+class DemoFailed(Exception):
+    """A step did not happen in time."""
+
+
+class Demo:
+    def __init__(self, workdir: Path, out: IO[str]) -> None:
+        self.out = out
+        self.started = time.monotonic()
+        self.slack_state = FakeSlackState()
+        for user, name in [(REQUESTER, "rita"), (LEAD, "lena"), (STAFF, "sam")]:
+            self.slack_state.add_user(user, name)
+        self.slack_state.add_channel(CHANNEL, name="messenger-onboarding")
+        self.slack = start_fake_slack(state=self.slack_state)
+        self.sandbox = start_in_thread()
+        self.control = SandboxControl(httpx.Client(timeout=10.0), self.sandbox.url)
+        settings = Settings.from_env({
+            "SLACK_BOT_TOKEN": self.slack_state.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": self.slack.url,
+            "ONBOARDING_CHANNEL": CHANNEL,
+            "APPROVERS": LEAD,
+            "BOT_SECRET_KEY": generate_key(),
+            "DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
+            "SINCH_AUTH_URL": self.sandbox.url,
+            "SINCH_CONVERSATION_URL": f"{self.sandbox.url}/conversation/{{region}}",
+            "SINCH_PROVISIONING_URL": f"{self.sandbox.url}/provisioning",
+            # Minutes become seconds so the whole runbook fits in the demo.
+            "SWEEP_INTERVAL": "1s",
+            "POLL_FAST_INTERVAL": "1s",
+        })
+        self.runtime: Runtime = build_runtime(settings, post_interval=0.1)
+        self.server = BackgroundServer(make_wsgi_app(self.runtime.app), name="demo-bot")
+        self.runtime.start_background()
+        self.sim = SlackUserSimulator(self.slack_state, signing_secret=SIGNING_SECRET,
+                                      events_url=f"{self.server.base_url}/slack/events",
+                                      response_base_url=self.slack.base_url)
+
+    def close(self) -> None:
+        self.runtime.shutdown()
+        self.server.stop()
+        self.slack.stop()
+        self.sandbox.stop()
+
+    # -- narration and waiting -------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        self.out.write(f"[{time.monotonic() - self.started:5.1f}s] {text}\n")
+        self.out.flush()
+
+    def case(self) -> Onboarding | None:
+        with Session(self.runtime.deps.engine) as session:
+            return session.get(Onboarding, 1)
+
+    def wait_for(self, what: str, condition: Callable[[], bool]) -> None:
+        """Wait (with a visible heartbeat) until `condition` holds."""
+        deadline = time.monotonic() + TIMEOUT_PER_STEP
+        waited = 0
+        while not condition():
+            if time.monotonic() > deadline:
+                raise DemoFailed(f"not reached within {TIMEOUT_PER_STEP:.0f}s: {what}")
+            time.sleep(0.1)
+            waited += 1
+            if waited % 10 == 0:
+                self.say(f"   … still waiting: {what}")
+        self.say(f"   ✓ {what}")
+
+    def in_state(self, *states: OnboardingState) -> Callable[[], bool]:
+        return lambda: (case := self.case()) is not None and case.state in states
+
+    def button(self, action: ActionId) -> Callable[[], FakeMessage | None]:
+        def find() -> FakeMessage | None:
+            case = self.case()
+            if case is None or case.thread_ts is None:
+                return None
+            for message in reversed(self.slack_state.thread(CHANNEL, case.thread_ts)):
+                if action.value in str(message.blocks):
+                    return message
+            return None
+        return find
+
+    def modal_for(self, user: str, what: str) -> Any:
+        self.wait_for(what, lambda: self.slack_state.last_view_for(user, open_only=True) is not None)
+        return self.slack_state.last_view_for(user, open_only=True)
+
+    def press(self, user: str, action: ActionId, label: str) -> None:
+        find = self.button(action)
+        self.wait_for(f"“{label}” button posted", lambda: find() is not None)
+        message = find()
+        assert message is not None
+        self.say(f"@{self.slack_state.users[user]['name']} presses “{label}”")
+        self.sim.send(self.sim.click(user, message=message, action_id=action))
+
+    # -- the story -------------------------------------------------------------------------------
+
+    def run(self) -> bool:
+        self.say("@rita types /onboard in #messenger-onboarding and fills the form for Acme Bikes (EU)")
+        self.sim.send(self.sim.slash_command(REQUESTER, text="", channel_id=CHANNEL))
+        view = self.modal_for(REQUESTER, "the intake form is open")
+        self.sim.send(self.sim.submit_view(REQUESTER, view_id=view.view_id, values=FORM))
+        self.wait_for("status card posted, approval requested", self.in_state(S.AWAITING_APPROVAL))
+
+        self.press(LEAD, ActionId.APPROVE, "Approve")
+        self.wait_for("approval recorded", self.in_state(S.CREATING_PROJECT))
+
+        self.say("@sam creates the project and an access key in the Sinch dashboard (the sandbox's stand-in)")
+        creds = self.control.create_project("Acme Bikes", "eu")
+        self.press(STAFF, ActionId.REGISTER_PROJECT, "Register project")
+        modal = self.modal_for(STAFF, "the register-project form is open")
+        self.say("@sam pastes the project id, key id and key secret; the bot checks the key with Sinch")
+        self.sim.send(self.sim.submit_view(STAFF, view_id=modal.view_id, values={
+            "project_id": creds.project_id, "key_id": creds.key_id, "key_secret": creds.key_secret}))
+        self.wait_for("key verified, Conversation API app created in EU", self.in_state(S.INVITING))
+
+        self.press(STAFF, ActionId.INVITATION_SENT, "Invitation sent")
+        self.wait_for("invitation recorded, polling the Messenger channel", self.in_state(S.AWAITING_CUSTOMER))
+
+        case = self.case()
+        assert case is not None and case.app_id and case.project_id
+        self.say("the customer logs in and connects their Facebook Page (Sinch validates it for 3 s)")
+        self.control.connect_page(case.project_id, case.app_id, page_name="Acme Bikes", delay_seconds=3)
+        self.wait_for("channel PENDING (activating)", self.in_state(S.ACTIVATING, S.REVOKING))
+        self.wait_for("channel ACTIVE, access removal requested", self.in_state(S.REVOKING))
+
+        self.press(STAFF, ActionId.ACCESS_REMOVED, "Access removed")
+        self.wait_for("onboarding completed, key secret erased", self.in_state(S.COMPLETED))
+        self.wait_for("every Slack message delivered", lambda: not self.runtime.deps.outbox.pending())
+        return True
+
+    def transcript(self) -> str:
+        case = self.case()
+        if case is None or case.thread_ts is None:
+            return "(no thread was posted)"
+        return render_thread(self.slack_state, CHANNEL, case.thread_ts)
+
+
+def run_demo(out: IO[str] = sys.stdout) -> int:
+    """Run the demo; 0 only if the onboarding completed."""
+    with tempfile.TemporaryDirectory(prefix="onboarding-demo-") as workdir:
+        demo = Demo(Path(workdir), out)
+        try:
+            ok = demo.run()
+        except DemoFailed as exc:
+            demo.say(f"✗ {exc}")
+            ok = False
+        finally:
+            transcript = demo.transcript()
+            case = demo.case()
+            demo.close()
+        out.write("\n--- the onboarding thread in #messenger-onboarding ---\n")
+        out.write(transcript + "\n")
+        final = case.state.value if case else "nothing"
+        out.write(f"\nResult: onboarding {'completed' if ok else 'did not complete'} (state: {final}) in "
+                  f"{time.monotonic() - demo.started:.1f}s\n")
+        return 0 if ok and case is not None and case.state == S.COMPLETED else 1

@@ -1,0 +1,119 @@
+"""The status card: the thread's parent message, always rendered from the stored case."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.models.blocks import Block, ConfirmObject, HeaderBlock, MarkdownTextObject, SectionBlock
+
+from bot.slack.blocks.base import Rendered, actions, button, context, section
+from bot.slack.ids import ActionId
+from bot.slack.mrkdwn import age, clip, escape, mention, when
+from bot.workflow import STATE_LABELS, PageType, Performer, StepProgress, progress
+from store.models import Onboarding
+from store.states import TERMINAL_STATES, OnboardingState
+
+__all__ = ["STATE_EMOJI", "status_card"]
+
+S = OnboardingState
+
+STATE_EMOJI: dict[OnboardingState, str] = {
+    S.AWAITING_APPROVAL: ":hourglass_flowing_sand:",
+    S.CREATING_PROJECT: ":construction:",
+    S.CREATING_APP: ":gear:",
+    S.INVITING: ":envelope:",
+    S.AWAITING_CUSTOMER: ":hourglass:",
+    S.ACTIVATING: ":arrows_counterclockwise:",
+    S.FAILING: ":warning:",
+    S.REVOKING: ":rotating_light:",
+    S.COMPLETED: ":white_check_mark:",
+    S.REJECTED: ":no_entry_sign:",
+    S.CANCELLED: ":heavy_multiplication_x:",
+    S.EXPIRED: ":alarm_clock:",
+}
+_PROGRESS_EMOJI = {
+    StepProgress.DONE: ":white_check_mark:",
+    StepProgress.CURRENT: ":point_right:",
+    StepProgress.TODO: ":white_small_square:",
+    StepProgress.SKIPPED: ":heavy_minus_sign:",
+}
+_PERFORMER_NOTE = {
+    Performer.PERSON: "staff, in the Sinch dashboard",
+    Performer.API: "the bot",
+    Performer.CUSTOMER: "the customer",
+}
+
+
+def _field(label: str, value: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=clip(f"*{label}*\n{value}", 2000))
+
+
+def _checklist(case: Onboarding, now: datetime) -> str:
+    lines = []
+    for step, status in progress(case):
+        line = f"{_PROGRESS_EMOJI[status]} {step.title} _({_PERFORMER_NOTE[step.performer]})_"
+        if status is StepProgress.CURRENT:
+            line += f" — waiting {age(case.state_entered_at, now)}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _channel(case: Onboarding) -> str:
+    if case.channel_status is None:
+        return "not checked yet" if case.invited_at else "-"
+    text = f"`{escape(case.channel_status)}`"
+    if case.channel_description:
+        text += f" — {escape(clip(case.channel_description, 300))}"
+    return text
+
+
+def status_card(case: Onboarding, *, now: datetime) -> Rendered:
+    """The parent message of the case's thread."""
+    state_line = f"{STATE_EMOJI[case.state]} *{STATE_LABELS[case.state]}*"
+    if case.state == S.REVOKING and case.revoke_outcome is not None:
+        state_line += f" (then {case.revoke_outcome.value})"
+    page = escape(case.page)
+    if case.page_name:
+        page += f"\nconnected: {escape(case.page_name)}" + (f" (`{escape(case.page_id)}`)" if case.page_id else "")
+    app = "-"
+    if case.app_name:
+        app = escape(case.app_name) + (f"\n`{escape(case.app_id)}`" if case.app_id else " _(not created yet)_")
+    blocks: list[Block] = [
+        HeaderBlock(text=clip(f"{case.customer_name} · Messenger onboarding {case.reference}", 150)),
+        section(state_line),
+        SectionBlock(fields=[
+            _field("Region", case.region.upper() + " _(cannot change)_"),
+            _field("Contact", escape(case.contact_email)),
+            _field("Requested by", mention(case.requester_id)),
+            _field("Approved by", mention(case.approver_id) if case.approver_id and case.decided_at else "-"),
+            _field("Facebook Page", page),
+            _field("Token type", PageType(case.page_type).token_type),
+            _field("Project", f"`{escape(case.project_id)}`" if case.project_id else "-"),
+            _field("Conversation API app", app),
+            _field("Messenger channel", _channel(case)),
+            _field("Customer access", _access(case, now)),
+        ]),
+        section(_checklist(case, now)),
+    ]
+    if case.notes:
+        blocks.append(context(f"*Notes:* {escape(clip(case.notes, 1500))}"))
+    footer = f"{case.reference} · opened {when(case.created_at)} · last change {age(case.updated_at, now)} ago"
+    if not case.chat_button:
+        footer += " · :warning: no Messenger chat button on the Page yet"
+    blocks.append(context(footer))
+    if case.state not in TERMINAL_STATES and case.state != S.REVOKING:
+        blocks.append(actions(button(
+            "Cancel onboarding", ActionId.CANCEL, str(case.id), style="danger",
+            confirm=ConfirmObject(title="Cancel this onboarding?", text="You'll be asked for a reason.",
+                                  confirm="Continue", deny="Keep it"),
+        )))
+    fallback = f"Messenger onboarding {case.reference} for {escape(case.customer_name)}: {STATE_LABELS[case.state]}"
+    return Rendered(text=fallback, blocks=blocks)
+
+
+def _access(case: Onboarding, now: datetime) -> str:
+    if case.invited_at is None:
+        return "not invited"
+    if case.revoked_at is not None:
+        return f"removed by {mention(case.revoked_by)} {when(case.revoked_at)}"
+    return f":key: has access for {age(case.invited_at, now)}"

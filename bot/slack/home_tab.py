@@ -1,0 +1,25 @@
+"""Publishing the App Home tab."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from bot.slack.blocks.home_view import home_view
+from store import repo
+from store.db import session_scope
+
+__all__ = ["publish_home"]
+
+
+def publish_home(deps: Deps, client: WebClient, user: str) -> None:
+    with session_scope(deps.engine) as session:
+        cases = repo.list_open(session=session)
+    timers = deps.settings.timers
+    now = deps.clock()
+    view = home_view(cases, now, manual_after=timers.manual_step_reminder_after,
+                     revoke_after=timers.revoke_reminders[0] if timers.revoke_reminders else timedelta(hours=1))
+    client.views_publish(user_id=user, view=view)
+    deps.home_viewers.seen(user, now)

@@ -1,0 +1,17 @@
+"""Slack listeners, one module per kind of request; each exposes `register(app, deps)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.deps import Deps
+from bot.slack.listeners import actions, commands, events, views
+
+__all__ = ["register_all"]
+
+
+def register_all(app: App, deps: Deps) -> None:
+    commands.register(app, deps)
+    actions.register(app, deps)
+    views.register(app, deps)
+    events.register(app, deps)

@@ -1,0 +1,31 @@
+"""Events API: the App Home tab."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from bot.slack.error_handler import reports_errors
+from bot.slack.home_tab import publish_home
+from bot.slack.ids import ActionId
+from bot.slack.listeners.common import user_id
+
+__all__ = ["register"]
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") == "home" and isinstance(event.get("user"), str):
+            publish_home(deps, client, event["user"])
+
+    @app.action(ActionId.HOME_REFRESH)
+    @reports_errors(deps.settings)
+    def home_refresh(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user = user_id(body)
+        if user:
+            publish_home(deps, client, user)
