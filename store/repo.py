@@ -6,16 +6,19 @@ transaction, so a state change, its audit event and its Slack outbox rows commit
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from store import payloads
 from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage, OutboxStatus
 from store.states import OPEN_STATES, OnboardingState, check_transition
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "add_onboarding",
@@ -177,14 +180,14 @@ def enqueue(
     onboarding: Onboarding,
     kind: OutboxKind,
     now: datetime,
-    notice: Mapping[str, Any] | None = None,
+    notice: DataclassInstance | None = None,
 ) -> OutboxMessage:
-    """Queue a Slack post or update for delivery after this transaction commits."""
+    """Queue a Slack post or update for delivery after this transaction commits (`notice`: what to say)."""
     assert onboarding.id is not None, "flush the case before queueing messages for it"
     message = OutboxMessage(
         onboarding_id=onboarding.id,
         kind=kind,
-        notice=json.dumps(dict(notice or {}), sort_keys=True),
+        notice=payloads.encode(notice),
         status=OutboxStatus.PENDING,
         next_attempt_at=now,
         created_at=now,

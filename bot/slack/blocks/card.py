@@ -10,6 +10,7 @@ from bot.slack.blocks.base import Rendered, actions, button, context, section
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import age, clip, escape, mention, when
 from bot.workflow import STATE_LABELS, PageType, Performer, StepProgress, progress
+from bot.workflow.notices import StepKey
 from store.models import Onboarding
 from store.states import TERMINAL_STATES, OnboardingState
 
@@ -37,6 +38,14 @@ _PROGRESS_EMOJI = {
     StepProgress.TODO: ":white_small_square:",
     StepProgress.SKIPPED: ":heavy_minus_sign:",
 }
+_STEP_TITLE = {
+    StepKey.APPROVAL: "Team lead approves the invitation",
+    StepKey.PROJECT: "Create the project (not a subproject) and an access key",
+    StepKey.APP: "Create the Conversation API app",
+    StepKey.INVITE: "Invite the customer as Limited member",
+    StepKey.CONNECT: "Customer connects their Facebook Page",
+    StepKey.REVOKE: "Remove the customer's access to the project",
+}
 _PERFORMER_NOTE = {
     Performer.PERSON: "staff, in the Sinch dashboard",
     Performer.API: "the bot",
@@ -51,7 +60,7 @@ def _field(label: str, value: str) -> MarkdownTextObject:
 def _checklist(case: Onboarding, now: datetime) -> str:
     lines = []
     for step, status in progress(case):
-        line = f"{_PROGRESS_EMOJI[status]} {step.title} _({_PERFORMER_NOTE[step.performer]})_"
+        line = f"{_PROGRESS_EMOJI[status]} {_STEP_TITLE[step.key]} _({_PERFORMER_NOTE[step.performer]})_"
         if status is StepProgress.CURRENT:
             line += f" — waiting {age(case.state_entered_at, now)}"
         lines.append(line)
