@@ -28,7 +28,7 @@ def test_every_manifest_command_is_registered_and_the_reverse():
 
 def test_every_subscribed_event_has_a_listener_and_the_reverse():
     events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
-    registered = {line.split('"')[1] for line in LISTENER_SOURCES.splitlines() if "@app.event(" in line}
+    registered = {line.split('"')[1] for line in LISTENER_SOURCES.splitlines() if "app.event(" in line}
     assert events == registered == {"app_home_opened"}
 
 

@@ -19,12 +19,13 @@ from bot.slack.blocks.modals import intake_view
 from bot.slack.blocks.reports import case_list, help_text, thread_link
 from bot.slack.error_handler import reports_errors
 from bot.slack.ids import COMMAND
-from bot.slack.listeners.common import actor_for, case_number
+from bot.slack.listeners.common import actor_for, bind, case_number
 from bot.slack.mrkdwn import escape
 from store import repo
 from store.db import session_scope
+from store.models import Onboarding
 
-__all__ = ["register"]
+__all__ = ["SUBCOMMANDS", "onboard", "register"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def _list(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClie
     _reply(respond, case_list(cases, deps.clock()))
 
 
-def _find(deps: Deps, argument: str) -> Any:
+def _find(deps: Deps, argument: str) -> Onboarding:
     """One case by `12`, `#12` or (part of) its customer name; a clear error otherwise."""
     text = argument.strip()
     if not text:
@@ -94,19 +95,21 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.command(COMMAND)
-    @reports_errors(deps.settings)
-    def onboard(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        text = str(command.get("text") or "").strip()
-        if not text:
-            # The trigger id expires 3 s after Slack sent it: ack, then open the (static) form at once.
-            ack()
-            client.views_open(trigger_id=command["trigger_id"], view=intake_view())
-            return
+    app.command(COMMAND)(reports_errors(deps.settings)(bind(onboard, deps)))
+
+
+def onboard(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, *, deps: Deps) -> None:
+    """`/onboard` opens the intake form; `/onboard <subcommand> …` runs one of SUBCOMMANDS."""
+    text = str(command.get("text") or "").strip()
+    if not text:
+        # The trigger id expires 3 s after Slack sent it: ack, then open the (static) form at once.
         ack()
-        name, _, argument = text.partition(" ")
-        subcommand = SUBCOMMANDS.get(name.lower())
-        if subcommand is None:
-            respond(text=f"I don't know `{escape(name[:40])}`. Try `/onboard help`.", response_type="ephemeral")
-            return
-        subcommand.run(deps, argument, command, client, respond)
+        client.views_open(trigger_id=command["trigger_id"], view=intake_view())
+        return
+    ack()
+    name, _, argument = text.partition(" ")
+    subcommand = SUBCOMMANDS.get(name.lower())
+    if subcommand is None:
+        respond(text=f"I don't know `{escape(name[:40])}`. Try `/onboard help`.", response_type="ephemeral")
+        return
+    subcommand.run(deps, argument, command, client, respond)

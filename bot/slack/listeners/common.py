@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -18,7 +19,7 @@ from store.db import session_scope
 from store.states import OnboardingState
 
 __all__ = [
-    "actor_for", "case_id_from_action", "case_id_from_view", "case_number", "form_values", "in_transaction",
+    "actor_for", "bind", "case_id_from_action", "case_id_from_view", "case_number", "form_values", "in_transaction",
     "seen_state_from_view", "user_id",
 ]
 
@@ -26,6 +27,14 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 3
 _CASE_NUMBER = re.compile(r"[1-9][0-9]{0,17}")  # positive and below 2**63
+
+
+def bind(listener: Callable[..., T], deps: Deps) -> Callable[..., T]:
+    """`listener` with its collaborators bound. They are keyword-only, so Bolt, which injects a listener's
+    positional parameters by name (`ack`, `body`, `client`, …), neither sees nor fills them."""
+    bound = functools.partial(listener, deps=deps)
+    functools.update_wrapper(bound, listener)  # its name in logs and error reports
+    return bound
 
 
 def in_transaction(deps: Deps, operation: Callable[[Session], T]) -> T:
