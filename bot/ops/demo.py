@@ -20,7 +20,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.runtime import Runtime, build_runtime, make_wsgi_app
 from bot.slack.ids import ActionId
-from devslack import FakeMessage, FakeSlackState, SlackUserSimulator, render_thread, start_fake_slack
+from devslack import FakeMessage, FakeSlackState, FakeView, SlackUserSimulator, render_thread, start_fake_slack
 from devslack.server import BackgroundServer
 from sinch.sandbox import SandboxControl, start_in_thread
 from store.models import Onboarding
@@ -125,9 +125,12 @@ class Demo:
             return None
         return find
 
-    def modal_for(self, user: str, what: str) -> Any:
+    def modal_for(self, user: str, what: str) -> FakeView:
         self.wait_for(what, lambda: self.slack_state.last_view_for(user, open_only=True) is not None)
-        return self.slack_state.last_view_for(user, open_only=True)
+        view = self.slack_state.last_view_for(user, open_only=True)
+        if view is None:
+            raise DemoFailed(f"the form closed again: {what}")
+        return view
 
     def press(self, user: str, action: ActionId, label: str) -> None:
         find = self.button(action)

@@ -30,7 +30,7 @@ def _rows(engine: Engine) -> Iterable[dict[str, str]]:
             "onboarding_id": str(event.onboarding_id),
             "customer_name": case.customer_name if case else "",
             "contact_email": case.contact_email if case else "",
-            "region": case.region if case else "",
+            "region": case.region.value if case else "",
             "at": event.at.isoformat(),
             "actor": event.actor,
             "action": event.action,

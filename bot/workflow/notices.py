@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar
 
+from sinch import Region
 from store import payloads
 from store.states import OnboardingState
 
@@ -204,7 +205,7 @@ class AppCreated:
     tag: ClassVar[NoticeType] = NoticeType.APP_CREATED
     app_id: str
     app_name: str
-    region: str
+    region: Region
     reused: bool = False
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from bot.workflow.notices import StepKey
 from store.models import Onboarding
 from store.states import TERMINAL_STATES, OnboardingState
 
-__all__ = ["STEPS", "STEP_BY_KEY", "Performer", "Step", "StepProgress", "progress"]
+__all__ = ["STEPS", "Performer", "Step", "StepProgress", "progress"]
 
 S = OnboardingState
 
@@ -58,8 +57,6 @@ STEPS: tuple[Step, ...] = (
          frozenset({S.REVOKING}), lambda case: case.revoked_at is not None),
 )
 
-STEP_BY_KEY = {step.key: step for step in STEPS}
-
 
 def progress(onboarding: Onboarding) -> list[tuple[Step, StepProgress]]:
     """Each step with where this case stands on it (for the status card's checklist)."""
@@ -76,8 +73,3 @@ def progress(onboarding: Onboarding) -> list[tuple[Step, StepProgress]]:
             status = StepProgress.TODO
         result.append((step, status))
     return result
-
-
-def step_started_at(onboarding: Onboarding) -> datetime:
-    """When the current step began (the case entered its state)."""
-    return onboarding.state_entered_at

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from bot.slack.blocks.home_view import MAX_HOME_BLOCKS, access_holders, home_view
-from store.models import Onboarding
+from store.models import Onboarding, PageType, Region
 from store.states import OPEN_STATES
 from store.states import OnboardingState as S
 from tests.bot.harness import REQUESTER
@@ -18,7 +18,8 @@ ONE_DAY = timedelta(days=1)
 def case(number: int, state: S, *, entered_hours_ago: float, invited_hours_ago: float | None = None) -> Onboarding:
     return Onboarding(
         id=number, customer_name=f"Customer {number}", customer_key=f"customer {number}",
-        contact_email=f"owner{number}@example.test", region="eu", page="Page", page_type="personal", state=state,
+        contact_email=f"owner{number}@example.test", region=Region.EU, page="Page",
+        page_type=PageType.PERSONAL, state=state,
         requester_id="U0REQ", created_at=NOW - timedelta(days=30), updated_at=NOW,
         state_entered_at=NOW - timedelta(hours=entered_hours_ago),
         invited_at=None if invited_hours_ago is None else NOW - timedelta(hours=invited_hours_ago),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.slack.blocks.replies import TOKEN_TYPE
 from bot.workflow import IntakeInvalid, PageType, parse_intake
 from sinch import Region
 
@@ -23,7 +24,7 @@ def test_a_valid_form_is_accepted_and_normalised():
     assert intake.contact_email == "owner@acme.test"
     assert intake.region is Region.EU
     assert intake.page_type is PageType.BUSINESS
-    assert intake.page_type.token_type == "System User access token"
+    assert TOKEN_TYPE[intake.page_type] == "System User access token"
     assert (intake.business_verified, intake.page_admin, intake.chat_button) == (True, True, False)
 
 

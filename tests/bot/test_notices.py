@@ -10,12 +10,12 @@ import pytest
 from bot.slack.blocks.replies import NoticeContext, render_notice
 from bot.workflow import notices as n
 from store import payloads
-from store.models import Onboarding
+from store.models import Onboarding, PageType, Region
 from store.states import OnboardingState
 
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-CASE = Onboarding(id=7, customer_name="Acme", customer_key="acme", contact_email="a@acme.example", region="eu",
-                  page="https://facebook.com/acme", page_type="business", requester_id="U1",
+CASE = Onboarding(id=7, customer_name="Acme", customer_key="acme", contact_email="a@acme.example", region=Region.EU,
+                  page="https://facebook.com/acme", page_type=PageType.BUSINESS, requester_id="U1",
                   state=OnboardingState.INVITING, project_id="p-1", app_name="Acme - Messenger")
 SEEN = {"status": "FAILING", "description": "token <expired>", "page_name": "Acme", "page_id": "42"}
 
@@ -25,7 +25,7 @@ EVERY_KIND: list[n.Notice] = [
     n.RevokeStep(reason=n.RevokeReason.EXPIRED, email="a@acme.example", project_id=None),
     n.Approved(by="U2"), n.Rejected(by="U2", requester="U1", reason="no"),
     n.ProjectRegistered(by="U3", project_id="p-1", key_id="k-1"),
-    n.AppCreated(app_id="A1", app_name="Acme - Messenger", region="eu", reused=True),
+    n.AppCreated(app_id="A1", app_name="Acme - Messenger", region=Region.EU, reused=True),
     n.CustomerInstructions(app_name="Acme - Messenger"), n.Invited(by="U3", email="a@acme.example"),
     n.ChannelPending(**SEEN), n.ChannelRecovered(**SEEN), n.ChannelActive(**SEEN), n.ChannelOther(**SEEN),
     n.ChannelFailing(**SEEN), n.Revoked(by="U3", outcome=OnboardingState.COMPLETED),

@@ -9,7 +9,7 @@ import pytest
 from bot.config import Timers
 from bot.workflow.notices import ReminderAbout as About
 from bot.workflow.reminders import DueReminder, ExpireNow, due_reminder
-from store.models import Onboarding
+from store.models import Onboarding, PageType, Region
 from store.states import OnboardingState as S
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -19,8 +19,8 @@ D = timedelta(days=1)
 
 
 def case(state: S, *, invited: bool = False, reminders_sent: int = 0, customer_reminded: bool = False) -> Onboarding:
-    return Onboarding(id=1, customer_name="Acme", customer_key="acme", contact_email="a@acme.example", region="eu",
-                      page="p", page_type="personal", requester_id="U1", state=state, state_entered_at=T0,
+    return Onboarding(id=1, customer_name="Acme", customer_key="acme", contact_email="a@acme.example", region=Region.EU,
+                      page="p", page_type=PageType.PERSONAL, requester_id="U1", state=state, state_entered_at=T0,
                       invited_at=T0 if invited else None, reminders_sent=reminders_sent,
                       customer_reminded=customer_reminded)
 

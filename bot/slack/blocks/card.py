@@ -7,9 +7,10 @@ from datetime import datetime
 from slack_sdk.models.blocks import Block, ConfirmObject, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.slack.blocks.base import Rendered, actions, button, context, section
+from bot.slack.blocks.replies import TOKEN_TYPE
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import age, clip, escape, mention, when
-from bot.workflow import STATE_LABELS, PageType, Performer, StepProgress, progress
+from bot.workflow import STATE_LABELS, Performer, StepProgress, progress
 from bot.workflow.notices import StepKey
 from store.models import Onboarding
 from store.states import TERMINAL_STATES, OnboardingState
@@ -96,7 +97,7 @@ def status_card(case: Onboarding, *, now: datetime) -> Rendered:
             _field("Requested by", mention(case.requester_id)),
             _field("Approved by", mention(case.approver_id) if case.approver_id and case.decided_at else "-"),
             _field("Facebook Page", page),
-            _field("Token type", PageType(case.page_type).token_type),
+            _field("Token type", TOKEN_TYPE[case.page_type]),
             _field("Project", f"`{escape(case.project_id)}`" if case.project_id else "-"),
             _field("Conversation API app", app),
             _field("Messenger channel", _channel(case)),

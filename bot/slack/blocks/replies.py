@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block, ButtonElement
 from bot.slack.blocks.base import Rendered, actions, button, context, section
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import clip, escape, mention, mentions, when
-from bot.workflow import STATE_LABELS, PageType
+from bot.workflow import STATE_LABELS
 from bot.workflow.notices import (
     AppCreated,
     AppFailed,
@@ -43,9 +43,9 @@ from bot.workflow.notices import (
     RevokeStep,
     UnknownNotice,
 )
-from store.models import Onboarding
+from store.models import Onboarding, PageType
 
-__all__ = ["NoticeContext", "customer_instructions", "reminder_text", "render_notice"]
+__all__ = ["TOKEN_TYPE", "NoticeContext", "customer_instructions", "reminder_text", "render_notice"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ class NoticeContext:
     approvers: tuple[str, ...]  # user and user-group ids to mention for approvals and escalations
     resolution: Resolution | None = None  # set when re-rendering a used step message without its buttons
 
+
+TOKEN_TYPE = {
+    PageType.PERSONAL: "User access token",
+    PageType.BUSINESS: "System User access token",
+}
 
 _OUTCOME_TEXT = {
     Outcome.APPROVED: ":white_check_mark: Approved",
@@ -152,7 +157,7 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
 
 def customer_instructions(case: Onboarding, app_name: str) -> str:
     """The text staff send the customer (plain text, pasted into an e-mail)."""
-    page_type = PageType(case.page_type)
+    page_type = case.page_type
     portfolio = (" Then choose the business portfolio that owns the Page." if page_type is PageType.BUSINESS
                  else "")
     return (
@@ -160,7 +165,7 @@ def customer_instructions(case: Onboarding, app_name: str) -> str:
         "1. Accept the invitation e-mail from Sinch and log in to the Sinch Build Dashboard.\n"
         f"2. Open Conversation API → Apps → \"{app_name}\".\n"
         "3. Choose Set up channels → Facebook Messenger.\n"
-        f"4. Choose the token type \"{page_type.token_type}\".{portfolio}\n"
+        f"4. Choose the token type \"{TOKEN_TYPE[page_type]}\".{portfolio}\n"
         "5. Log in with Facebook (as an admin of the Page) and select exactly ONE Page: "
         f"\"{case.page}\". Do not deselect any Page that is already selected: that breaks its existing "
         "integration.\n"

@@ -27,7 +27,6 @@ from bot.slack.listeners.common import (
 )
 from bot.slack.mrkdwn import escape
 from sinch import (
-    Region,
     SinchAuthError,
     SinchCredentials,
     SinchError,
@@ -124,7 +123,7 @@ def register_project(ack: Ack, body: dict[str, Any], view: dict[str, Any], clien
         ack(response_action="errors", errors={"project_id": "This onboarding no longer needs a project."})
         return
     creds = SinchCredentials(project_id=project_id, key_id=key_id, key_secret=key_secret,
-                             region=Region(case.region))
+                             region=case.region)
     try:
         deps.sinch_interactive.verify_credentials(creds)
     except SinchError as exc:
