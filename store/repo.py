@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_onboarding",
+    "all_onboardings",
     "audit_trail",
     "due_for_poll",
     "enqueue",
@@ -35,6 +36,7 @@ __all__ = [
     "outbox_due",
     "record_event",
     "transition",
+    "with_sealed_secret",
 ]
 
 
@@ -77,6 +79,17 @@ def list_open(*, session: Session, limit: int | None = None) -> list[Onboarding]
     statement = select(Onboarding).where(col(Onboarding.state).in_(OPEN_STATES)).order_by(col(Onboarding.id))
     if limit is not None:
         statement = statement.limit(limit)
+    return list(session.exec(statement))
+
+
+def all_onboardings(*, session: Session) -> list[Onboarding]:
+    """Every case, open or closed, oldest first."""
+    return list(session.exec(select(Onboarding).order_by(col(Onboarding.id))))
+
+
+def with_sealed_secret(*, session: Session) -> list[Onboarding]:
+    """Cases that still hold a sealed access key secret (open cases past project registration)."""
+    statement = select(Onboarding).where(col(Onboarding.key_secret_sealed).is_not(None)).order_by(col(Onboarding.id))
     return list(session.exec(statement))
 
 
