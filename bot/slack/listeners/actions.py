@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot import workflow
 from bot.background.app_creation import create_app
 from bot.deps import Deps
-from bot.slack.blocks import cancel_modal, register_project_modal, reject_modal
+from bot.slack.blocks import cancel_modal, refusals, register_project_modal, reject_modal
 from bot.slack.error_handler import reports_errors
 from bot.slack.ids import ActionId
 from bot.slack.listeners.common import actor_for, bind, case_id_from_action, in_transaction
@@ -53,7 +53,7 @@ def reject(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> 
     case = _case(deps, case_id_from_action(body))
     workflow.require_approver(actor_for(deps, body), verb="reject")
     if case.state != OnboardingState.AWAITING_APPROVAL:
-        raise workflow.WrongState(f"Onboarding {case.reference} has already been decided.")
+        raise workflow.WrongState(refusals.already_decided(case))
     client.views_open(trigger_id=body["trigger_id"], view=reject_modal(case))
 
 
@@ -62,7 +62,7 @@ def register_project(ack: Ack, body: dict[str, Any], client: WebClient, *, deps:
     ack()
     case = _case(deps, case_id_from_action(body))
     if case.state != OnboardingState.CREATING_PROJECT:
-        raise workflow.WrongState(f"Onboarding {case.reference} already has its project.")
+        raise workflow.WrongState(refusals.already_has_project(case))
     client.views_open(trigger_id=body["trigger_id"], view=register_project_modal(case))
 
 
@@ -102,5 +102,5 @@ def _case(deps: Deps, case_id: int) -> Onboarding:
     with session_scope(deps.engine) as session:
         case = repo.get_onboarding(session=session, onboarding_id=case_id)
     if case is None:
-        raise workflow.OnboardingNotFound(f"There is no onboarding #{case_id}.")
+        raise workflow.OnboardingNotFound(refusals.no_case(case_id))
     return case

@@ -12,15 +12,14 @@ from slack_sdk.models.blocks import ActionsBlock
 
 from bot import workflow
 from bot.deps import Deps
-from bot.slack.blocks import cancel_modal
+from bot.slack.blocks import cancel_modal, refusals
 from bot.slack.blocks.base import Rendered, context
 from bot.slack.blocks.card import status_card
 from bot.slack.blocks.modals import intake_view
-from bot.slack.blocks.reports import case_list, help_text, thread_link
+from bot.slack.blocks.reports import case_list, help_text
 from bot.slack.error_handler import reports_errors
 from bot.slack.ids import COMMAND
 from bot.slack.listeners.common import actor_for, bind, case_number
-from bot.slack.mrkdwn import escape
 from store import repo
 from store.db import session_scope
 from store.models import Onboarding
@@ -49,20 +48,19 @@ def _find(deps: Deps, argument: str) -> Onboarding:
     """One case by `12`, `#12` or (part of) its customer name; a clear error otherwise."""
     text = argument.strip()
     if not text:
-        raise workflow.OnboardingNotFound("Say which onboarding: `/onboard status <name or #id>`.")
+        raise workflow.OnboardingNotFound(refusals.SAY_WHICH)
     with session_scope(deps.engine) as session:
         number = case_number(text.removeprefix("#"))
         if number is not None:
             case = repo.get_onboarding(session=session, onboarding_id=number)
             if case is None:
-                raise workflow.OnboardingNotFound(f"There is no onboarding #{number}.")
+                raise workflow.OnboardingNotFound(refusals.no_case(number))
             return case
         matches = repo.find_by_name(session=session, text=text, open_only=False)
     if not matches:
-        raise workflow.OnboardingNotFound(f"No onboarding matches “{text}”.")
+        raise workflow.OnboardingNotFound(refusals.none_match(text))
     if len(matches) > 1:
-        names = ", ".join(f"{m.reference} {m.customer_name}" for m in matches[:10])
-        raise workflow.OnboardingNotFound(f"“{text}” matches several onboardings ({names}); use its #id.")
+        raise workflow.OnboardingNotFound(refusals.many_match(text, matches))
     return matches[0]
 
 
@@ -71,12 +69,12 @@ def _status(deps: Deps, argument: str, command: Mapping[str, Any], client: WebCl
     card = status_card(case, now=deps.clock())
     # The card's own buttons belong in the thread; here they are replaced by a link to it.
     blocks = [block for block in card.blocks if not isinstance(block, ActionsBlock)]
-    _reply(respond, Rendered(text=card.text, blocks=[*blocks, context(f"Open the {thread_link(case)} to act on it.")]))
+    _reply(respond, Rendered(text=card.text, blocks=[*blocks, context(refusals.open_the_thread(case))]))
 
 
 def _cancel(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
     if case_number(argument.strip().removeprefix("#")) is None:
-        raise workflow.OnboardingNotFound("Give the onboarding's number: `/onboard cancel 12`.")
+        raise workflow.OnboardingNotFound(refusals.SAY_WHICH_NUMBER)
     case = _find(deps, argument)
     workflow.require_canceller(case, actor_for(deps, command))
     client.views_open(trigger_id=command["trigger_id"], view=cancel_modal(case))
@@ -110,6 +108,6 @@ def onboard(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respo
     name, _, argument = text.partition(" ")
     subcommand = SUBCOMMANDS.get(name.lower())
     if subcommand is None:
-        respond(text=f"I don't know `{escape(name[:40])}`. Try `/onboard help`.", response_type="ephemeral")
+        respond(text=refusals.unknown_subcommand(name), response_type="ephemeral")
         return
     subcommand.run(deps, argument, command, client, respond)

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from bot import workflow
 from bot.deps import Deps
+from bot.slack.blocks import refusals
 from bot.workflow import Actor
 from store.db import session_scope
 from store.states import OnboardingState
@@ -78,7 +79,7 @@ def case_number(raw: object) -> int | None:
 def _parse_case_id(raw: object) -> int:
     value = case_number(raw)
     if value is None:
-        raise workflow.OnboardingNotFound("That button or form does not belong to a known onboarding.")
+        raise workflow.OnboardingNotFound(refusals.UNKNOWN_CASE)
     return value
 
 

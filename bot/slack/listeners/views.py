@@ -12,8 +12,7 @@ from slack_sdk import WebClient
 from bot import workflow
 from bot.background.app_creation import create_app
 from bot.deps import Deps
-from bot.slack.blocks import cancel_modal
-from bot.slack.blocks.reports import thread_link
+from bot.slack.blocks import cancel_modal, refusals
 from bot.slack.error_handler import reports_errors
 from bot.slack.ids import CallbackId
 from bot.slack.listeners.common import (
@@ -25,17 +24,7 @@ from bot.slack.listeners.common import (
     seen_state_from_view,
     user_id,
 )
-from bot.slack.mrkdwn import escape
-from sinch import (
-    SinchAuthError,
-    SinchCredentials,
-    SinchError,
-    SinchForbidden,
-    SinchNotFound,
-    SinchRateLimited,
-    SinchServerError,
-    SinchTransportError,
-)
+from sinch import SinchCredentials, SinchError
 from store import repo
 from store.db import session_scope
 from store.states import OnboardingState
@@ -54,26 +43,12 @@ def _text(values: dict[str, object], field: str) -> str:
 def _credential_errors(project_id: str, key_id: str, key_secret: str) -> dict[str, str]:
     errors = {}
     if not _IDENTIFIER.match(project_id):
-        errors["project_id"] = "Paste the project id from the dashboard (letters, digits and dashes)."
+        errors["project_id"] = refusals.BAD_PROJECT_ID
     if not _IDENTIFIER.match(key_id):
-        errors["key_id"] = "Paste the access key id (letters, digits and dashes)."
+        errors["key_id"] = refusals.BAD_KEY_ID
     if not key_secret or len(key_secret) > 200 or any(ch.isspace() for ch in key_secret):
-        errors["key_secret"] = "Paste the access key secret exactly as the dashboard showed it."
+        errors["key_secret"] = refusals.BAD_KEY_SECRET
     return errors
-
-
-def _sinch_field_error(exc: SinchError, project_id: str, region: str) -> dict[str, str]:
-    """Which field a failed key check points at, and what to tell staff (never the secret)."""
-    if isinstance(exc, SinchAuthError):
-        return {"key_secret": "Sinch did not accept this key id and secret."}
-    if isinstance(exc, SinchForbidden):
-        return {"project_id": f"This access key does not belong to project {project_id}. "
-                              "Create the key inside the new project."}
-    if isinstance(exc, SinchNotFound):
-        return {"project_id": f"Sinch does not know project {project_id} in region {region.upper()}."}
-    if isinstance(exc, SinchRateLimited | SinchServerError | SinchTransportError):
-        return {"project_id": "Sinch could not be reached to check the key just now. Try again in a minute."}
-    return {"project_id": f"Sinch refused the check: {exc}"[:300]}
 
 
 def register(app: App, deps: Deps) -> None:
@@ -97,7 +72,7 @@ def intake(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClie
             session=session, intake=form, requester_id=requester, channel=deps.settings.onboarding_channel,
             now=deps.clock()))
     except workflow.DuplicateOnboarding as exc:
-        ack(response_action="errors", errors={exc.field: f"{exc} See /onboard status {exc.existing_id}"})
+        ack(response_action="errors", errors={exc.field: refusals.duplicate_hint(str(exc), exc.existing_id)})
         _point_to_existing(deps, client, requester, exc.existing_id)
         return
     ack()
@@ -120,7 +95,7 @@ def register_project(ack: Ack, body: dict[str, Any], view: dict[str, Any], clien
     with session_scope(deps.engine) as session:
         case = repo.get_onboarding(session=session, onboarding_id=case_id)
     if case is None or case.state != OnboardingState.CREATING_PROJECT:
-        ack(response_action="errors", errors={"project_id": "This onboarding no longer needs a project."})
+        ack(response_action="errors", errors={"project_id": refusals.NO_LONGER_NEEDS_PROJECT})
         return
     creds = SinchCredentials(project_id=project_id, key_id=key_id, key_secret=key_secret,
                              region=case.region)
@@ -128,7 +103,7 @@ def register_project(ack: Ack, body: dict[str, Any], view: dict[str, Any], clien
         deps.sinch_interactive.verify_credentials(creds)
     except SinchError as exc:
         logger.info("onboarding #%s: key check failed: %s", case_id, type(exc).__name__)
-        ack(response_action="errors", errors=_sinch_field_error(exc, project_id, case.region))
+        ack(response_action="errors", errors=refusals.key_check_failed(exc, project_id, case.region))
         return
     sealed = deps.secrets.seal(key_secret)
     actor = actor_for(deps, body)
@@ -186,4 +161,4 @@ def _point_to_existing(deps: Deps, client: WebClient, user: str, existing_id: in
         return
     client.chat_postEphemeral(
         channel=deps.settings.onboarding_channel, user=user,
-        text=f"Onboarding {case.reference} for {escape(case.customer_name)} is already open: {thread_link(case)}.")
+        text=refusals.already_open(case))
