@@ -79,3 +79,15 @@ def fail_reads_of(bot: BotHarness, app_id: str, **fault: Any) -> None:
 
 def at(bot: BotHarness, moment: datetime) -> None:
     bot.clock.now = moment
+
+
+def invited_at_of(bot: BotHarness, case_id: int) -> datetime:
+    invited_at = bot.case(case_id).invited_at
+    assert invited_at is not None
+    return invited_at
+
+
+def next_poll_of(bot: BotHarness, case_id: int) -> datetime:
+    due = bot.case(case_id).next_poll_at
+    assert due is not None
+    return due

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot.slack.client import make_web_client
 from bot.slack.listeners import actions, commands, events, views
 from store.states import OnboardingState
-from tests.bot.harness import LEAD, REQUESTER, STAFF, BotHarness
+from tests.bot.harness import CHANNEL, LEAD, REQUESTER, STAFF, BotHarness
 
 
 def client(bot: BotHarness) -> WebClient:
@@ -28,15 +28,15 @@ def view_body(user: str, metadata: str, values: dict[str, dict[str, Any]]) -> tu
     return {"type": "view_submission", "user": {"id": user}, "view": view}, view
 
 
-class Recorder(Respond):
-    """Bolt's `respond` that keeps what the listener said instead of posting it to a response_url."""
+def slash(bot: BotHarness, text: str) -> tuple[dict[str, Any], Respond]:
+    """A /onboard payload as Slack sends it, and Bolt's `respond` for its (loopback) response_url."""
+    command = bot.sim.slash_command(REQUESTER, text=text, channel_id=CHANNEL).payload()
+    return command, Respond(response_url=command["response_url"])
 
-    def __init__(self) -> None:
-        super().__init__(response_url="http://127.0.0.1:9/unused")
-        self.said: list[dict[str, Any]] = []
 
-    def __call__(self, **kwargs: Any) -> Any:  # type: ignore[override]
-        self.said.append(kwargs)
+def answers(bot: BotHarness) -> list[dict[str, Any]]:
+    """What the bot posted to response_urls."""
+    return [post.body for post in bot.slack_state.response_posts]
 
 
 def test_approve_acknowledges_and_moves_the_case(bot: BotHarness) -> None:
@@ -62,19 +62,20 @@ def test_invitation_sent_refuses_a_case_in_the_wrong_state(bot: BotHarness) -> N
 
 
 def test_an_unknown_subcommand_is_answered_privately(bot: BotHarness) -> None:
-    ack, respond = Ack(), Recorder()
-    commands.onboard(ack=ack, command={"text": "frobnicate", "user_id": REQUESTER}, client=client(bot),
-                     respond=respond, deps=bot.deps)
+    ack = Ack()
+    command, respond = slash(bot, "frobnicate")
+    commands.onboard(ack=ack, command=command, client=client(bot), respond=respond, deps=bot.deps)
     assert ack.response is not None
-    assert respond.said == [{"text": "I don't know `frobnicate`. Try `/onboard help`.", "response_type": "ephemeral"}]
+    [answer] = answers(bot)
+    assert (answer["text"], answer["response_type"]) == ("I don't know `frobnicate`. Try `/onboard help`.",
+                                                         "ephemeral")
 
 
 def test_status_shows_the_card_without_its_buttons(bot: BotHarness) -> None:
     bot.submit_intake()
-    respond = Recorder()
-    commands.onboard(ack=Ack(), command={"text": "status #1", "user_id": REQUESTER}, client=client(bot),
-                     respond=respond, deps=bot.deps)
-    [said] = respond.said
+    command, respond = slash(bot, "status #1")
+    commands.onboard(ack=Ack(), command=command, client=client(bot), respond=respond, deps=bot.deps)
+    [said] = answers(bot)
     assert "Acme Bikes" in said["text"] and all(block["type"] != "actions" for block in said["blocks"])
 
 

@@ -36,18 +36,18 @@ EVERY_KIND: list[n.Notice] = [
 ]
 
 
-def test_the_list_covers_every_kind():
+def test_the_list_covers_every_kind() -> None:
     assert {type(notice) for notice in EVERY_KIND} == set(n.NOTICE_KINDS.values())
 
 
 @pytest.mark.parametrize("notice", EVERY_KIND, ids=lambda notice: type(notice).__name__)
-def test_every_kind_round_trips_through_the_outbox_and_renders(notice):
+def test_every_kind_round_trips_through_the_outbox_and_renders(notice: n.Notice) -> None:
     assert n.decode_notice(payloads.encode(notice)) == notice
     rendered = render_notice(notice, NoticeContext(case=CASE, approvers=("U9",)))
     assert rendered.text and rendered.blocks
 
 
-def test_a_customer_reminder_says_how_long():
+def test_a_customer_reminder_says_how_long() -> None:
     reminder = EVERY_KIND[19]
     assert isinstance(reminder, n.Reminder)
     assert "3 days" in n_text(reminder) and "14 days" in n_text(reminder)
@@ -74,30 +74,30 @@ LEGACY_ROWS = {
 
 
 @pytest.mark.parametrize("kind", sorted(LEGACY_ROWS))
-def test_rows_written_before_notices_were_typed_still_render(kind):
+def test_rows_written_before_notices_were_typed_still_render(kind: str) -> None:
     notice = n.decode_notice(json.dumps(LEGACY_ROWS[kind]))
-    assert type(notice).tag == kind
+    assert not isinstance(notice, n.UnknownNotice) and type(notice).tag == kind
     assert render_notice(notice, NoticeContext(case=CASE, approvers=("U9",))).blocks
 
 
-def test_a_legacy_reminder_shows_its_stored_sentence():
+def test_a_legacy_reminder_shows_its_stored_sentence() -> None:
     notice = n.decode_notice(json.dumps(LEGACY_ROWS["reminder"]))
     assert "Please do the thing." in n_text(notice)
 
 
-def test_the_app_step_was_once_called_app_retry():
+def test_the_app_step_was_once_called_app_retry() -> None:
     legacy = n.decode_resolution(json.dumps({"step": "app_retry", "outcome": "created", "by": "bot",
                                              "at": AT.isoformat()}))
     assert legacy == n.Resolution(step=n.StepKey.APP, outcome=n.Outcome.CREATED, by="bot", at=AT)
     assert n.step_of(n.decode_notice(json.dumps(LEGACY_ROWS["app_failed"]))) is n.StepKey.APP
 
 
-def test_steps_and_notices_share_the_step_keys():
+def test_steps_and_notices_share_the_step_keys() -> None:
     from bot.workflow.steps import STEPS
     assert [step.key for step in STEPS] == list(n.StepKey)
 
 
-def test_an_unknown_type_renders_as_a_plain_update():
+def test_an_unknown_type_renders_as_a_plain_update() -> None:
     notice = n.decode_notice(json.dumps({"type": "from_the_future", "x": 1}))
     assert notice == n.UnknownNotice(type="from_the_future")
     assert "from_the_future" in n_text(notice)

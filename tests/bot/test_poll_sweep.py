@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.slack.ids import ActionId
@@ -25,6 +26,8 @@ from tests.bot.jobs_helpers import (
     body,
     fail_reads_of,
     invite,
+    invited_at_of,
+    next_poll_of,
     replies,
     sweep,
 )
@@ -32,9 +35,10 @@ from tests.bot.jobs_helpers import (
 # -- the poll cadence ------------------------------------------------------------------------------
 
 
-def test_polls_every_minute_for_the_first_hour_then_every_five_minutes_for_a_day_then_every_half_hour(bot):
+def test_polls_every_minute_for_the_first_hour_then_every_five_minutes_for_a_day_then_every_half_hour(
+        bot: BotHarness) -> None:
     case = invite(bot)
-    invited_at = bot.case(case.case_id).invited_at
+    invited_at = invited_at_of(bot, case.case_id)
     assert invited_at is not None
     expected = [  # time since the invite -> interval until the next poll
         (timedelta(0), timedelta(minutes=1)),
@@ -53,7 +57,7 @@ def test_polls_every_minute_for_the_first_hour_then_every_five_minutes_for_a_day
         assert bot.case(case.case_id).next_poll_at == bot.clock.now + interval, since_invite
 
 
-def test_a_sweep_before_the_next_poll_is_due_leaves_sinch_alone(bot):
+def test_a_sweep_before_the_next_poll_is_due_leaves_sinch_alone(bot: BotHarness) -> None:
     case = invite(bot)
     sweep(bot)
     due = bot.case(case.case_id).next_poll_at
@@ -66,7 +70,7 @@ def test_a_sweep_before_the_next_poll_is_due_leaves_sinch_alone(bot):
 # -- status changes -------------------------------------------------------------------------------
 
 
-def test_pending_then_active_are_each_posted_once_however_often_the_sweep_runs(bot):
+def test_pending_then_active_are_each_posted_once_however_often_the_sweep_runs(bot: BotHarness) -> None:
     case = invite(bot)
     sweep(bot)
     assert bot.case(case.case_id).state == S.AWAITING_CUSTOMER
@@ -97,7 +101,7 @@ def test_pending_then_active_are_each_posted_once_however_often_the_sweep_runs(b
     assert len(replies(bot, case.case_id, "Messenger channel ACTIVE")) == 1
 
 
-def test_failing_is_alerted_with_sinchs_description_once_and_the_recovery_is_posted(bot):
+def test_failing_is_alerted_with_sinchs_description_once_and_the_recovery_is_posted(bot: BotHarness) -> None:
     case = invite(bot)
     description = "The Page access token could not be validated: token expired"
     bot.sandbox.connect_page(case.project_id, case.app_id, outcome="FAILING", description=description)
@@ -128,7 +132,7 @@ def test_failing_is_alerted_with_sinchs_description_once_and_the_recovery_is_pos
 # -- Sinch errors ---------------------------------------------------------------------------------
 
 
-def test_429_500_a_dropped_connection_and_a_malformed_body_back_off_only_their_own_case(bot):
+def test_429_500_a_dropped_connection_and_a_malformed_body_back_off_only_their_own_case(bot: BotHarness) -> None:
     limited, broken, dropped, garbled, healthy, also_healthy = (
         invite(bot, name) for name in ("Limited Co", "Broken Co", "Dropped Co", "Garbled Co", "Fine Co", "Good Co"))
     fail_reads_of(bot, limited.app_id, status=429, retry_after=45)
@@ -162,17 +166,17 @@ def test_429_500_a_dropped_connection_and_a_malformed_body_back_off_only_their_o
     assert all(bot.case(case.case_id).poll_failures == 0 for case in (limited, broken, dropped, garbled))
 
 
-def test_after_repeated_failures_the_thread_gets_one_note_and_later_one_recovered_note(bot):
+def test_after_repeated_failures_the_thread_gets_one_note_and_later_one_recovered_note(bot: BotHarness) -> None:
     case = invite(bot)
     other = invite(bot, "Other Co")
     fail_reads_of(bot, case.app_id, status=500, count=-1)
     alert_after = bot.settings.timers.poll_failure_alert_after
     intervals = []
     for attempt in range(1, alert_after + 3):
-        at(bot, bot.case(case.case_id).next_poll_at)
+        at(bot, next_poll_of(bot, case.case_id))
         sweep(bot)
         stored = bot.case(case.case_id)
-        intervals.append(stored.next_poll_at - bot.clock.now)
+        intervals.append(next_poll_of(bot, case.case_id) - bot.clock.now)
         notes = replies(bot, case.case_id, "Cannot reach Sinch")
         assert len(notes) == (1 if attempt >= alert_after else 0), attempt
     assert stored.poll_failures == alert_after + 2
@@ -182,7 +186,7 @@ def test_after_repeated_failures_the_thread_gets_one_note_and_later_one_recovere
 
     bot.sandbox.clear_faults()
     for _ in range(3):
-        at(bot, bot.case(case.case_id).next_poll_at)
+        at(bot, next_poll_of(bot, case.case_id))
         sweep(bot)
     stored = bot.case(case.case_id)
     assert (stored.poll_failures, stored.poll_alerted) == (0, False)
@@ -190,7 +194,7 @@ def test_after_repeated_failures_the_thread_gets_one_note_and_later_one_recovere
     assert len(replies(bot, case.case_id, "Cannot reach Sinch")) == 1
 
 
-def test_an_app_sinch_created_despite_an_error_answer_is_found_by_the_sweep_not_created_twice(bot):
+def test_an_app_sinch_created_despite_an_error_answer_is_found_by_the_sweep_not_created_twice(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.click(LEAD, ActionId.APPROVE)
     creds = bot.sandbox.create_project("Acme Bikes", "eu")
@@ -259,10 +263,10 @@ class InFlightGauge:
                 self.in_flight -= 1
 
 
-def test_twenty_due_cases_are_polled_with_at_most_the_configured_number_of_requests_in_flight(tmp_path):
+def test_twenty_due_cases_are_polled_with_at_most_the_configured_number_of_requests_in_flight(tmp_path: Path) -> None:
     gauge: InFlightGauge | None = None
 
-    def wrap(app):
+    def wrap(app: Callable[..., Iterable[bytes]]) -> InFlightGauge:
         nonlocal gauge
         gauge = InFlightGauge(app)
         return gauge
@@ -297,10 +301,10 @@ class SlowSinch:
         return self.app(environ, start_response)
 
 
-def test_the_time_a_poll_takes_does_not_stretch_the_cadence_by_a_sweep(tmp_path):
+def test_the_time_a_poll_takes_does_not_stretch_the_cadence_by_a_sweep(tmp_path: Path) -> None:
     slow: SlowSinch | None = None
 
-    def wrap(app):
+    def wrap(app: Callable[..., Iterable[bytes]]) -> SlowSinch:
         nonlocal slow
         slow = SlowSinch(app)
         return slow

@@ -21,6 +21,7 @@ from tests.bot.jobs_helpers import (
     at,
     body,
     invite,
+    invited_at_of,
     remind,
     replies,
     sweep,
@@ -29,9 +30,9 @@ from tests.bot.jobs_helpers import (
 # -- reminders, expiry ----------------------------------------------------------------------------
 
 
-def test_the_customer_reminder_after_three_days_mentions_the_requester_once(bot):
+def test_the_customer_reminder_after_three_days_mentions_the_requester_once(bot: BotHarness) -> None:
     case = invite(bot)
-    invited_at = bot.case(case.case_id).invited_at
+    invited_at = invited_at_of(bot, case.case_id)
     at(bot, invited_at + timedelta(days=3) - timedelta(minutes=1))
     assert remind(bot) == 0
     for moment in (timedelta(days=3), timedelta(days=3), timedelta(days=3, hours=1), timedelta(days=5)):
@@ -44,9 +45,9 @@ def test_the_customer_reminder_after_three_days_mentions_the_requester_once(bot)
     assert bot.case(case.case_id).state == S.AWAITING_CUSTOMER
 
 
-def test_after_fourteen_days_the_case_expires_into_removing_the_customers_access(bot):
+def test_after_fourteen_days_the_case_expires_into_removing_the_customers_access(bot: BotHarness) -> None:
     case = invite(bot)
-    invited_at = bot.case(case.case_id).invited_at
+    invited_at = invited_at_of(bot, case.case_id)
     at(bot, invited_at + timedelta(days=14) - timedelta(seconds=1))
     remind(bot)
     assert bot.case(case.case_id).state == S.AWAITING_CUSTOMER
@@ -77,7 +78,8 @@ def to_revoking(bot: BotHarness) -> tuple[Invited, datetime]:
     return case, stored.state_entered_at
 
 
-def test_revocation_reminders_come_at_one_four_and_twenty_four_hours_with_approvers_from_twenty_four(bot):
+def test_revocation_reminders_come_at_one_four_and_twenty_four_hours_with_approvers_from_twenty_four(
+        bot: BotHarness) -> None:
     case, since = to_revoking(bot)
     schedule = [  # (time in REVOKING, reminders posted so far)
         (timedelta(minutes=59), 0),
@@ -103,7 +105,7 @@ def test_revocation_reminders_come_at_one_four_and_twenty_four_hours_with_approv
         assert all(mention in escalated for mention in APPROVER_MENTIONS)
 
 
-def test_a_bot_that_was_down_posts_one_catch_up_reminder_not_one_per_missed_due_time(bot):
+def test_a_bot_that_was_down_posts_one_catch_up_reminder_not_one_per_missed_due_time(bot: BotHarness) -> None:
     case, since = to_revoking(bot)
     at(bot, since + timedelta(hours=5))
     remind(bot)
@@ -114,7 +116,7 @@ def test_a_bot_that_was_down_posts_one_catch_up_reminder_not_one_per_missed_due_
     assert len(replies(bot, case.case_id, "Reminder")) == 1
 
 
-def test_a_restart_does_not_repeat_reminders_already_posted(bot):
+def test_a_restart_does_not_repeat_reminders_already_posted(bot: BotHarness) -> None:
     case, since = to_revoking(bot)
     at(bot, since + timedelta(hours=1))
     remind(bot)
@@ -128,14 +130,14 @@ def test_a_restart_does_not_repeat_reminders_already_posted(bot):
     assert len(replies(bot, case.case_id, "Reminder")) == 2
 
     customer = invite(bot, "Waiting Co")
-    at(bot, bot.case(customer.case_id).invited_at + timedelta(days=3))
+    at(bot, invited_at_of(bot, customer.case_id) + timedelta(days=3))
     remind(bot)
     bot.restart()
     remind(bot)
     assert len(replies(bot, customer.case_id, "Reminder")) == 1
 
 
-def test_no_revocation_reminder_follows_the_confirmed_removal(bot):
+def test_no_revocation_reminder_follows_the_confirmed_removal(bot: BotHarness) -> None:
     case, since = to_revoking(bot)
     at(bot, since + timedelta(hours=1))
     remind(bot)
@@ -147,7 +149,7 @@ def test_no_revocation_reminder_follows_the_confirmed_removal(bot):
     assert len(replies(bot, case.case_id, "Reminder")) == 1
 
 
-def test_the_invite_step_is_reminded_daily_until_it_is_confirmed_and_then_never_again(bot):
+def test_the_invite_step_is_reminded_daily_until_it_is_confirmed_and_then_never_again(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.click(LEAD, ActionId.APPROVE)
     creds = bot.sandbox.create_project("Acme Bikes", "eu")

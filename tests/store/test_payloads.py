@@ -33,7 +33,7 @@ class Sample:
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def test_a_payload_round_trips_with_its_tag():
+def test_a_payload_round_trips_with_its_tag() -> None:
     value = Sample(name="x", count=3, flag=True, colour=Colour.RED, at=AT, wait=timedelta(hours=2), who=("U1",))
     text = payloads.encode(value)
     assert json.loads(text)["type"] == "sample"
@@ -41,7 +41,7 @@ def test_a_payload_round_trips_with_its_tag():
     assert payloads.tag_of(text) == "sample"
 
 
-def test_unknown_keys_are_ignored_and_missing_defaults_filled():
+def test_unknown_keys_are_ignored_and_missing_defaults_filled() -> None:
     text = json.dumps({"type": "sample", "name": "x", "count": 1, "flag": False, "colour": "red",
                        "at": AT.isoformat(), "legacy": "whatever"})
     assert payloads.decode(text, {"sample": Sample}) == Sample(name="x", count=1, flag=False, colour=Colour.RED,
@@ -53,10 +53,10 @@ def test_unknown_keys_are_ignored_and_missing_defaults_filled():
     json.dumps({"type": "sample", "name": "x", "count": "3", "flag": False, "colour": "red", "at": AT.isoformat()}),
     json.dumps({"type": "sample", "name": "x", "count": 3, "flag": False, "colour": "blue", "at": AT.isoformat()}),
 ])
-def test_a_payload_that_does_not_fit_is_refused_clearly(text):
+def test_a_payload_that_does_not_fit_is_refused_clearly(text: str) -> None:
     with pytest.raises(payloads.PayloadError):
         payloads.decode(text, {"sample": Sample})
 
 
-def test_no_payload_is_an_empty_object():
+def test_no_payload_is_an_empty_object() -> None:
     assert payloads.encode(None) == "{}"
