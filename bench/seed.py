@@ -16,7 +16,7 @@ from sinch.models import ChannelStatus, Region
 from sinch.sandbox.state import SandboxState
 from store import repo
 from store.db import session_scope
-from store.models import Onboarding
+from store.models import Onboarding, PageType
 from store.secrets import SecretBox
 from store.states import OnboardingState
 
@@ -65,8 +65,8 @@ def seed_awaiting_customer(
                 name = f"Bench Customer {index}"
                 cases.append(Onboarding(
                     customer_name=name, customer_key=repo.normalise_name(name),
-                    contact_email=f"owner{index}@bench.test", region=app.region.value,
-                    page=f"https://www.facebook.com/benchcustomer{index}", page_type="business",
+                    contact_email=f"owner{index}@bench.test", region=app.region,
+                    page=f"https://www.facebook.com/benchcustomer{index}", page_type=PageType.BUSINESS,
                     business_verified=True, page_admin=True, chat_button=True,
                     state=OnboardingState.AWAITING_CUSTOMER, state_entered_at=invited_at,
                     created_at=invited_at - timedelta(hours=1), updated_at=invited_at,

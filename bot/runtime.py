@@ -175,7 +175,7 @@ def serve(runtime: Runtime, *, host: str = "0.0.0.0") -> None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         logger.info("connecting to Slack in Socket Mode")
-        SocketModeHandler(runtime.app, settings.slack_app_token.reveal()).start()  # type: ignore[no-untyped-call]
+        SocketModeHandler(runtime.app, settings.slack_app_token.reveal()).start()
         return
     import waitress
 

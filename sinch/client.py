@@ -103,10 +103,6 @@ class SinchClient:
         except SinchAuthError as exc:
             raise _restated(exc, f"Sinch rejected access key {creds.key_id} for project {creds.project_id}") from exc
 
-    def forget_credentials(self, creds: SinchCredentials) -> None:
-        """Drop the cached token of a key whose secret is being erased."""
-        self._session.tokens.forget(creds)
-
     def close(self) -> None:
         """Close the underlying httpx.Client."""
         self._session.http.close()

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from sinch.models import Region
 from store.states import OnboardingState
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
+    "PageType",
+    "Region",
     "UTCDateTime",
     "utcnow",
 ]
@@ -75,6 +78,13 @@ def _state_column(*, nullable: bool = False) -> Any:
     return Field(sa_type=StrEnumType(OnboardingState, 32), nullable=nullable)
 
 
+class PageType(StrEnum):
+    """Who owns the customer's Facebook Page, which decides the token type they pick in the dashboard."""
+
+    PERSONAL = "personal"  # a User access token
+    BUSINESS = "business"  # a System User access token (the Page is owned in Meta Business Manager)
+
+
 _ONBOARDING_VERSION = sa.Column("version", sa.Integer, nullable=False, default=1)
 
 
@@ -95,9 +105,9 @@ class Onboarding(SQLModel, table=True):
     customer_name: str = Field(max_length=200)
     customer_key: str = Field(max_length=200, index=True)  # normalised name, for duplicate checks
     contact_email: str = Field(max_length=320, index=True)  # stored lower-case
-    region: str = Field(max_length=2)
+    region: Region = Field(sa_type=StrEnumType(Region, 2))
     page: str = Field(max_length=500)
-    page_type: str = Field(max_length=16)  # "personal" | "business"
+    page_type: PageType = Field(sa_type=StrEnumType(PageType, 16))
     business_verified: bool = False
     page_admin: bool = False
     chat_button: bool = False

@@ -6,19 +6,23 @@ transaction, so a state change, its audit event and its Slack outbox rows commit
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from store import payloads
 from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage, OutboxStatus
 from store.states import OPEN_STATES, OnboardingState, check_transition
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 __all__ = [
     "add_onboarding",
+    "all_onboardings",
     "audit_trail",
     "due_for_poll",
     "enqueue",
@@ -32,6 +36,7 @@ __all__ = [
     "outbox_due",
     "record_event",
     "transition",
+    "with_sealed_secret",
 ]
 
 
@@ -74,6 +79,17 @@ def list_open(*, session: Session, limit: int | None = None) -> list[Onboarding]
     statement = select(Onboarding).where(col(Onboarding.state).in_(OPEN_STATES)).order_by(col(Onboarding.id))
     if limit is not None:
         statement = statement.limit(limit)
+    return list(session.exec(statement))
+
+
+def all_onboardings(*, session: Session) -> list[Onboarding]:
+    """Every case, open or closed, oldest first."""
+    return list(session.exec(select(Onboarding).order_by(col(Onboarding.id))))
+
+
+def with_sealed_secret(*, session: Session) -> list[Onboarding]:
+    """Cases that still hold a sealed access key secret (open cases past project registration)."""
+    statement = select(Onboarding).where(col(Onboarding.key_secret_sealed).is_not(None)).order_by(col(Onboarding.id))
     return list(session.exec(statement))
 
 
@@ -177,14 +193,14 @@ def enqueue(
     onboarding: Onboarding,
     kind: OutboxKind,
     now: datetime,
-    notice: Mapping[str, Any] | None = None,
+    notice: DataclassInstance | None = None,
 ) -> OutboxMessage:
-    """Queue a Slack post or update for delivery after this transaction commits."""
+    """Queue a Slack post or update for delivery after this transaction commits (`notice`: what to say)."""
     assert onboarding.id is not None, "flush the case before queueing messages for it"
     message = OutboxMessage(
         onboarding_id=onboarding.id,
         kind=kind,
-        notice=json.dumps(dict(notice or {}), sort_keys=True),
+        notice=payloads.encode(notice),
         status=OutboxStatus.PENDING,
         next_attempt_at=now,
         created_at=now,

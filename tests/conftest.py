@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -33,7 +34,7 @@ def engine() -> Iterator[Engine]:
 
 
 @pytest.fixture
-def file_engine(tmp_path) -> Iterator[Engine]:
+def file_engine(tmp_path: Path) -> Iterator[Engine]:
     """A fresh file-backed SQLite database (WAL) at the latest migration."""
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
     migrate(engine)

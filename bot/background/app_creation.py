@@ -27,9 +27,11 @@ logger = logging.getLogger(__name__)
 MAX_QUIET_ATTEMPTS = 3  # retryable failures retried by the scheduler before staff are asked to press Retry
 
 
-def credentials_for(deps: Deps, *, project_id: str, key_id: str, sealed_secret: str, region: str) -> SinchCredentials:
+def credentials_for(
+    deps: Deps, *, project_id: str, key_id: str, sealed_secret: str, region: Region
+) -> SinchCredentials:
     return SinchCredentials(project_id=project_id, key_id=key_id, key_secret=deps.secrets.open(sealed_secret),
-                            region=Region(region))
+                            region=region)
 
 
 def _retry_delay(exc: SinchError, attempts: int) -> timedelta | None:
@@ -61,8 +63,12 @@ def _create_app(deps: Deps, onboarding_id: int) -> None:
             return
         app_name = case.app_name or workflow.app_display_name(case.customer_name)
         attempts = case.app_attempts
+        if not (case.project_id and case.key_id and case.key_secret_sealed):
+            # Cannot happen through the workflow (registering stores all three); say so rather than crash.
+            workflow.record_app_failure(session=session, onboarding_id=onboarding_id, now=deps.clock(),
+                                        error="No access key is stored. Register the project again.", retry_in=None)
+            return
         try:
-            assert case.project_id and case.key_id and case.key_secret_sealed, "project registered without a key"
             creds = credentials_for(deps, project_id=case.project_id, key_id=case.key_id,
                                     sealed_secret=case.key_secret_sealed, region=case.region)
         except SecretUnreadable as exc:

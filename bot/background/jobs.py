@@ -9,17 +9,18 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import workflow
 from bot.background.app_creation import create_app, credentials_for
-from bot.background.timing import due_count, next_poll_at, poll_backoff, repeating, revoke_due_times
+from bot.background.timing import next_poll_at, poll_backoff
 from bot.deps import Deps
 from bot.slack.home_tab import publish_home
-from bot.workflow import NoticeType
+from bot.workflow.notices import PollRecovered, PollTrouble
+from bot.workflow.reminders import REMINDED_STATES, DueReminder, ExpireNow, due_reminder
 from sinch import SinchError, SinchRateLimited
 from store import repo
 from store.db import session_scope
@@ -32,7 +33,6 @@ __all__ = ["SweepReport", "home_refresh", "poll_one", "poll_sweep", "reminder_sw
 logger = logging.getLogger(__name__)
 S = OnboardingState
 SWEEP_BATCH = 50_000
-REMINDER_LOOKAHEAD = 64  # enough due times to cover years of daily reminders
 
 
 @dataclass
@@ -113,7 +113,7 @@ def poll_one(deps: Deps, case_id: int) -> str:
         if case.poll_alerted:
             case.poll_alerted = False
             repo.enqueue(session=session, onboarding=case, kind=OutboxKind.REPLY, now=now,
-                         notice={"type": NoticeType.POLL_RECOVERED})
+                         notice=PollRecovered())
         case.poll_failures = 0
         if case.state in POLLED_STATES:
             timers = deps.settings.timers
@@ -139,8 +139,7 @@ def _record_poll_failure(deps: Deps, case_id: int, error: str, retry_after: floa
         if case.poll_failures >= timers.poll_failure_alert_after and not case.poll_alerted:
             case.poll_alerted = True
             repo.enqueue(session=session, onboarding=case, kind=OutboxKind.REPLY, now=now,
-                         notice={"type": NoticeType.POLL_TROUBLE, "error": error[:1000],
-                                 "failures": case.poll_failures})
+                         notice=PollTrouble(error=error[:1000], failures=case.poll_failures))
         session.add(case)
 
 
@@ -150,10 +149,8 @@ def reminder_sweep(deps: Deps) -> int:
     approvers = list(deps.approvers.mentions)
     acted = 0
     with session_scope(deps.engine) as session:
-        cases = repo.in_states(session=session, states=[S.AWAITING_APPROVAL, S.CREATING_PROJECT, S.INVITING,
-                                                       S.AWAITING_CUSTOMER, S.ACTIVATING, S.FAILING, S.REVOKING])
+        cases = repo.in_states(session=session, states=REMINDED_STATES)
     for case in cases:
-        assert case.id is not None
         try:
             acted += _remind_one(deps, case, now=now, approvers=approvers)
         except workflow.OnboardingError as exc:
@@ -164,56 +161,24 @@ def reminder_sweep(deps: Deps) -> int:
 
 
 def _remind_one(deps: Deps, case: Onboarding, *, now: datetime, approvers: list[str]) -> int:
-    """Act on one case if one of its reminders (or its expiry) has come due; returns 1 if it did."""
-    assert case.id is not None
-    settings = deps.settings.timers
-    case_id = case.id
-
-    def post(reminder: str, mention: list[str], *, count: int | None = None, customer: bool = False) -> int:
-        with session_scope(deps.engine) as session:
-            current = workflow.load(session=session, onboarding_id=case_id)
-            if current.state != case.state or current.version != case.version:
-                return 0  # the case changed since we read it; the next sweep decides again
-            workflow.remind(session=session, onboarding_id=case_id, reminder=reminder, mention=mention, now=now,
-                            due_count=count, customer=customer)
-        return 1
-
-    if case.state in POLLED_STATES and case.invited_at is not None:
-        if now - case.invited_at >= settings.customer_expire_after:
-            with session_scope(deps.engine) as session:
-                workflow.expire(session=session, onboarding_id=case_id, now=now)
+    """Apply `due_reminder` to one case (as read by the sweep); returns 1 if it acted."""
+    due = due_reminder(case, now, deps.settings.timers)
+    if due is None or case.id is None:
+        return 0
+    with session_scope(deps.engine) as session:
+        if isinstance(due, ExpireNow):
+            workflow.expire(session=session, onboarding_id=case.id, now=now)
             return 1
-        if (case.state == S.AWAITING_CUSTOMER and not case.customer_reminded
-                and now - case.invited_at >= settings.customer_reminder_after):
-            return post(f"The customer has not connected a Facebook Page in {_days(settings.customer_reminder_after)}. "
-                        "Check in with them; the onboarding expires (and their access is removed) after "
-                        f"{_days(settings.customer_expire_after)}.", [case.requester_id], customer=True)
-        return 0
-
-    if case.state == S.REVOKING:
-        offsets = revoke_due_times(settings, REMINDER_LOOKAHEAD)
-        due = due_count(since=case.state_entered_at, now=now, offsets=offsets)
-        if due <= case.reminders_sent:
-            return 0
-        escalate = now - case.state_entered_at >= settings.revoke_escalate_after
-        mention = [case.requester_id] + (approvers if escalate else [])
-        return post("The customer still has access to our Sinch project. Remove it in the dashboard and press "
-                    "*Access removed*." + (" Escalated to the approvers." if escalate else ""), mention, count=due)
-
-    offsets = repeating(settings.manual_step_reminder_after, REMINDER_LOOKAHEAD)
-    due = due_count(since=case.state_entered_at, now=now, offsets=offsets)
-    if due <= case.reminders_sent:
-        return 0
-    if case.state == S.AWAITING_APPROVAL:
-        return post("This onboarding is still waiting for an approver.", approvers, count=due)
-    step = "create the project and register it" if case.state == S.CREATING_PROJECT else \
-        "invite the customer as Limited member and press *Invitation sent*"
-    return post(f"Please {step}.", [case.requester_id], count=due)
+        current = workflow.load(session=session, onboarding_id=case.id)
+        if current.state != case.state or current.version != case.version:
+            return 0  # the case changed since we read it; the next sweep decides again
+        workflow.remind(session=session, onboarding_id=case.id, due=due, now=now,
+                        mention=_audience(due, requester=case.requester_id, approvers=approvers))
+    return 1
 
 
-def _days(value: timedelta) -> str:
-    days = value.total_seconds() / 86400
-    return f"{days:g} days" if days >= 1 else f"{value.total_seconds() / 3600:g} hours"
+def _audience(due: DueReminder, *, requester: str, approvers: list[str]) -> list[str]:
+    return ([requester] if due.to_requester else []) + (approvers if due.to_approvers else [])
 
 
 def home_refresh(deps: Deps, client: WebClient) -> int:

@@ -8,7 +8,6 @@ metadata naming its outbox row, so before re-sending an in-doubt row the dispatc
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -25,6 +24,7 @@ from sqlmodel import col, select
 
 from bot.slack.blocks import Rendered, render_notice, status_card
 from bot.slack.blocks.replies import NoticeContext
+from bot.workflow.notices import Resolution, decode_notice, decode_resolution, step_of
 from store import repo
 from store.db import session_scope
 from store.models import Onboarding, OutboxKind, OutboxMessage, OutboxStatus
@@ -172,11 +172,11 @@ class OutboxDispatcher:
             job.update_ts = case.thread_ts
             job.posts = case.thread_ts is None
         elif row.kind is OutboxKind.REPLY:
-            notice = json.loads(row.notice)
+            notice = decode_notice(row.notice)
             job.rendered = render_notice(notice, NoticeContext(case=case, approvers=self._approvers))
             job.posts = True
         else:
-            resolution = json.loads(row.notice)
+            resolution = decode_resolution(row.notice)
             job.updates = _resolutions(session, case, resolution, self._approvers, row.id)
         return job
 
@@ -313,16 +313,16 @@ def _latest_card_row(session: Any, onboarding_id: int) -> int:
     return int(latest or 0)
 
 
-def _resolutions(session: Any, case: Onboarding, resolution: dict[str, Any], approvers: tuple[str, ...],
+def _resolutions(session: Any, case: Onboarding, resolution: Resolution, approvers: tuple[str, ...],
                  resolve_row_id: int) -> tuple[tuple[str, Rendered], ...]:
     """The delivered step messages this resolution applies to, re-rendered without their buttons."""
-    step = resolution.get("step")
+    step = resolution.step
     # Only the step messages posted since the previous resolution of the same step: an earlier message
     # keeps the record of whoever resolved it then.
     earlier = session.exec(select(OutboxMessage).where(OutboxMessage.onboarding_id == case.id)
                            .where(OutboxMessage.kind == OutboxKind.RESOLVE)
                            .where(col(OutboxMessage.id) < resolve_row_id)).all()
-    floor = max((row.id for row in earlier if json.loads(row.notice).get("step") == step), default=0)
+    floor = max((row.id for row in earlier if decode_resolution(row.notice).step is step), default=0)
     statement = (select(OutboxMessage).where(OutboxMessage.onboarding_id == case.id)
                  .where(OutboxMessage.kind == OutboxKind.REPLY)
                  .where(OutboxMessage.status == OutboxStatus.DELIVERED)
@@ -331,8 +331,8 @@ def _resolutions(session: Any, case: Onboarding, resolution: dict[str, Any], app
                  .where(col(OutboxMessage.slack_ts).is_not(None)))
     updates = []
     for row in session.exec(statement):
-        notice = json.loads(row.notice)
-        if notice.get("step") == step and row.slack_ts:
+        notice = decode_notice(row.notice)
+        if step_of(notice) is step and row.slack_ts:
             ctx = NoticeContext(case=case, approvers=approvers, resolution=resolution)
             updates.append((row.slack_ts, render_notice(notice, ctx)))
     return tuple(updates)

@@ -1,4 +1,7 @@
-"""Pure timing rules: the adaptive poll cadence and the reminder due times. No I/O."""
+"""Pure timing rules for polling: the adaptive cadence and the back-off. No I/O.
+
+(Which reminder is due is decided in `bot.workflow.reminders`.)
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Timers
 
-__all__ = ["due_count", "next_poll_at", "revoke_due_times"]
+__all__ = ["next_poll_at", "poll_backoff"]
 
 
 def next_poll_at(*, invited_at: datetime | None, now: datetime, timers: Timers) -> datetime:
@@ -25,21 +28,3 @@ def poll_backoff(*, failures: int, retry_after: float | None, timers: Timers) ->
         return timedelta(seconds=retry_after)
     doubled: timedelta = timers.poll_fast_interval * 2 ** min(failures, 10)
     return min(timers.poll_slow_interval, doubled)
-
-
-def revoke_due_times(timers: Timers, count: int) -> list[timedelta]:
-    """Offsets from entering REVOKING of the first `count` reminders: the configured ones, then daily."""
-    offsets = list(timers.revoke_reminders) or [timedelta(hours=1)]
-    while len(offsets) < count:
-        offsets.append(offsets[-1] + timedelta(days=1))
-    return offsets[:count]
-
-
-def due_count(*, since: datetime, now: datetime, offsets: list[timedelta]) -> int:
-    """How many of these due times (offsets from `since`) have passed."""
-    return sum(1 for offset in offsets if since + offset <= now)
-
-
-def repeating(first: timedelta, count: int) -> list[timedelta]:
-    """`first`, `2 * first`, … — for reminders that repeat at a fixed interval."""
-    return [first * (index + 1) for index in range(count)]

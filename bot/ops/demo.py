@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
-from sqlmodel import Session
 
 from bot.config import Settings
 from bot.runtime import Runtime, build_runtime, make_wsgi_app
 from bot.slack.ids import ActionId
-from devslack import FakeMessage, FakeSlackState, SlackUserSimulator, render_thread, start_fake_slack
+from devslack import FakeMessage, FakeSlackState, FakeView, SlackUserSimulator, render_thread, start_fake_slack
 from devslack.server import BackgroundServer
 from sinch.sandbox import SandboxControl, start_in_thread
+from store import repo
+from store.db import session_scope
 from store.models import Onboarding
 from store.secrets import generate_key
 from store.states import OnboardingState
@@ -95,8 +96,8 @@ class Demo:
         self.out.flush()
 
     def case(self) -> Onboarding | None:
-        with Session(self.runtime.deps.engine) as session:
-            return session.get(Onboarding, 1)
+        with session_scope(self.runtime.deps.engine) as session:
+            return repo.get_onboarding(session=session, onboarding_id=1)
 
     def wait_for(self, what: str, condition: Callable[[], bool]) -> None:
         """Wait (with a visible heartbeat) until `condition` holds."""
@@ -125,9 +126,12 @@ class Demo:
             return None
         return find
 
-    def modal_for(self, user: str, what: str) -> Any:
+    def modal_for(self, user: str, what: str) -> FakeView:
         self.wait_for(what, lambda: self.slack_state.last_view_for(user, open_only=True) is not None)
-        return self.slack_state.last_view_for(user, open_only=True)
+        view = self.slack_state.last_view_for(user, open_only=True)
+        if view is None:
+            raise DemoFailed(f"the form closed again: {what}")
+        return view
 
     def press(self, user: str, action: ActionId, label: str) -> None:
         find = self.button(action)

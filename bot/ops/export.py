@@ -8,11 +8,10 @@ from collections.abc import Iterable
 from typing import IO
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
 from store import repo
 from store.db import session_scope
-from store.models import AuditEvent, Onboarding
+from store.models import AuditEvent
 
 __all__ = ["COLUMNS", "export_audit"]
 
@@ -22,7 +21,7 @@ COLUMNS = ("onboarding_id", "customer_name", "contact_email", "region", "at", "a
 
 def _rows(engine: Engine) -> Iterable[dict[str, str]]:
     with session_scope(engine) as session:
-        cases = {case.id: case for case in session.exec(select(Onboarding).order_by(col(Onboarding.id)))}
+        cases = {case.id: case for case in repo.all_onboardings(session=session)}
         events: list[AuditEvent] = repo.audit_trail(session=session)
     for event in events:
         case = cases.get(event.onboarding_id)
@@ -30,7 +29,7 @@ def _rows(engine: Engine) -> Iterable[dict[str, str]]:
             "onboarding_id": str(event.onboarding_id),
             "customer_name": case.customer_name if case else "",
             "contact_email": case.contact_email if case else "",
-            "region": case.region if case else "",
+            "region": case.region.value if case else "",
             "at": event.at.isoformat(),
             "actor": event.actor,
             "action": event.action,

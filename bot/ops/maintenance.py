@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
 
+from store import repo
 from store.db import session_scope
-from store.models import Onboarding
 from store.secrets import SecretBox
 
 __all__ = ["rotate_key"]
@@ -18,9 +17,9 @@ def rotate_key(engine: Engine, box: SecretBox) -> int:
     Raises SecretUnreadable (and changes nothing) if any secret cannot be opened with the keyring.
     """
     with session_scope(engine) as session:
-        cases = session.exec(select(Onboarding).where(col(Onboarding.key_secret_sealed).is_not(None))).all()
+        cases = repo.with_sealed_secret(session=session)
         for case in cases:
-            assert case.key_secret_sealed is not None
-            case.key_secret_sealed = box.reseal(case.key_secret_sealed)
-            session.add(case)
+            if case.key_secret_sealed is not None:  # selected for having one; the check is for the type checker
+                case.key_secret_sealed = box.reseal(case.key_secret_sealed)
+                session.add(case)
     return len(cases)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 __all__ = ["age", "clip", "escape", "mention", "mentions", "when"]
 
@@ -65,12 +65,3 @@ def when(moment: datetime | None) -> str:
         return "-"
     fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
-
-
-def duration(value: timedelta) -> str:
-    hours = value.total_seconds() / 3600
-    if hours >= 24 and hours % 24 == 0:
-        return f"{int(hours // 24)} day" + ("s" if hours // 24 != 1 else "")
-    if hours >= 1 and hours == int(hours):
-        return f"{int(hours)} hour" + ("s" if hours != 1 else "")
-    return f"{int(value.total_seconds() // 60)} minutes"

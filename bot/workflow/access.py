@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from sqlmodel import Session
 
 from bot.workflow.core import SYSTEM_ACTOR, Actor, load, move, report, require_canceller, require_state, resolve
 from bot.workflow.errors import NotAllowed, StateChanged, WrongState
-from bot.workflow.notices import STATE_LABELS, NoticeType
+from bot.workflow.notices import (
+    STATE_LABELS,
+    Cancelled,
+    ChannelActive,
+    ChannelFailing,
+    ChannelOther,
+    ChannelPending,
+    ChannelRecovered,
+    ChannelSnapshot,
+    Expired,
+    Invited,
+    Notice,
+    Outcome,
+    Reminder,
+    Revoked,
+    RevokeReason,
+    RevokeStep,
+    StepKey,
+)
+from bot.workflow.reminders import DueReminder
 from sinch import ChannelStatus, MessengerStatus
 from store import repo
 from store.models import Onboarding, OutboxKind
@@ -20,8 +38,8 @@ __all__ = ["apply_channel_status", "cancel", "confirm_invite", "confirm_revocati
 
 S = OnboardingState
 # The step message whose buttons are still live in each state (replaced when the case is cancelled).
-_OPEN_STEP = {S.AWAITING_APPROVAL: "approval", S.CREATING_PROJECT: "project", S.CREATING_APP: "app_retry",
-              S.INVITING: "invite"}
+_OPEN_STEP = {S.AWAITING_APPROVAL: StepKey.APPROVAL, S.CREATING_PROJECT: StepKey.PROJECT,
+              S.CREATING_APP: StepKey.APP, S.INVITING: StepKey.INVITE}
 
 
 def confirm_invite(*, session: Session, onboarding_id: int, actor: Actor, now: datetime) -> Onboarding:
@@ -34,14 +52,22 @@ def confirm_invite(*, session: Session, onboarding_id: int, actor: Actor, now: d
     case.poll_failures = 0
     move(session, case, S.AWAITING_CUSTOMER, actor=actor.user_id, action="confirm_invite", now=now,
           attempted="record an invitation")
-    resolve(session, case, now, step="invite", outcome="sent", by=actor.user_id)
-    report(session, case, now, {"type": NoticeType.INVITED, "by": actor.user_id, "email": case.contact_email})
+    resolve(session, case, now, step=StepKey.INVITE, outcome=Outcome.SENT, by=actor.user_id)
+    report(session, case, now, Invited(by=actor.user_id, email=case.contact_email))
     return case
 
 
-def _revoke_notice(case: Onboarding, reason: str) -> dict[str, Any]:
-    return {"type": NoticeType.REVOKE_STEP, "step": "revoke", "reason": reason, "email": case.contact_email,
-            "project_id": case.project_id, "requester": case.requester_id}
+def _revoke_notice(case: Onboarding, reason: RevokeReason) -> RevokeStep:
+    return RevokeStep(reason=reason, email=case.contact_email, project_id=case.project_id)
+
+
+Seen = TypeVar("Seen", bound=ChannelSnapshot)
+
+
+def _seen(kind: type[Seen], case: Onboarding, reading: MessengerStatus) -> Seen:
+    """A channel notice of this kind, recording the status as the poll just saw it."""
+    return kind(status=reading.status, description=reading.description, page_name=case.page_name,
+                page_id=case.page_id)
 
 
 def apply_channel_status(
@@ -61,42 +87,37 @@ def apply_channel_status(
     case.page_name = reading.page_name or case.page_name
     session.add(case)
     detail = f"status={status}" + (f" description={reading.description}" if reading.description else "")
-    snapshot = {"status": status, "description": reading.description, "page_name": case.page_name,
-                "page_id": case.page_id}
 
     if status == ChannelStatus.ACTIVE:
         case.active_at = now
         case.revoke_outcome = S.COMPLETED
         move(session, case, S.REVOKING, actor=SYSTEM_ACTOR, action="channel_active", now=now,
               attempted="become active", detail=detail)
-        report(session, case, now, {"type": NoticeType.CHANNEL_ACTIVE, **snapshot},
-                _revoke_notice(case, "active"))
+        report(session, case, now, _seen(ChannelActive, case, reading), _revoke_notice(case, RevokeReason.ACTIVE))
         return True
     if status == ChannelStatus.PENDING and case.state != S.ACTIVATING:
         recovered = case.state == S.FAILING
         move(session, case, S.ACTIVATING, actor=SYSTEM_ACTOR, action="channel_pending", now=now,
               attempted="start activating", detail=detail)
-        kind = NoticeType.CHANNEL_RECOVERED if recovered else NoticeType.CHANNEL_PENDING
-        report(session, case, now, {"type": kind, **snapshot})
+        seen: Notice = _seen(ChannelRecovered, case, reading) if recovered else _seen(ChannelPending, case, reading)
+        report(session, case, now, seen)
         return True
     if status in (ChannelStatus.FAILING, ChannelStatus.ERROR):
         if case.state != S.FAILING:
             move(session, case, S.FAILING, actor=SYSTEM_ACTOR, action="channel_failing", now=now,
                   attempted="start failing", detail=detail)
-            report(session, case, now, {"type": NoticeType.CHANNEL_FAILING, "requester": case.requester_id,
-                                         **snapshot})
+            report(session, case, now, _seen(ChannelFailing, case, reading))
             return True
         if changed:
             repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="channel_status",
                               now=now, detail=detail)
-            report(session, case, now, {"type": NoticeType.CHANNEL_FAILING, "requester": case.requester_id,
-                                         **snapshot})
+            report(session, case, now, _seen(ChannelFailing, case, reading))
         return changed
     if changed and not (status == ChannelStatus.NOT_CONNECTED and previous[0] is None):
         # Anything else that changed (an unknown status, a Page disconnected again) is reported once.
         repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="channel_status",
                           now=now, detail=detail)
-        report(session, case, now, {"type": NoticeType.CHANNEL_OTHER, **snapshot})
+        report(session, case, now, _seen(ChannelOther, case, reading))
     return changed
 
 
@@ -109,8 +130,8 @@ def confirm_revocation(*, session: Session, onboarding_id: int, actor: Actor, no
     case.revoked_at = now
     move(session, case, outcome, actor=actor.user_id, action="confirm_revocation", now=now,
           attempted="record the access removal")
-    resolve(session, case, now, step="revoke", outcome="removed", by=actor.user_id)
-    report(session, case, now, {"type": NoticeType.REVOKED, "by": actor.user_id, "outcome": outcome.value})
+    resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.REMOVED, by=actor.user_id)
+    report(session, case, now, Revoked(by=actor.user_id, outcome=outcome))
     return case
 
 
@@ -156,11 +177,10 @@ def cancel(
               detail=reason)
     open_step = _OPEN_STEP.get(cancelled_from)
     if open_step is not None:
-        resolve(session, case, now, step=open_step, outcome="cancelled", by=actor.user_id)
-    notices: list[Mapping[str, Any]] = [{"type": NoticeType.CANCELLED, "by": actor.user_id, "reason": reason,
-                                         "needs_revoke": needs_revoke}]
+        resolve(session, case, now, step=open_step, outcome=Outcome.CANCELLED, by=actor.user_id)
+    notices: list[Notice] = [Cancelled(by=actor.user_id, reason=reason, needs_revoke=needs_revoke)]
     if needs_revoke:
-        notices.append(_revoke_notice(case, "cancelled"))
+        notices.append(_revoke_notice(case, RevokeReason.CANCELLED))
     report(session, case, now, *notices)
     return case
 
@@ -172,28 +192,24 @@ def expire(*, session: Session, onboarding_id: int, now: datetime) -> Onboarding
     case.revoke_outcome = S.EXPIRED
     case.next_poll_at = None
     move(session, case, S.REVOKING, actor=SYSTEM_ACTOR, action="expire", now=now, attempted="expire")
-    report(session, case, now, {"type": NoticeType.EXPIRED, "requester": case.requester_id},
-            _revoke_notice(case, "expired"))
+    report(session, case, now, Expired(requester=case.requester_id), _revoke_notice(case, RevokeReason.EXPIRED))
     return case
 
 
-def remind(
-    *, session: Session, onboarding_id: int, reminder: str, mention: list[str], now: datetime,
-    due_count: int | None = None, customer: bool = False,
-) -> Onboarding:
+def remind(*, session: Session, onboarding_id: int, due: DueReminder, mention: list[str], now: datetime) -> Onboarding:
     """Post a reminder for the current step and record how many due times it covers, so a due time
     never fires twice (and a bot that was down posts one catch-up reminder, not a burst)."""
     case = load(session=session, onboarding_id=onboarding_id)
-    if customer:
+    if due.due_count is None:
         case.customer_reminded = True
     else:
-        case.reminders_sent = due_count if due_count is not None else case.reminders_sent + 1
+        case.reminders_sent = due.due_count
     session.add(case)
     repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="remind", now=now,
-                      detail=reminder)
+                      detail=due.about.value + (" escalated" if due.escalated else ""))
     repo.enqueue(
         session=session, onboarding=case, kind=OutboxKind.REPLY, now=now,
-        notice={"type": NoticeType.REMINDER, "reminder": reminder, "mention": mention,
-                "state": case.state.value, "since": case.state_entered_at.isoformat()},
+        notice=Reminder(state=case.state, since=case.state_entered_at, mention=tuple(mention), about=due.about,
+                        escalated=due.escalated, waited=due.waited, expires_after=due.expires_after),
     )
     return case

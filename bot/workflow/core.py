@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlmodel import Session
 
 from bot.workflow.errors import NotAllowed, OnboardingNotFound, WrongState
-from bot.workflow.notices import STATE_LABELS
+from bot.workflow.notices import STATE_LABELS, Notice, Outcome, Resolution, StepKey
 from store import repo
 from store.models import Onboarding, OutboxKind
 from store.states import TERMINAL_STATES, InvalidTransition, OnboardingState
@@ -79,29 +77,27 @@ def move(
         session.flush()
 
 
-def report(session: Session, case: Onboarding, now: datetime, *notices: Mapping[str, Any]) -> None:
+def report(session: Session, case: Onboarding, now: datetime, *notices: Notice) -> None:
     """Queue a re-render of the status card and a thread reply per notice."""
     repo.enqueue(session=session, onboarding=case, kind=OutboxKind.CARD, now=now)
     for notice in notices:
         repo.enqueue(session=session, onboarding=case, kind=OutboxKind.REPLY, now=now, notice=notice)
 
 
-def resolve(session: Session, case: Onboarding, now: datetime, *, step: str, outcome: str, by: str) -> None:
+def resolve(session: Session, case: Onboarding, now: datetime, *, step: StepKey, outcome: Outcome, by: str) -> None:
     """Queue the replacement of a step message's buttons with a record of who acted."""
     repo.enqueue(
         session=session,
         onboarding=case,
         kind=OutboxKind.RESOLVE,
         now=now,
-        notice={"step": step, "outcome": outcome, "by": by, "at": now.isoformat()},
+        notice=Resolution(step=step, outcome=outcome, by=by, at=now),
     )
 
 
 def require_state(case: Onboarding, *allowed: OnboardingState, attempted: str) -> None:
     if case.state not in allowed:
         raise WrongState(f"Onboarding #{case.id} is {STATE_LABELS[case.state]}, so it cannot {attempted} now.")
-
-
 
 
 def require_approver(actor: Actor, *, verb: str) -> None:

@@ -6,11 +6,11 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from urllib.parse import urlparse
 
 from bot.workflow.errors import IntakeInvalid
 from sinch import Region
+from store.models import PageType
 
 __all__ = ["Intake", "PageType", "parse_intake", "INTAKE_FIELDS"]
 
@@ -20,17 +20,6 @@ MAX_NOTES = 2000
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
 _FACEBOOK_HOSTS = ("facebook.com", "fb.com", "fb.me", "m.facebook.com", "www.facebook.com", "business.facebook.com")
-
-
-class PageType(StrEnum):
-    """Who owns the Facebook Page, which decides the token type the customer picks."""
-
-    PERSONAL = "personal"  # -> "User access token"
-    BUSINESS = "business"  # -> "System User access token" (Page owned in Meta Business Manager)
-
-    @property
-    def token_type(self) -> str:
-        return "User access token" if self is PageType.PERSONAL else "System User access token"
 
 
 # Field names double as the modal's block ids, so errors land under the right input.
@@ -43,7 +32,6 @@ INTAKE_FIELDS = (
     "prerequisites",
     "notes",
 )
-PREREQUISITES = ("business_verified", "page_admin", "chat_button")
 REQUIRED_PREREQUISITES = ("business_verified", "page_admin")
 
 

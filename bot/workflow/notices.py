@@ -1,19 +1,66 @@
-"""What the bot says in a thread, as data. `bot/blocks` turns a notice into Block Kit at delivery time.
+"""What the bot says in a thread, as data: one frozen dataclass per kind of notice.
 
-A notice carries the values as they were when it was written, so a reply reads the same however late
-it is delivered; only the status card is re-rendered from the current state.
+The workflow writes a notice into the outbox (`store.payloads` stores it as JSON) and `bot/slack/blocks`
+turns it into Block Kit at delivery time. A notice carries the values as they were when it was written,
+so a reply reads the same however late it is delivered; only the status card is re-rendered from the
+current state. Field names match the JSON keys older versions wrote, so rows already queued still read.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import ClassVar
 
+from sinch import Region
+from store import payloads
 from store.states import OnboardingState
 
-__all__ = ["NoticeType", "STATE_LABELS"]
+__all__ = [
+    "NOTICE_KINDS",
+    "STATE_LABELS",
+    "AppCreated",
+    "AppFailed",
+    "ApprovalRequest",
+    "Approved",
+    "Cancelled",
+    "ChannelActive",
+    "ChannelFailing",
+    "ChannelOther",
+    "ChannelPending",
+    "ChannelRecovered",
+    "ChannelSnapshot",
+    "CustomerInstructions",
+    "Expired",
+    "InviteStep",
+    "Invited",
+    "Notice",
+    "NoticeType",
+    "Outcome",
+    "PollRecovered",
+    "PollTrouble",
+    "ProjectRegistered",
+    "ProjectStep",
+    "Rejected",
+    "Reminder",
+    "ReminderAbout",
+    "Resolution",
+    "RevokeReason",
+    "RevokeStep",
+    "Revoked",
+    "StepKey",
+    "StepNotice",
+    "UnknownNotice",
+    "decode_notice",
+    "decode_resolution",
+    "step_of",
+]
 
 
 class NoticeType(StrEnum):
+    """The `"type"` a notice is stored under."""
+
     APPROVAL_REQUEST = "approval_request"
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -36,6 +83,281 @@ class NoticeType(StrEnum):
     REMINDER = "reminder"
     POLL_TROUBLE = "poll_trouble"
     POLL_RECOVERED = "poll_recovered"
+
+
+class StepKey(StrEnum):
+    """The runbook's steps (`bot.workflow.steps.STEPS`), also naming the step a thread message asks for."""
+
+    APPROVAL = "approval"
+    PROJECT = "project"
+    APP = "app"
+    INVITE = "invite"
+    CONNECT = "connect"
+    REVOKE = "revoke"
+
+    @classmethod
+    def _missing_(cls, value: object) -> StepKey | None:
+        # Before the steps and the notices shared this enum, the app step's messages were stored as "app_retry".
+        return cls.APP if value == "app_retry" else None
+
+
+class Outcome(StrEnum):
+    """How a step message was resolved (shown in place of its buttons)."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REGISTERED = "registered"
+    CREATED = "created"
+    RETRIED = "retried"
+    SENT = "sent"
+    REMOVED = "removed"
+    CANCELLED = "cancelled"
+
+
+class RevokeReason(StrEnum):
+    """Why the customer's access must be removed."""
+
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class ReminderAbout(StrEnum):
+    """What a reminder nudges people to do."""
+
+    APPROVAL = "approval"
+    PROJECT = "project"
+    INVITE = "invite"
+    CUSTOMER = "customer"
+    REVOKE = "revoke"
+
+
+# -- step messages: they carry buttons until resolved -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    tag: ClassVar[NoticeType] = NoticeType.APPROVAL_REQUEST
+    step: ClassVar[StepKey] = StepKey.APPROVAL
+
+
+@dataclass(frozen=True)
+class ProjectStep:
+    tag: ClassVar[NoticeType] = NoticeType.PROJECT_STEP
+    step: ClassVar[StepKey] = StepKey.PROJECT
+
+
+@dataclass(frozen=True)
+class AppFailed:
+    tag: ClassVar[NoticeType] = NoticeType.APP_FAILED
+    step: ClassVar[StepKey] = StepKey.APP
+    error: str = ""
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class InviteStep:
+    tag: ClassVar[NoticeType] = NoticeType.INVITE_STEP
+    step: ClassVar[StepKey] = StepKey.INVITE
+    email: str
+    project_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RevokeStep:
+    tag: ClassVar[NoticeType] = NoticeType.REVOKE_STEP
+    step: ClassVar[StepKey] = StepKey.REVOKE
+    reason: RevokeReason
+    email: str
+    project_id: str | None = None
+
+
+StepNotice = ApprovalRequest | ProjectStep | AppFailed | InviteStep | RevokeStep
+
+
+# -- reports of what happened ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Approved:
+    tag: ClassVar[NoticeType] = NoticeType.APPROVED
+    by: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    tag: ClassVar[NoticeType] = NoticeType.REJECTED
+    by: str
+    requester: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectRegistered:
+    tag: ClassVar[NoticeType] = NoticeType.PROJECT_REGISTERED
+    by: str
+    project_id: str
+    key_id: str
+
+
+@dataclass(frozen=True)
+class AppCreated:
+    tag: ClassVar[NoticeType] = NoticeType.APP_CREATED
+    app_id: str
+    app_name: str
+    region: Region
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class CustomerInstructions:
+    tag: ClassVar[NoticeType] = NoticeType.CUSTOMER_INSTRUCTIONS
+    app_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Invited:
+    tag: ClassVar[NoticeType] = NoticeType.INVITED
+    by: str
+    email: str
+
+
+@dataclass(frozen=True)
+class ChannelSnapshot:
+    """The Messenger channel as one poll saw it."""
+
+    status: str  # a sinch.ChannelStatus value, or whatever new status Sinch sent, verbatim
+    description: str | None = None
+    page_name: str | None = None
+    page_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelPending(ChannelSnapshot):
+    tag: ClassVar[NoticeType] = NoticeType.CHANNEL_PENDING
+
+
+@dataclass(frozen=True)
+class ChannelRecovered(ChannelSnapshot):
+    tag: ClassVar[NoticeType] = NoticeType.CHANNEL_RECOVERED
+
+
+@dataclass(frozen=True)
+class ChannelActive(ChannelSnapshot):
+    tag: ClassVar[NoticeType] = NoticeType.CHANNEL_ACTIVE
+
+
+@dataclass(frozen=True)
+class ChannelOther(ChannelSnapshot):
+    tag: ClassVar[NoticeType] = NoticeType.CHANNEL_OTHER
+
+
+@dataclass(frozen=True)
+class ChannelFailing(ChannelSnapshot):
+    tag: ClassVar[NoticeType] = NoticeType.CHANNEL_FAILING
+
+
+@dataclass(frozen=True)
+class Revoked:
+    tag: ClassVar[NoticeType] = NoticeType.REVOKED
+    by: str
+    outcome: OnboardingState
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    tag: ClassVar[NoticeType] = NoticeType.CANCELLED
+    by: str
+    reason: str = ""
+    needs_revoke: bool = False
+
+
+@dataclass(frozen=True)
+class Expired:
+    tag: ClassVar[NoticeType] = NoticeType.EXPIRED
+    requester: str
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A nudge for the current step. `about` says which; `reminder` is the ready sentence older rows carry."""
+
+    tag: ClassVar[NoticeType] = NoticeType.REMINDER
+    state: OnboardingState
+    since: datetime
+    mention: tuple[str, ...] = ()
+    about: ReminderAbout | None = None
+    escalated: bool = False  # a revoke reminder that now also mentions the approvers
+    waited: timedelta | None = None  # customer reminder: how long since the invitation
+    expires_after: timedelta | None = None  # customer reminder: when the onboarding expires
+    reminder: str = ""
+
+
+@dataclass(frozen=True)
+class PollTrouble:
+    tag: ClassVar[NoticeType] = NoticeType.POLL_TROUBLE
+    failures: int
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class PollRecovered:
+    tag: ClassVar[NoticeType] = NoticeType.POLL_RECOVERED
+
+
+@dataclass(frozen=True)
+class UnknownNotice:
+    """A stored row whose type this version does not know (never written; only read back)."""
+
+    type: str
+
+
+Notice = (
+    ApprovalRequest | ProjectStep | AppFailed | InviteStep | RevokeStep | Approved | Rejected | ProjectRegistered
+    | AppCreated | CustomerInstructions | Invited | ChannelPending | ChannelRecovered | ChannelActive | ChannelOther
+    | ChannelFailing | Revoked | Cancelled | Expired | Reminder | PollTrouble | PollRecovered | UnknownNotice
+)
+
+NOTICE_KINDS: dict[str, type[Notice]] = {
+    cls.tag: cls for cls in (
+        ApprovalRequest, ProjectStep, AppFailed, InviteStep, RevokeStep, Approved, Rejected, ProjectRegistered,
+        AppCreated, CustomerInstructions, Invited, ChannelPending, ChannelRecovered, ChannelActive, ChannelOther,
+        ChannelFailing, Revoked, Cancelled, Expired, Reminder, PollTrouble, PollRecovered,
+    )
+}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Who used a step message's buttons, and how (stored untagged in RESOLVE rows)."""
+
+    step: StepKey
+    outcome: Outcome
+    by: str
+    at: datetime | None = None
+
+
+def step_of(notice: Notice) -> StepKey | None:
+    """The step a notice's buttons act on, if it is a step message."""
+    if isinstance(notice, ApprovalRequest | ProjectStep | AppFailed | InviteStep | RevokeStep):
+        return notice.step
+    return None
+
+
+def decode_notice(text: str) -> Notice:
+    """A REPLY row's notice; a type this version does not know reads as UnknownNotice."""
+    try:
+        return payloads.decode(text, NOTICE_KINDS)
+    except payloads.PayloadError:
+        tag = payloads.tag_of(text)
+        if tag is not None and tag not in NOTICE_KINDS:
+            return UnknownNotice(type=tag)
+        raise
+
+
+def decode_resolution(text: str) -> Resolution:
+    """A RESOLVE row's resolution."""
+    return payloads.decode_as(text, Resolution)
 
 
 STATE_LABELS: dict[OnboardingState, str] = {

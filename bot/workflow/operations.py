@@ -24,7 +24,20 @@ from bot.workflow.core import (
 )
 from bot.workflow.errors import DuplicateOnboarding, NotAllowed
 from bot.workflow.intake import Intake
-from bot.workflow.notices import STATE_LABELS, NoticeType
+from bot.workflow.notices import (
+    STATE_LABELS,
+    AppCreated,
+    AppFailed,
+    ApprovalRequest,
+    Approved,
+    CustomerInstructions,
+    InviteStep,
+    Outcome,
+    ProjectRegistered,
+    ProjectStep,
+    Rejected,
+    StepKey,
+)
 from store import repo
 from store.models import Onboarding
 from store.states import OnboardingState
@@ -60,9 +73,9 @@ def submit_intake(
         customer_name=intake.customer_name,
         customer_key=key,
         contact_email=intake.contact_email,
-        region=intake.region.value,
+        region=intake.region,
         page=intake.page,
-        page_type=intake.page_type.value,
+        page_type=intake.page_type,
         business_verified=intake.business_verified,
         page_admin=intake.page_admin,
         chat_button=intake.chat_button,
@@ -80,11 +93,7 @@ def submit_intake(
         session=session, onboarding=case, actor=requester_id, action="submit", now=now,
         to_state=S.AWAITING_APPROVAL, detail=f"region={case.region} page_type={case.page_type}",
     )
-    report(
-        session, case, now,
-        {"type": NoticeType.APPROVAL_REQUEST, "step": "approval", "requester": requester_id,
-         "customer": case.customer_name, "email": case.contact_email, "region": case.region},
-    )
+    report(session, case, now, ApprovalRequest())
     return case
 
 
@@ -100,13 +109,8 @@ def approve(
     case.approver_id = actor.user_id
     case.decided_at = now
     move(session, case, S.CREATING_PROJECT, actor=actor.user_id, action="approve", now=now, attempted="be approved")
-    resolve(session, case, now, step="approval", outcome="approved", by=actor.user_id)
-    report(
-        session, case, now,
-        {"type": NoticeType.APPROVED, "by": actor.user_id},
-        {"type": NoticeType.PROJECT_STEP, "step": "project", "requester": case.requester_id,
-         "customer": case.customer_name, "region": case.region},
-    )
+    resolve(session, case, now, step=StepKey.APPROVAL, outcome=Outcome.APPROVED, by=actor.user_id)
+    report(session, case, now, Approved(by=actor.user_id), ProjectStep())
     return case
 
 
@@ -123,9 +127,8 @@ def reject(*, session: Session, onboarding_id: int, actor: Actor, reason: str, n
     case.rejection_reason = reason
     move(session, case, S.REJECTED, actor=actor.user_id, action="reject", now=now, attempted="be rejected",
           detail=reason)
-    resolve(session, case, now, step="approval", outcome="rejected", by=actor.user_id)
-    report(session, case, now, {"type": NoticeType.REJECTED, "by": actor.user_id, "reason": reason,
-                                 "requester": case.requester_id})
+    resolve(session, case, now, step=StepKey.APPROVAL, outcome=Outcome.REJECTED, by=actor.user_id)
+    report(session, case, now, Rejected(by=actor.user_id, reason=reason, requester=case.requester_id))
     return case
 
 
@@ -151,9 +154,8 @@ def register_project(
     case.next_poll_at = now + APP_CREATION_LEASE
     move(session, case, S.CREATING_APP, actor=actor.user_id, action="register_project", now=now,
           attempted="take a project", detail=f"project_id={project_id} key_id={key_id}")
-    resolve(session, case, now, step="project", outcome="registered", by=actor.user_id)
-    report(session, case, now, {"type": NoticeType.PROJECT_REGISTERED, "by": actor.user_id,
-                                 "project_id": project_id, "key_id": key_id})
+    resolve(session, case, now, step=StepKey.PROJECT, outcome=Outcome.REGISTERED, by=actor.user_id)
+    report(session, case, now, ProjectRegistered(by=actor.user_id, project_id=project_id, key_id=key_id))
     return case
 
 
@@ -175,15 +177,12 @@ def record_app_created(
     case.next_poll_at = None
     move(session, case, S.INVITING, actor=SYSTEM_ACTOR, action="create_app", now=now,
           attempted="record its app", detail=f"app_id={app_id} reused={reused}")
-    resolve(session, case, now, step="app_retry", outcome="created", by=SYSTEM_ACTOR)
+    resolve(session, case, now, step=StepKey.APP, outcome=Outcome.CREATED, by=SYSTEM_ACTOR)
     report(
         session, case, now,
-        {"type": NoticeType.APP_CREATED, "app_id": app_id, "app_name": app_name, "region": case.region,
-         "reused": reused},
-        {"type": NoticeType.INVITE_STEP, "step": "invite", "email": case.contact_email,
-         "project_id": case.project_id, "requester": case.requester_id},
-        {"type": NoticeType.CUSTOMER_INSTRUCTIONS, "app_name": app_name, "page": case.page,
-         "page_type": case.page_type, "region": case.region},
+        AppCreated(app_id=app_id, app_name=app_name, region=case.region, reused=reused),
+        InviteStep(email=case.contact_email, project_id=case.project_id),
+        CustomerInstructions(app_name=app_name),
     )
     return case
 
@@ -203,8 +202,7 @@ def record_app_failure(
                       now=now, detail=error[:3000])
     session.add(case)
     if retry_in is None:
-        report(session, case, now, {"type": NoticeType.APP_FAILED, "step": "app_retry", "error": error[:1500],
-                                     "attempts": case.app_attempts})
+        report(session, case, now, AppFailed(error=error[:1500], attempts=case.app_attempts))
     return case
 
 
@@ -216,5 +214,5 @@ def request_app_retry(*, session: Session, onboarding_id: int, actor: Actor, now
     case.next_poll_at = now + APP_CREATION_LEASE
     session.add(case)
     repo.record_event(session=session, onboarding=case, actor=actor.user_id, action="retry_app", now=now)
-    resolve(session, case, now, step="app_retry", outcome="retried", by=actor.user_id)
+    resolve(session, case, now, step=StepKey.APP, outcome=Outcome.RETRIED, by=actor.user_id)
     return case

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
+from bot.workflow.notices import StepKey
 from store.models import Onboarding
 from store.states import TERMINAL_STATES, OnboardingState
 
-__all__ = ["STEPS", "STEP_BY_KEY", "Performer", "Step", "StepProgress", "progress"]
+__all__ = ["STEPS", "Performer", "Step", "StepProgress", "progress"]
 
 S = OnboardingState
 
@@ -36,29 +36,26 @@ class StepProgress(StrEnum):
 
 @dataclass(frozen=True)
 class Step:
-    key: str
-    title: str
+    key: StepKey
     performer: Performer
     pending_in: frozenset[OnboardingState]  # states in which this step is the one being waited for
     done: Callable[[Onboarding], bool]  # the stored fact that proves the step happened
 
 
 STEPS: tuple[Step, ...] = (
-    Step("approval", "Team lead approves the invitation", Performer.PERSON,
+    Step(StepKey.APPROVAL, Performer.PERSON,
          frozenset({S.AWAITING_APPROVAL}), lambda case: case.decided_at is not None and case.state != S.REJECTED),
-    Step("project", "Create the project (not a subproject) and an access key", Performer.PERSON,
+    Step(StepKey.PROJECT, Performer.PERSON,
          frozenset({S.CREATING_PROJECT}), lambda case: case.project_registered_at is not None),
-    Step("app", "Create the Conversation API app", Performer.API,
+    Step(StepKey.APP, Performer.API,
          frozenset({S.CREATING_APP}), lambda case: case.app_id is not None),
-    Step("invite", "Invite the customer as Limited member", Performer.PERSON,
+    Step(StepKey.INVITE, Performer.PERSON,
          frozenset({S.INVITING}), lambda case: case.invited_at is not None),
-    Step("connect", "Customer connects their Facebook Page", Performer.CUSTOMER,
+    Step(StepKey.CONNECT, Performer.CUSTOMER,
          frozenset({S.AWAITING_CUSTOMER, S.ACTIVATING, S.FAILING}), lambda case: case.active_at is not None),
-    Step("revoke", "Remove the customer's access to the project", Performer.PERSON,
+    Step(StepKey.REVOKE, Performer.PERSON,
          frozenset({S.REVOKING}), lambda case: case.revoked_at is not None),
 )
-
-STEP_BY_KEY = {step.key: step for step in STEPS}
 
 
 def progress(onboarding: Onboarding) -> list[tuple[Step, StepProgress]]:
@@ -76,8 +73,3 @@ def progress(onboarding: Onboarding) -> list[tuple[Step, StepProgress]]:
             status = StepProgress.TODO
         result.append((step, status))
     return result
-
-
-def step_started_at(onboarding: Onboarding) -> datetime:
-    """When the current step began (the case entered its state)."""
-    return onboarding.state_entered_at

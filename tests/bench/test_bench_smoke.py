@@ -34,7 +34,7 @@ def run_bench(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 @pytest.mark.e2e
-def test_ack(tmp_path, capsys):
+def test_ack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = run_bench("ack", tmp_path, capsys)
     phases = data["details"]["phases"]
     assert set(phases) == {"paced", "burst"}
@@ -48,7 +48,7 @@ def test_ack(tmp_path, capsys):
 
 
 @pytest.mark.e2e
-def test_sweep(tmp_path, capsys):
+def test_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = run_bench("sweep", tmp_path, capsys)
     sizes = data["details"]["sizes"]
     assert sizes
@@ -61,7 +61,7 @@ def test_sweep(tmp_path, capsys):
 
 
 @pytest.mark.e2e
-def test_memory(tmp_path, capsys):
+def test_memory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = run_bench("memory", tmp_path, capsys)
     details = data["details"]
     assert details["polled"] == details["cases"] > 0 and details["failed"] == 0
@@ -70,7 +70,7 @@ def test_memory(tmp_path, capsys):
     assert 10 < baseline <= peak < 2000
 
 
-def test_pacing(tmp_path, capsys):
+def test_pacing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = run_bench("pacing", tmp_path, capsys)
     details = data["details"]
     changes = details["changes"]

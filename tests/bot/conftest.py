@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from tests.bot.harness import BotHarness
 
 
 @pytest.fixture
-def bot(tmp_path) -> Iterator[BotHarness]:
+def bot(tmp_path: Path) -> Iterator[BotHarness]:
     harness = BotHarness(tmp_path)
     yield harness
     harness.close()

@@ -19,14 +19,14 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> 
                           timeout=120)
 
 
-def test_help_lists_the_subcommands():
+def test_help_lists_the_subcommands() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
     for name in ("keygen", "migrate", "sandbox"):
         assert name in result.stdout
 
 
-def test_keygen_prints_a_usable_key():
+def test_keygen_prints_a_usable_key() -> None:
     result = run_cli("keygen")
     assert result.returncode == 0
     key = result.stdout.strip()
@@ -34,7 +34,7 @@ def test_keygen_prints_a_usable_key():
     assert box.open(box.seal("x")) == "x"
 
 
-def test_migrate_creates_the_schema_at_database_url(tmp_path):
+def test_migrate_creates_the_schema_at_database_url(tmp_path: Path) -> None:
     import os
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"

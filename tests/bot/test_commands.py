@@ -17,13 +17,13 @@ def command(bot: BotHarness, text: str, user: str = REQUESTER) -> str:
     return json.dumps(posts[0].body)
 
 
-def test_help_lists_every_subcommand(bot):
+def test_help_lists_every_subcommand(bot: BotHarness) -> None:
     answer = command(bot, "help")
     for name in ("list", "status", "cancel", "help"):
         assert f"/onboard {name}" in answer
 
 
-def test_list_shows_open_cases_with_thread_links(bot):
+def test_list_shows_open_cases_with_thread_links(bot: BotHarness) -> None:
     assert "No open onboardings" in command(bot, "list")
     bot.submit_intake()
     bot.submit_intake(customer_name="Beta Boats", contact_email="b@beta.test")
@@ -31,13 +31,13 @@ def test_list_shows_open_cases_with_thread_links(bot):
     assert "Acme Bikes" in answer and "Beta Boats" in answer and "slack.com/archives/C0ONBOARD/p" in answer
 
 
-def test_status_finds_by_id_or_name(bot):
+def test_status_finds_by_id_or_name(bot: BotHarness) -> None:
     bot.submit_intake()
     assert "Acme Bikes" in command(bot, "status #1")
     assert "Acme Bikes" in command(bot, "status acme")
 
 
-def test_status_explains_unknown_and_ambiguous(bot):
+def test_status_explains_unknown_and_ambiguous(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.submit_intake(customer_name="Acme Boats", contact_email="b@acme-boats.test")
     assert "no onboarding #99" in command(bot, "status 99")
@@ -45,15 +45,15 @@ def test_status_explains_unknown_and_ambiguous(bot):
     assert "No onboarding matches" in command(bot, "status zzz")
 
 
-def test_cancel_by_an_outsider_is_refused(bot):
+def test_cancel_by_an_outsider_is_refused(bot: BotHarness) -> None:
     bot.submit_intake()
     assert "Only the requester or an approver" in command(bot, "cancel 1", OUTSIDER)
     assert bot.case().state == "awaiting_approval"
 
 
-def test_cancel_needs_a_number(bot):
+def test_cancel_needs_a_number(bot: BotHarness) -> None:
     assert "number" in command(bot, "cancel acme")
 
 
-def test_an_unknown_subcommand_points_to_help(bot):
+def test_an_unknown_subcommand_points_to_help(bot: BotHarness) -> None:
     assert "/onboard help" in command(bot, "frobnicate")

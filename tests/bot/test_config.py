@@ -26,7 +26,7 @@ def valid_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def test_defaults_follow_the_spec():
+def test_defaults_follow_the_spec() -> None:
     settings = Settings.from_env(valid_env())
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.database_url == "sqlite:///onboarding.db"
@@ -46,7 +46,7 @@ def test_defaults_follow_the_spec():
     assert timers.manual_step_reminder_after == timedelta(hours=24)
 
 
-def test_every_missing_variable_is_named_in_one_error():
+def test_every_missing_variable_is_named_in_one_error() -> None:
     with pytest.raises(ConfigError) as exc_info:
         Settings.from_env({})
     message = str(exc_info.value)
@@ -55,7 +55,7 @@ def test_every_missing_variable_is_named_in_one_error():
     assert len(exc_info.value.problems) == 5
 
 
-def test_bad_values_are_all_reported_together():
+def test_bad_values_are_all_reported_together() -> None:
     env = valid_env(ONBOARDING_CHANNEL="#general", APPROVERS="U0LEAD1,bob", PORT="99999",
                     ALLOW_SELF_APPROVAL="maybe", POLL_FAST_INTERVAL="soon", SINCH_CONVERSATION_URL="https://x")
     with pytest.raises(ConfigError) as exc_info:
@@ -70,13 +70,13 @@ def test_bad_values_are_all_reported_together():
     assert any("{region}" in p for p in problems)
 
 
-def test_socket_mode_needs_no_signing_secret():
+def test_socket_mode_needs_no_signing_secret() -> None:
     env = valid_env(SLACK_APP_TOKEN="xapp-1-A1-abc")
     del env["SLACK_SIGNING_SECRET"]
     assert Settings.from_env(env).socket_mode is True
 
 
-def test_timers_can_be_overridden():
+def test_timers_can_be_overridden() -> None:
     settings = Settings.from_env(valid_env(POLL_FAST_INTERVAL="2s", REVOKE_REMINDERS="1m,2m", POLL_CONCURRENCY="3"))
     assert settings.timers.poll_fast_interval == timedelta(seconds=2)
     assert settings.timers.revoke_reminders == (timedelta(minutes=1), timedelta(minutes=2))
@@ -85,11 +85,11 @@ def test_timers_can_be_overridden():
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("5m", 300), ("1h", 3600), ("3d", 259200)])
-def test_durations_parse(text, seconds):
+def test_durations_parse(text: str, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
-def test_secrets_never_appear_in_repr_str_or_logs(caplog):
+def test_secrets_never_appear_in_repr_str_or_logs(caplog: pytest.LogCaptureFixture) -> None:
     key = generate_key()
     settings = Settings.from_env(valid_env(BOT_SECRET_KEY=key, SLACK_APP_TOKEN="xapp-1-secretapp"))
     with caplog.at_level(logging.DEBUG):
@@ -101,7 +101,7 @@ def test_secrets_never_appear_in_repr_str_or_logs(caplog):
     assert settings.slack_bot_token.reveal() == TOKEN
 
 
-def test_a_malformed_secret_key_is_reported_without_its_value():
+def test_a_malformed_secret_key_is_reported_without_its_value() -> None:
     with pytest.raises(ConfigError) as exc_info:
         Settings.from_env(valid_env(BOT_SECRET_KEY="hunter2-hunter2"))
     assert "BOT_SECRET_KEY" in str(exc_info.value)

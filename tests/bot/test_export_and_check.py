@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import httpx
 from slack_sdk import WebClient
@@ -16,7 +17,7 @@ from sinch.sandbox import make_app
 from tests.bot.harness import LEAD, SANDBOX, BotHarness
 
 
-def test_export_writes_every_audit_event_as_csv_and_json(bot):
+def test_export_writes_every_audit_event_as_csv_and_json(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.click(LEAD, ActionId.APPROVE)
     out = io.StringIO()
@@ -57,7 +58,7 @@ def check(bot: BotHarness, env: dict[str, str]) -> tuple[bool, list[str]]:
     return ok, out.getvalue().splitlines()
 
 
-def test_check_passes_with_good_settings_and_a_real_key(bot):
+def test_check_passes_with_good_settings_and_a_real_key(bot: BotHarness) -> None:
     creds = bot.sandbox.create_project("Ours", "us")
     ok, lines = check(bot, env_for(bot, SINCH_KEY_ID=creds.key_id, SINCH_KEY_SECRET=creds.key_secret))
     assert ok, lines
@@ -65,20 +66,20 @@ def test_check_passes_with_good_settings_and_a_real_key(bot):
                                                     ["ok", "sinch"]]
 
 
-def test_check_without_a_key_only_probes_the_token_endpoint(bot):
+def test_check_without_a_key_only_probes_the_token_endpoint(bot: BotHarness) -> None:
     ok, lines = check(bot, env_for(bot))
     assert ok, lines
     assert "set SINCH_KEY_ID" in lines[-1]
 
 
-def test_check_fails_clearly_for_a_wrong_slack_token(bot):
+def test_check_fails_clearly_for_a_wrong_slack_token(bot: BotHarness) -> None:
     ok, lines = check(bot, env_for(bot, SLACK_BOT_TOKEN="xoxb-wrong-token"))
     assert not ok
     slack = next(line for line in lines if " slack " in f" {line} ")
     assert slack.startswith("FAIL") and "invalid_auth" in slack and "SLACK_BOT_TOKEN" in slack
 
 
-def test_check_fails_clearly_for_a_wrong_sinch_key(bot):
+def test_check_fails_clearly_for_a_wrong_sinch_key(bot: BotHarness) -> None:
     creds = bot.sandbox.create_project("Ours", "us")
     ok, lines = check(bot, env_for(bot, SINCH_KEY_ID=creds.key_id, SINCH_KEY_SECRET="wrong-secret"))
     assert not ok
@@ -86,7 +87,7 @@ def test_check_fails_clearly_for_a_wrong_sinch_key(bot):
     assert "wrong-secret" not in "\n".join(lines)
 
 
-def test_check_reports_every_configuration_problem_and_an_unmigrated_database(tmp_path):
+def test_check_reports_every_configuration_problem_and_an_unmigrated_database(tmp_path: Path) -> None:
     out = io.StringIO()
     ok = run_checks({"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}, out,
                     sinch_transport=httpx.WSGITransport(app=make_app()))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from slack_sdk.models.views import View
+
 from bot.slack.blocks.home_view import MAX_HOME_BLOCKS, access_holders, home_view
-from store.models import Onboarding
+from store.models import Onboarding, PageType, Region
 from store.states import OPEN_STATES
 from store.states import OnboardingState as S
-from tests.bot.harness import REQUESTER
+from tests.bot.harness import REQUESTER, BotHarness
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ONE_DAY = timedelta(days=1)
@@ -18,7 +20,8 @@ ONE_DAY = timedelta(days=1)
 def case(number: int, state: S, *, entered_hours_ago: float, invited_hours_ago: float | None = None) -> Onboarding:
     return Onboarding(
         id=number, customer_name=f"Customer {number}", customer_key=f"customer {number}",
-        contact_email=f"owner{number}@example.test", region="eu", page="Page", page_type="personal", state=state,
+        contact_email=f"owner{number}@example.test", region=Region.EU, page="Page",
+        page_type=PageType.PERSONAL, state=state,
         requester_id="U0REQ", created_at=NOW - timedelta(days=30), updated_at=NOW,
         state_entered_at=NOW - timedelta(hours=entered_hours_ago),
         invited_at=None if invited_hours_ago is None else NOW - timedelta(hours=invited_hours_ago),
@@ -26,11 +29,11 @@ def case(number: int, state: S, *, entered_hours_ago: float, invited_hours_ago: 
     )
 
 
-def render(cases):
+def render(cases: list[Onboarding]) -> View:
     return home_view(cases, NOW, manual_after=ONE_DAY, revoke_after=timedelta(hours=1))
 
 
-def test_the_home_tab_with_500_open_onboardings_validates_and_fits():
+def test_the_home_tab_with_500_open_onboardings_validates_and_fits() -> None:
     states = sorted(OPEN_STATES)
     cases = []
     for number in range(1, 501):
@@ -43,7 +46,7 @@ def test_the_home_tab_with_500_open_onboardings_validates_and_fits():
     assert "and" in text and "more" in text and "/onboard list" in text
 
 
-def test_access_holders_come_first_with_due_removals_ahead_oldest_first():
+def test_access_holders_come_first_with_due_removals_ahead_oldest_first() -> None:
     cases = [
         case(1, S.AWAITING_CUSTOMER, entered_hours_ago=5, invited_hours_ago=5),
         case(2, S.REVOKING, entered_hours_ago=2, invited_hours_ago=40),
@@ -61,14 +64,14 @@ def test_access_holders_come_first_with_due_removals_ahead_oldest_first():
     assert "owner5@" not in holders_block
 
 
-def test_overdue_steps_are_listed():
+def test_overdue_steps_are_listed() -> None:
     view = render([case(7, S.INVITING, entered_hours_ago=30), case(8, S.INVITING, entered_hours_ago=2)])
     text = json.dumps(view.to_dict())
     overdue_part = text[text.index("Overdue"):text.index("Open onboardings")]
     assert "#7" in overdue_part and "#8" not in overdue_part
 
 
-def test_the_empty_home_tab_says_so():
+def test_the_empty_home_tab_says_so() -> None:
     view = render([]).to_dict()
     text = json.dumps(view)
     assert "Nobody outside the team has access" in text
@@ -76,7 +79,7 @@ def test_the_empty_home_tab_says_so():
     assert "No open onboardings" in text
 
 
-def test_opening_the_home_tab_publishes_it(bot):
+def test_opening_the_home_tab_publishes_it(bot: BotHarness) -> None:
     bot.submit_intake()
     response = bot.send(bot.sim.event({"type": "app_home_opened", "user": REQUESTER, "tab": "home"}))
     assert response.status == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.slack.blocks.replies import TOKEN_TYPE
 from bot.workflow import IntakeInvalid, PageType, parse_intake
 from sinch import Region
 
@@ -18,16 +19,16 @@ VALID = {
 }
 
 
-def test_a_valid_form_is_accepted_and_normalised():
+def test_a_valid_form_is_accepted_and_normalised() -> None:
     intake = parse_intake(VALID)
     assert intake.contact_email == "owner@acme.test"
     assert intake.region is Region.EU
     assert intake.page_type is PageType.BUSINESS
-    assert intake.page_type.token_type == "System User access token"
+    assert TOKEN_TYPE[intake.page_type] == "System User access token"
     assert (intake.business_verified, intake.page_admin, intake.chat_button) == (True, True, False)
 
 
-def test_every_bad_field_gets_its_own_message():
+def test_every_bad_field_gets_its_own_message() -> None:
     with pytest.raises(IntakeInvalid) as exc_info:
         parse_intake({"customer_name": "  ", "contact_email": "not-an-email", "region": "asia",
                       "page": "https://evil.example/page", "page_type": "robot", "prerequisites": ["page_admin"],
@@ -36,19 +37,19 @@ def test_every_bad_field_gets_its_own_message():
                                           "prerequisites", "notes"}
 
 
-def test_control_characters_are_dropped_and_spacing_collapsed():
+def test_control_characters_are_dropped_and_spacing_collapsed() -> None:
     intake = parse_intake({**VALID, "customer_name": "Acme\x00\x1b[31m   Bikes\n", "notes": "line1\nline2\x07"})
     assert intake.customer_name == "Acme[31m Bikes"
     assert intake.notes == "line1\nline2"
 
 
 @pytest.mark.parametrize("value", [None, 42, ["a"], {"x": 1}])
-def test_wrong_types_are_field_errors_not_crashes(value):
+def test_wrong_types_are_field_errors_not_crashes(value: object) -> None:
     with pytest.raises(IntakeInvalid) as exc_info:
         parse_intake({**VALID, "customer_name": value, "prerequisites": value})
     assert "customer_name" in exc_info.value.errors
 
 
-def test_mention_syntax_is_kept_as_text_for_later_escaping():
+def test_mention_syntax_is_kept_as_text_for_later_escaping() -> None:
     intake = parse_intake({**VALID, "customer_name": "<!channel> & <@U123>"})
     assert intake.customer_name == "<!channel> & <@U123>"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -23,18 +24,18 @@ def register_project(bot: BotHarness, *, region: str = "eu") -> dict[str, str]:
     return {"project_id": creds.project_id, "key_id": creds.key_id, "key_secret": creds.key_secret}
 
 
-def test_slash_command_opens_the_intake_modal_before_anything_else(bot):
+def test_slash_command_opens_the_intake_modal_before_anything_else(bot: BotHarness) -> None:
     response = bot.send(bot.sim.slash_command(REQUESTER, text="", channel_id=CHANNEL))
     assert response.status == 200
     methods = [call.method for call in bot.slack_state.calls]
     # The only Web API call the command makes is views.open (auth.test is Bolt's own start-up check).
     assert [m for m in methods if m != "auth.test"] == ["views.open"]
     view = bot.slack_state.last_view_for(REQUESTER)
-    assert view.view["callback_id"] == "onboard_intake"
+    assert view is not None and view.view["callback_id"] == "onboard_intake"
     assert bot.outbox() == []
 
 
-def test_field_errors_come_back_in_the_modal_and_nothing_is_stored(bot):
+def test_field_errors_come_back_in_the_modal_and_nothing_is_stored(bot: BotHarness) -> None:
     response = bot.submit_intake(contact_email="nope", prerequisites=["chat_button"])
     body = json.loads(response.body)
     assert body["response_action"] == "errors"
@@ -42,7 +43,7 @@ def test_field_errors_come_back_in_the_modal_and_nothing_is_stored(bot):
     assert bot.outbox() == []
 
 
-def test_intake_posts_the_status_card_and_the_approval_request_in_its_thread(bot):
+def test_intake_posts_the_status_card_and_the_approval_request_in_its_thread(bot: BotHarness) -> None:
     assert bot.submit_intake().status == 200
     card, request = bot.thread()
     assert "Acme Bikes" in card.text and card.thread_ts is None
@@ -51,7 +52,7 @@ def test_intake_posts_the_status_card_and_the_approval_request_in_its_thread(bot
     assert bot.case().state == S.AWAITING_APPROVAL
 
 
-def test_a_duplicate_is_refused_with_a_pointer_to_the_open_case(bot):
+def test_a_duplicate_is_refused_with_a_pointer_to_the_open_case(bot: BotHarness) -> None:
     bot.submit_intake()
     response = bot.submit_intake(user=STAFF, customer_name="ACME bikes", contact_email="other@acme.test")
     body = json.loads(response.body)
@@ -59,31 +60,32 @@ def test_a_duplicate_is_refused_with_a_pointer_to_the_open_case(bot):
     assert any("slack.com/archives" in text for text in bot.ephemerals(STAFF))
 
 
-def test_only_approvers_approve_and_others_get_an_explanation(bot):
+def test_only_approvers_approve_and_others_get_an_explanation(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.click(OUTSIDER, ActionId.APPROVE)
     assert bot.case().state == S.AWAITING_APPROVAL
     assert any("APPROVERS" in text for text in bot.ephemerals(OUTSIDER))
 
 
-def test_a_member_of_an_approver_group_may_approve(bot):
+def test_a_member_of_an_approver_group_may_approve(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.click(GROUP_LEAD, ActionId.APPROVE)
     assert (bot.case().state, bot.case().approver_id) == (S.CREATING_PROJECT, GROUP_LEAD)
 
 
-def test_the_requester_cannot_approve_their_own_request(bot):
+def test_the_requester_cannot_approve_their_own_request(bot: BotHarness) -> None:
     bot.submit_intake(user=LEAD)
     bot.click(LEAD, ActionId.APPROVE)
     assert bot.case().state == S.AWAITING_APPROVAL
     assert any("another approver" in text for text in bot.ephemerals(LEAD))
 
 
-def test_approving_replaces_the_buttons_with_who_approved_and_posts_the_project_step(bot):
+def test_approving_replaces_the_buttons_with_who_approved_and_posts_the_project_step(bot: BotHarness) -> None:
     bot.submit_intake()
     request = bot.message_with(ActionId.APPROVE)
     bot.click(LEAD, ActionId.APPROVE, message=request)
     updated = bot.slack_state.find_message(CHANNEL, request.ts)
+    assert updated is not None
     blocks = json.dumps(updated.blocks)
     assert ActionId.APPROVE.value not in blocks and "Approved" in blocks and f"<@{LEAD}>" in blocks
     assert "not a subproject" in json.dumps(bot.message_with(ActionId.REGISTER_PROJECT).blocks)
@@ -91,7 +93,7 @@ def test_approving_replaces_the_buttons_with_who_approved_and_posts_the_project_
     assert card.edits, "the status card was re-rendered with chat.update"
 
 
-def test_a_second_click_on_approve_changes_nothing(bot):
+def test_a_second_click_on_approve_changes_nothing(bot: BotHarness) -> None:
     bot.submit_intake()
     # A second approver still sees the buttons (their client has not refreshed yet).
     stale = copy.deepcopy(bot.message_with(ActionId.APPROVE))
@@ -101,7 +103,7 @@ def test_a_second_click_on_approve_changes_nothing(bot):
     assert any("cannot be approved" in text for text in bot.ephemerals(GROUP_LEAD))
 
 
-def test_reject_asks_for_a_reason(bot):
+def test_reject_asks_for_a_reason(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.click(LEAD, ActionId.REJECT)
     response = bot.submit_modal(LEAD, {"reason": "   "})
@@ -110,7 +112,7 @@ def test_reject_asks_for_a_reason(bot):
     assert (bot.case().state, bot.case().rejection_reason) == (S.REJECTED, "Not our customer")
 
 
-def test_a_wrong_key_is_a_field_error_and_stores_nothing(bot):
+def test_a_wrong_key_is_a_field_error_and_stores_nothing(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.click(LEAD, ActionId.APPROVE)
     creds = bot.sandbox.create_project("Acme Bikes", "eu")
@@ -126,7 +128,7 @@ def test_a_wrong_key_is_a_field_error_and_stores_nothing(bot):
     assert (case.state, case.project_id, case.key_secret_sealed) == (S.CREATING_PROJECT, None, None)
 
 
-def test_the_whole_onboarding_through_slack(bot):
+def test_the_whole_onboarding_through_slack(bot: BotHarness) -> None:
     bot.submit_intake(region="br")
     bot.click(LEAD, ActionId.APPROVE)
     creds = register_project(bot, region="br")
@@ -142,6 +144,7 @@ def test_the_whole_onboarding_through_slack(bot):
     bot.click(STAFF, ActionId.INVITATION_SENT)
     assert bot.case().state == S.AWAITING_CUSTOMER
 
+    assert case.app_id is not None
     bot.sandbox.connect_page(creds["project_id"], case.app_id, page_name="Acme Bikes Page", delay_seconds=60)
     jobs.poll_sweep(bot.deps)
     bot.deliver()
@@ -165,7 +168,7 @@ def test_the_whole_onboarding_through_slack(bot):
     assert buttons_left == [], "every used step button was replaced by a record"
 
 
-def test_cancel_after_the_invite_goes_through_access_removal(bot):
+def test_cancel_after_the_invite_goes_through_access_removal(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.click(LEAD, ActionId.APPROVE)
     register_project(bot)
@@ -177,7 +180,7 @@ def test_cancel_after_the_invite_goes_through_access_removal(bot):
     assert bot.case().state == S.CANCELLED
 
 
-def test_a_customer_name_with_mentions_pings_nobody(bot):
+def test_a_customer_name_with_mentions_pings_nobody(bot: BotHarness) -> None:
     bot.submit_intake(customer_name="<!channel> <@U0OTHER> & co", notes="<!here> please")
     bodies = [json.dumps(call.params) for call in bot.slack_state.calls
               if call.method in ("chat.postMessage", "chat.update")]
@@ -188,13 +191,13 @@ def test_a_customer_name_with_mentions_pings_nobody(bot):
             assert "<!channel>" not in text and "<!here>" not in text and "<@U0OTHER>" not in text
 
 
-def _mrkdwn_texts(params: dict) -> list[str]:
+def _mrkdwn_texts(params: dict[str, Any]) -> list[str]:
     texts = [str(params.get("text", ""))]
     blocks = params.get("blocks")
     if isinstance(blocks, str):
         blocks = json.loads(blocks)
 
-    def walk(node):
+    def walk(node: object) -> None:
         if isinstance(node, dict):
             if node.get("type") == "mrkdwn":
                 texts.append(node.get("text", ""))
@@ -208,7 +211,7 @@ def _mrkdwn_texts(params: dict) -> list[str]:
     return texts
 
 
-def test_a_sinch_503_during_app_creation_is_retried_then_offered_as_a_retry_button(bot):
+def test_a_sinch_503_during_app_creation_is_retried_then_offered_as_a_retry_button(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.click(LEAD, ActionId.APPROVE)
     bot.sandbox.add_fault("/apps$", method="POST", status=503, count=3)
@@ -225,7 +228,8 @@ def test_a_sinch_503_during_app_creation_is_retried_then_offered_as_a_retry_butt
     bot.click(STAFF, ActionId.RETRY_APP, message=failure)
     assert bot.case().state == S.INVITING
     assert len(bot.sandbox.state()["apps"]["eu"]) == 1
-    assert "Retry requested" in json.dumps(bot.slack_state.find_message(CHANNEL, failure.ts).blocks)
+    resolved = bot.slack_state.find_message(CHANNEL, failure.ts)
+    assert resolved is not None and "Retry requested" in json.dumps(resolved.blocks)
 
 
 def _with_value(bot: BotHarness, view_id: str, field: str, value: object) -> SignedRequest:
@@ -234,7 +238,8 @@ def _with_value(bot: BotHarness, view_id: str, field: str, value: object) -> Sig
     payload = bot.sim.submit_view(REQUESTER, view_id=view_id, values=VALID_FORM).payload()
     element = next(iter(payload["view"]["state"]["values"][field].values()))
     if "selected_options" in element:
-        element["selected_options"] = [{"value": v} for v in value]  # type: ignore[union-attr]
+        assert isinstance(value, list)
+        element["selected_options"] = [{"value": v} for v in value]
     elif "selected_option" in element:
         element["selected_option"] = {"value": value}
     else:
@@ -253,7 +258,7 @@ def _with_value(bot: BotHarness, view_id: str, field: str, value: object) -> Sig
     ("prerequisites", ["chat_button"]),
     ("notes", "n" * 2001),
 ])
-def test_every_intake_field_error_lands_under_its_field(bot, field, value):
+def test_every_intake_field_error_lands_under_its_field(bot: BotHarness, field: str, value: object) -> None:
     view_id = bot.open_intake()
     response = bot.sim.dispatch(bot.app, _with_value(bot, view_id, field, value))
     answer = json.loads(response.body)

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import workflow as wf
 from bot.workflow import Actor, NotAllowed, OnboardingNotFound, WrongState
+from bot.workflow.notices import StepKey
 from sinch import MessengerStatus, Region
 from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage
 from store.states import OnboardingState as S
+from tests.conftest import FakeClock
 
 REQUESTER = Actor("U0REQ")
 APPROVER = Actor("U0LEAD", is_approver=True)
 STAFF = Actor("U0STAFF")
 OUTSIDER = Actor("U0OTHER")
+T = TypeVar("T")
 
 
-def intake(**overrides) -> wf.Intake:
-    values = dict(customer_name="Acme Bikes", contact_email="owner@acme.test", region=Region.EU, page="Acme Bikes",
-                  page_type=wf.PageType.BUSINESS, business_verified=True, page_admin=True, chat_button=True)
+def intake(**overrides: Any) -> wf.Intake:
+    values: dict[str, Any] = dict(customer_name="Acme Bikes", contact_email="owner@acme.test", region=Region.EU,
+                                  page="Acme Bikes", page_type=wf.PageType.BUSINESS, business_verified=True,
+                                  page_admin=True, chat_button=True)
     values.update(overrides)
     return wf.Intake(**values)
 
@@ -30,12 +37,12 @@ def intake(**overrides) -> wf.Intake:
 class Flow:
     """Drives one case through the real operations, one committed transaction per step."""
 
-    def __init__(self, engine, clock):
+    def __init__(self, engine: Engine, clock: FakeClock) -> None:
         self.engine = engine
         self.clock = clock
         self.id: int | None = None
 
-    def run(self, operation, **kwargs):
+    def run(self, operation: Callable[..., T], **kwargs: Any) -> T:
         with Session(self.engine, expire_on_commit=False) as session:
             result = operation(session=session, now=self.clock(), **kwargs)
             session.commit()
@@ -43,19 +50,21 @@ class Flow:
 
     def case(self) -> Onboarding:
         with Session(self.engine) as session:
-            return session.get(Onboarding, self.id)
+            case = session.get(Onboarding, self.id)
+        assert case is not None
+        return case
 
-    def submit(self, **overrides):
+    def submit(self, **overrides: Any) -> Onboarding:
         case = self.run(wf.submit_intake, intake=intake(**overrides), requester_id=REQUESTER.user_id,
                         channel="C0ONBOARD")
         self.id = case.id
         return case
 
-    def to(self, state: S):
+    def to(self, state: S) -> None:
         """Advance a fresh case to `state` along the happy path (or the obvious detour)."""
         self.submit()
         path = [S.CREATING_PROJECT, S.CREATING_APP, S.INVITING, S.AWAITING_CUSTOMER, S.ACTIVATING, S.FAILING]
-        steps = {
+        steps: dict[S, Callable[[], object]] = {
             S.CREATING_PROJECT: lambda: self.run(wf.approve, onboarding_id=self.id, actor=APPROVER,
                                                  allow_self_approval=False),
             S.CREATING_APP: lambda: self.run(wf.register_project, onboarding_id=self.id, actor=STAFF,
@@ -91,11 +100,11 @@ class Flow:
 
 
 @pytest.fixture
-def flow(engine, clock) -> Flow:
+def flow(engine: Engine, clock: FakeClock) -> Flow:
     return Flow(engine, clock)
 
 
-def test_intake_opens_a_case_with_its_card_and_approval_request(flow):
+def test_intake_opens_a_case_with_its_card_and_approval_request(flow: Flow) -> None:
     case = flow.submit()
     assert case.state == S.AWAITING_APPROVAL
     assert case.app_name == "Acme Bikes - Messenger"
@@ -106,7 +115,7 @@ def test_intake_opens_a_case_with_its_card_and_approval_request(flow):
 
 @pytest.mark.parametrize("variant", [dict(customer_name="  ACME   bikes "), dict(contact_email="owner@acme.test",
                                                                                    customer_name="Other")])
-def test_a_second_open_case_for_the_same_customer_is_refused(flow, variant):
+def test_a_second_open_case_for_the_same_customer_is_refused(flow: Flow, variant: dict[str, str]) -> None:
     flow.submit()
     with pytest.raises(wf.DuplicateOnboarding) as exc_info:
         flow.run(wf.submit_intake, intake=intake(**variant), requester_id="U0X", channel="C0ONBOARD")
@@ -114,14 +123,14 @@ def test_a_second_open_case_for_the_same_customer_is_refused(flow, variant):
     assert f"#{flow.id}" in str(exc_info.value)
 
 
-def test_a_closed_case_does_not_block_a_new_one(flow):
+def test_a_closed_case_does_not_block_a_new_one(flow: Flow) -> None:
     flow.submit()
     flow.run(wf.cancel, onboarding_id=flow.id, actor=REQUESTER, reason="wrong customer")
     second = flow.run(wf.submit_intake, intake=intake(), requester_id="U0X", channel="C0ONBOARD")
     assert second.id != flow.id
 
 
-def test_an_approver_approves(flow):
+def test_an_approver_approves(flow: Flow) -> None:
     flow.submit()
     flow.run(wf.approve, onboarding_id=flow.id, actor=APPROVER, allow_self_approval=False)
     case = flow.case()
@@ -129,7 +138,7 @@ def test_an_approver_approves(flow):
     assert flow.notices()[-2:] == ["approved", "project_step"]
 
 
-def test_a_non_approver_cannot_approve_and_nothing_changes(flow):
+def test_a_non_approver_cannot_approve_and_nothing_changes(flow: Flow) -> None:
     flow.submit()
     before = len(flow.outbox())
     with pytest.raises(NotAllowed):
@@ -138,7 +147,7 @@ def test_a_non_approver_cannot_approve_and_nothing_changes(flow):
     assert len(flow.outbox()) == before and len(flow.events()) == 1
 
 
-def test_the_requester_cannot_approve_their_own_request_unless_allowed(flow):
+def test_the_requester_cannot_approve_their_own_request_unless_allowed(flow: Flow) -> None:
     flow.submit()
     own = Actor(REQUESTER.user_id, is_approver=True)
     with pytest.raises(NotAllowed):
@@ -147,7 +156,7 @@ def test_the_requester_cannot_approve_their_own_request_unless_allowed(flow):
     assert flow.case().state == S.CREATING_PROJECT
 
 
-def test_a_second_approval_is_refused_as_wrong_state(flow):
+def test_a_second_approval_is_refused_as_wrong_state(flow: Flow) -> None:
     flow.to(S.CREATING_PROJECT)
     with pytest.raises(WrongState) as exc_info:
         flow.run(wf.approve, onboarding_id=flow.id, actor=APPROVER, allow_self_approval=False)
@@ -155,7 +164,7 @@ def test_a_second_approval_is_refused_as_wrong_state(flow):
     assert [e.action for e in flow.events()].count("approve") == 1
 
 
-def test_reject_needs_an_approver_and_a_reason(flow):
+def test_reject_needs_an_approver_and_a_reason(flow: Flow) -> None:
     flow.submit()
     with pytest.raises(NotAllowed):
         flow.run(wf.reject, onboarding_id=flow.id, actor=OUTSIDER, reason="no")
@@ -166,7 +175,7 @@ def test_reject_needs_an_approver_and_a_reason(flow):
     assert (case.state, case.rejection_reason) == (S.REJECTED, "Not a customer of ours")
 
 
-def test_register_project_only_while_creating_project(flow):
+def test_register_project_only_while_creating_project(flow: Flow) -> None:
     flow.submit()
     with pytest.raises(WrongState):
         flow.run(wf.register_project, onboarding_id=flow.id, actor=STAFF, project_id="p", key_id="k",
@@ -179,13 +188,13 @@ def test_register_project_only_while_creating_project(flow):
                                                                                        STAFF.user_id)
 
 
-def test_app_creation_moves_to_inviting_and_posts_the_invite_step_and_customer_text(flow):
+def test_app_creation_moves_to_inviting_and_posts_the_invite_step_and_customer_text(flow: Flow) -> None:
     flow.to(S.INVITING)
     assert flow.case().app_id == "01APP"
     assert flow.notices()[-3:] == ["app_created", "invite_step", "customer_instructions"]
 
 
-def test_app_failure_keeps_the_state_and_offers_a_retry(flow):
+def test_app_failure_keeps_the_state_and_offers_a_retry(flow: Flow) -> None:
     flow.to(S.CREATING_APP)
     flow.run(wf.record_app_failure, onboarding_id=flow.id, error="Sinch is down (503)",
              retry_in=timedelta(minutes=1))
@@ -198,7 +207,7 @@ def test_app_failure_keeps_the_state_and_offers_a_retry(flow):
     assert flow.events()[-1].action == "retry_app"
 
 
-def test_confirm_invite_starts_polling(flow, clock):
+def test_confirm_invite_starts_polling(flow: Flow, clock: FakeClock) -> None:
     flow.to(S.INVITING)
     with pytest.raises(WrongState):
         flow.run(wf.confirm_revocation, onboarding_id=flow.id, actor=STAFF)
@@ -207,10 +216,12 @@ def test_confirm_invite_starts_polling(flow, clock):
     assert (case.state, case.invited_by, case.next_poll_at) == (S.AWAITING_CUSTOMER, STAFF.user_id, clock())
 
 
-def test_channel_statuses_move_the_case_and_post_once(flow):
+def test_channel_statuses_move_the_case_and_post_once(flow: Flow) -> None:
     flow.to(S.AWAITING_CUSTOMER)
-    read = lambda status, description=None: flow.run(  # noqa: E731
-        wf.apply_channel_status, onboarding_id=flow.id, reading=MessengerStatus(status, description=description))
+    def read(status: str, description: str | None = None) -> bool:
+        return flow.run(wf.apply_channel_status, onboarding_id=flow.id,
+                        reading=MessengerStatus(status, description=description))
+
     assert read("NOT_CONNECTED") is True  # first reading is recorded...
     assert flow.notices()[-1] == "invited"  # ...but "not connected yet" is not news
     assert read("PENDING") is True and flow.case().state == S.ACTIVATING
@@ -225,7 +236,7 @@ def test_channel_statuses_move_the_case_and_post_once(flow):
                                    "channel_active", "revoke_step"]
 
 
-def test_an_unknown_status_is_kept_and_reported_once(flow):
+def test_an_unknown_status_is_kept_and_reported_once(flow: Flow) -> None:
     flow.to(S.AWAITING_CUSTOMER)
     for _ in range(2):
         flow.run(wf.apply_channel_status, onboarding_id=flow.id, reading=MessengerStatus("SUSPENDED_BY_META"))
@@ -234,7 +245,7 @@ def test_an_unknown_status_is_kept_and_reported_once(flow):
     assert flow.notices().count("channel_other") == 1
 
 
-def test_confirm_revocation_completes_and_erases_the_key_secret(flow):
+def test_confirm_revocation_completes_and_erases_the_key_secret(flow: Flow) -> None:
     flow.to(S.REVOKING)
     assert flow.case().key_secret_sealed == "sealed"
     flow.run(wf.confirm_revocation, onboarding_id=flow.id, actor=STAFF)
@@ -242,7 +253,7 @@ def test_confirm_revocation_completes_and_erases_the_key_secret(flow):
     assert (case.state, case.revoked_by, case.key_secret_sealed) == (S.COMPLETED, STAFF.user_id, None)
 
 
-def test_cancel_before_the_invite_ends_the_case(flow):
+def test_cancel_before_the_invite_ends_the_case(flow: Flow) -> None:
     flow.to(S.INVITING)
     with pytest.raises(NotAllowed):
         flow.run(wf.cancel, onboarding_id=flow.id, actor=OUTSIDER, reason="x")
@@ -252,7 +263,7 @@ def test_cancel_before_the_invite_ends_the_case(flow):
                                                                        "Customer changed their mind")
 
 
-def test_cancel_after_the_invite_still_requires_removing_access(flow):
+def test_cancel_after_the_invite_still_requires_removing_access(flow: Flow) -> None:
     flow.to(S.ACTIVATING)
     flow.run(wf.cancel, onboarding_id=flow.id, actor=APPROVER, reason="Contract ended")
     case = flow.case()
@@ -264,14 +275,14 @@ def test_cancel_after_the_invite_still_requires_removing_access(flow):
     assert flow.case().state == S.CANCELLED
 
 
-def test_cancel_on_a_finished_case_is_wrong_state(flow):
+def test_cancel_on_a_finished_case_is_wrong_state(flow: Flow) -> None:
     flow.submit()
     flow.run(wf.reject, onboarding_id=flow.id, actor=APPROVER, reason="no")
     with pytest.raises(WrongState):
         flow.run(wf.cancel, onboarding_id=flow.id, actor=REQUESTER, reason="x")
 
 
-def test_expiry_goes_through_revoking_to_expired(flow):
+def test_expiry_goes_through_revoking_to_expired(flow: Flow) -> None:
     flow.to(S.FAILING)
     flow.run(wf.expire, onboarding_id=flow.id)
     assert (flow.case().state, flow.case().revoke_outcome) == (S.REVOKING, S.EXPIRED)
@@ -279,28 +290,28 @@ def test_expiry_goes_through_revoking_to_expired(flow):
     assert flow.case().state == S.EXPIRED
 
 
-def test_expire_is_refused_before_the_invite(flow):
+def test_expire_is_refused_before_the_invite(flow: Flow) -> None:
     flow.to(S.CREATING_APP)
     with pytest.raises(WrongState):
         flow.run(wf.expire, onboarding_id=flow.id)
 
 
-def test_an_unknown_case_is_not_found(flow):
+def test_an_unknown_case_is_not_found(flow: Flow) -> None:
     with pytest.raises(OnboardingNotFound) as exc_info:
         flow.run(wf.approve, onboarding_id=999, actor=APPROVER, allow_self_approval=False)
     assert "#999" in str(exc_info.value)
 
 
-def test_the_checklist_follows_the_stored_facts(flow):
+def test_the_checklist_follows_the_stored_facts(flow: Flow) -> None:
     flow.to(S.ACTIVATING)
     progress = {step.key: status for step, status in wf.progress(flow.case())}
     assert progress == {"approval": "done", "project": "done", "app": "done", "invite": "done",
                         "connect": "current", "revoke": "todo"}
-    assert {step.key: step.performer for step in wf.STEPS}["app"] == wf.Performer.API
+    assert {step.key: step.performer for step in wf.STEPS}[StepKey.APP] == wf.Performer.API
 
 
 # Every operation, the states it may run in, and how to call it as an allowed actor.
-OPERATIONS = {
+OPERATIONS: dict[str, tuple[set[S], Callable[[Flow], object]]] = {
     "approve": ({S.AWAITING_APPROVAL}, lambda f: f.run(wf.approve, onboarding_id=f.id, actor=APPROVER,
                                                        allow_self_approval=False)),
     "reject": ({S.AWAITING_APPROVAL}, lambda f: f.run(wf.reject, onboarding_id=f.id, actor=APPROVER, reason="r")),
@@ -325,7 +336,8 @@ WRONG = [(name, state) for name, (allowed, _) in OPERATIONS.items() for state in
 
 
 @pytest.mark.parametrize(("operation", "state"), WRONG, ids=[f"{op}-from-{st}" for op, st in WRONG])
-def test_an_operation_from_a_state_it_does_not_allow_is_refused_and_writes_nothing(flow, operation, state):
+def test_an_operation_from_a_state_it_does_not_allow_is_refused_and_writes_nothing(flow: Flow, operation: str,
+                                                                                   state: S) -> None:
     flow.to(state)
     before = (flow.case().version, len(flow.events()), len(flow.outbox()))
     with pytest.raises(WrongState):
@@ -337,7 +349,8 @@ ALLOWED = [(name, state) for name, (allowed, _) in OPERATIONS.items() for state 
 
 
 @pytest.mark.parametrize(("operation", "state"), ALLOWED, ids=[f"{op}-from-{st}" for op, st in ALLOWED])
-def test_an_operation_from_an_allowed_state_by_an_allowed_actor_writes_an_audit_event(flow, operation, state):
+def test_an_operation_from_an_allowed_state_by_an_allowed_actor_writes_an_audit_event(flow: Flow, operation: str,
+                                                                                      state: S) -> None:
     flow.to(state)
     events_before = len(flow.events())
     OPERATIONS[operation][1](flow)

@@ -232,7 +232,7 @@ class Scene:
 
 
 @pytest.fixture
-def scene(tmp_path) -> Iterator[Scene]:
+def scene(tmp_path: Path) -> Iterator[Scene]:
     running = Scene(tmp_path)
     try:
         yield running
@@ -240,7 +240,7 @@ def scene(tmp_path) -> Iterator[Scene]:
         running.close()
 
 
-def test_sigkill_at_the_worst_moments_loses_nothing_and_duplicates_nothing(scene):
+def test_sigkill_at_the_worst_moments_loses_nothing_and_duplicates_nothing(scene: Scene) -> None:
     bot = scene.bot
     bot.start()
     for name in CUSTOMERS:

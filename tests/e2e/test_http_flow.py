@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.slack.ids import ActionId
-from devslack import FakeSlackState, SlackUserSimulator, start_fake_slack
+from devslack import FakeMessage, FakeSlackState, FakeView, SignedRequest, SlackUserSimulator, start_fake_slack
 from sinch.sandbox import SandboxControl
 from store.db import make_engine
 from store.models import AuditEvent, Onboarding
@@ -62,7 +62,7 @@ class Stack:
         self.engine.dispose()
         self.slack.stop()
 
-    def send(self, request) -> httpx.Response:
+    def send(self, request: SignedRequest) -> httpx.Response:
         started = time.perf_counter()
         response = self.sim.send(request)
         self.response_times.append(time.perf_counter() - started)
@@ -76,13 +76,13 @@ class Stack:
     def wait_state(self, state: S) -> None:
         wait_until(lambda: (case := self.case()) is not None and case.state == state, what=f"state {state}")
 
-    def thread(self):
+    def thread(self) -> list[FakeMessage]:
         case = self.case()
         assert case is not None and case.thread_ts
         return self.slack_state.thread(CHANNEL, case.thread_ts)
 
     def click(self, user: str, action: ActionId) -> None:
-        def message():
+        def message() -> FakeMessage | None:
             case = self.case()
             if case is None or not case.thread_ts:
                 return None
@@ -90,21 +90,25 @@ class Stack:
                          if action.value in json.dumps(m.blocks)), None)
 
         wait_until(lambda: message() is not None, what=f"the {action.name} button")
-        self.send(self.sim.click(user, message=message(), action_id=action))
+        target = message()
+        assert target is not None
+        self.send(self.sim.click(user, message=target, action_id=action))
 
-    def modal(self, user: str):
+    def modal(self, user: str) -> FakeView:
         wait_until(lambda: self.slack_state.last_view_for(user, open_only=True) is not None, what="a modal")
-        return self.slack_state.last_view_for(user, open_only=True)
+        view = self.slack_state.last_view_for(user, open_only=True)
+        assert view is not None
+        return view
 
 
 @pytest.fixture
-def stack(tmp_path) -> Iterator[Stack]:
+def stack(tmp_path: Path) -> Iterator[Stack]:
     running = Stack(tmp_path)
     yield running
     running.close()
 
 
-def test_a_whole_onboarding_over_http_with_slow_sinch_and_a_rate_limited_slack(stack):
+def test_a_whole_onboarding_over_http_with_slow_sinch_and_a_rate_limited_slack(stack: Stack) -> None:
     calls_before = len(stack.slack_state.calls)
     stack.send(stack.sim.slash_command(REQUESTER, text="", channel_id=CHANNEL))
     view = stack.modal(REQUESTER)
@@ -131,6 +135,7 @@ def test_a_whole_onboarding_over_http_with_slow_sinch_and_a_rate_limited_slack(s
     stack.wait_state(S.INVITING)
     apps = stack.sandbox.state()["apps"]
     case = stack.case()
+    assert case is not None and case.app_id is not None
     assert [a["id"] for a in apps["br"]] == [case.app_id] and not apps["us"] and not apps["eu"]
 
     stack.click(STAFF, ActionId.INVITATION_SENT)

@@ -192,7 +192,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory, bot: BotHarness, live_ap
 # -- the scenarios --------------------------------------------------------------------------------
 
 
-def test_two_approvers_click_approve_at_once(bot, templates):
+def test_two_approvers_click_approve_at_once(bot: BotHarness, templates: dict[str, Template]) -> None:
     for run in templates["awaiting_approval"].runs(bot.deps, RUNS):
         deps = run.deps
 
@@ -209,7 +209,7 @@ def test_two_approvers_click_approve_at_once(bot, templates):
         FIGURES["races: two approvers approve (workflow, in_transaction)"] += 1
 
 
-def test_approve_and_cancel_at_once(bot, templates):
+def test_approve_and_cancel_at_once(bot: BotHarness, templates: dict[str, Template]) -> None:
     winners = {"approve": 0, "cancel": 0}
     for run in templates["awaiting_approval"].runs(bot.deps, RUNS):
         deps = run.deps
@@ -243,7 +243,7 @@ def test_approve_and_cancel_at_once(bot, templates):
     FIGURES["races: approve vs cancel, cancel won"] += winners["cancel"]
 
 
-def test_two_staff_register_the_project_at_once(bot, templates):
+def test_two_staff_register_the_project_at_once(bot: BotHarness, templates: dict[str, Template]) -> None:
     secrets = bot.deps.secrets
     for run in templates["creating_project"].runs(bot.deps, RUNS):
         deps = run.deps
@@ -264,7 +264,7 @@ def test_two_staff_register_the_project_at_once(bot, templates):
         FIGURES["races: two staff register the project"] += 1
 
 
-def test_poll_sweep_applies_active_while_staff_cancel(bot, templates):
+def test_poll_sweep_applies_active_while_staff_cancel(bot: BotHarness, templates: dict[str, Template]) -> None:
     winners = {"sweep": 0, "cancel": 0, "cancel, after the sweep had read the case as due": 0}
     for run in templates["awaiting_customer"].runs(bot.deps, RUNS):
         deps = run.deps
@@ -306,7 +306,7 @@ def test_poll_sweep_applies_active_while_staff_cancel(bot, templates):
 # -- the same race through Slack: two signed clicks on one Approve button ---------------------------
 
 
-def test_two_approvers_clicking_the_same_button_through_the_http_endpoint(tmp_path):
+def test_two_approvers_clicking_the_same_button_through_the_http_endpoint(tmp_path: Path) -> None:
     import httpx
 
     bot = BotHarness(tmp_path)
@@ -336,7 +336,7 @@ def test_two_approvers_clicking_the_same_button_through_the_http_endpoint(tmp_pa
         bot.close()
 
 
-def test_a_cancel_form_submitted_after_the_case_moved_on_reopens_for_the_new_state(tmp_path):
+def test_a_cancel_form_submitted_after_the_case_moved_on_reopens_for_the_new_state(tmp_path: Path) -> None:
     """The slow version of "approve and cancel at once": the requester opens the cancel form, an approver
     approves meanwhile. The cancel is not applied to a case its author did not see; the form comes back
     saying what changed, reason kept, and a second submit cancels the case as it now is."""

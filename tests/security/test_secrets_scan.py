@@ -22,7 +22,7 @@ from bot.ops.maintenance import rotate_key
 from bot.slack.ids import ActionId
 from sinch import Region, SinchCredentials
 from store.db import make_engine, session_scope
-from store.models import Onboarding
+from store.models import Onboarding, PageType
 from store.secrets import SecretBox, SecretUnreadable, generate_key
 from store.states import OnboardingState as S
 from tests.bot.harness import CHANNEL, LEAD, REQUESTER, STAFF, BotHarness
@@ -179,7 +179,8 @@ def _seal_cases(url: str, box: SecretBox, secrets: list[str]) -> None:
     with session_scope(engine) as session:
         for index, secret in enumerate(secrets):
             session.add(Onboarding(customer_name=f"C{index}", customer_key=f"c{index}",
-                                   contact_email=f"c{index}@x.test", region="eu", page="P", page_type="personal",
+                                   contact_email=f"c{index}@x.test", region=Region.EU, page="P",
+                                   page_type=PageType.PERSONAL,
                                    state=S.CREATING_APP, requester_id="U1", key_secret_sealed=box.seal(secret)))
     engine.dispose()
 

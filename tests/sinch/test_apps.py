@@ -19,6 +19,7 @@ from sinch import (
     SinchForbidden,
     SinchNotFound,
 )
+from sinch.sandbox import SandboxControl
 
 CREDS = SinchCredentials(project_id="p-1", key_id="k-1", key_secret="s3cret", region=Region.EU)
 
@@ -57,7 +58,7 @@ def mock_client(recorder: Recorder) -> Iterator[SinchClient]:
         yield client
 
 
-def test_create_posts_a_bare_app_to_the_regional_host(mock_client, recorder):
+def test_create_posts_a_bare_app_to_the_regional_host(mock_client: SinchClient, recorder: Recorder) -> None:
     mock_client.apps.create(CREDS, display_name="Acme Messenger")
 
     token, create = recorder.requests
@@ -69,7 +70,7 @@ def test_create_posts_a_bare_app_to_the_regional_host(mock_client, recorder):
     assert create.headers["Authorization"] == "Bearer tok"
 
 
-def test_the_default_endpoints_are_sinchs_production_hosts(recorder):
+def test_the_default_endpoints_are_sinchs_production_hosts(recorder: Recorder) -> None:
     with SinchClient.create(endpoints=SinchEndpoints(), transport=httpx.MockTransport(recorder)) as client:
         client.apps.list(CREDS)
 
@@ -79,13 +80,13 @@ def test_the_default_endpoints_are_sinchs_production_hosts(recorder):
     ]
 
 
-def test_ids_cannot_change_the_path(mock_client, recorder):
+def test_ids_cannot_change_the_path(mock_client: SinchClient, recorder: Recorder) -> None:
     mock_client.apps.delete(CREDS, "../../other-project")
 
     assert recorder.requests[-1].url.raw_path == b"/conversation/eu/v1/projects/p-1/apps/..%2F..%2Fother-project"
 
 
-def test_every_request_carries_an_explicit_timeout(recorder):
+def test_every_request_carries_an_explicit_timeout(recorder: Recorder) -> None:
     transport = httpx.MockTransport(recorder)
     with SinchClient.create(endpoints=SinchEndpoints(), transport=transport, timeout=3.0) as client:
         client.apps.list(CREDS)
@@ -93,7 +94,7 @@ def test_every_request_carries_an_explicit_timeout(recorder):
     assert {r.extensions["timeout"]["read"] for r in recorder.requests} == {3.0}
 
 
-def test_an_app_goes_through_create_get_list_and_delete(client, creds):
+def test_an_app_goes_through_create_get_list_and_delete(client: SinchClient, creds: SinchCredentials) -> None:
     created = client.apps.create(creds, display_name="Acme Messenger")
 
     assert created.display_name == "Acme Messenger"
@@ -108,7 +109,7 @@ def test_an_app_goes_through_create_get_list_and_delete(client, creds):
         client.apps.get(creds, created.id)
 
 
-def test_find_by_name_lets_the_caller_create_only_once(client, creds):
+def test_find_by_name_lets_the_caller_create_only_once(client: SinchClient, creds: SinchCredentials) -> None:
     assert client.apps.find_by_name(creds, "Acme Messenger") is None
     created = client.apps.create(creds, display_name="Acme Messenger")
     client.apps.create(creds, display_name="Other")
@@ -119,17 +120,18 @@ def test_find_by_name_lets_the_caller_create_only_once(client, creds):
     assert isinstance(found, ConversationApp)
 
 
-def test_find_by_name_looks_only_in_the_credentials_region(client, creds):
+def test_find_by_name_looks_only_in_the_credentials_region(client: SinchClient, creds: SinchCredentials) -> None:
     client.apps.create(creds, display_name="Acme Messenger")
 
     assert client.apps.find_by_name(dataclasses.replace(creds, region=Region.BR), "Acme Messenger") is None
 
 
-def test_verify_credentials_accepts_a_key_of_the_project(client, creds):
-    assert client.verify_credentials(creds) is None
+def test_verify_credentials_accepts_a_key_of_the_project(client: SinchClient, creds: SinchCredentials) -> None:
+    client.verify_credentials(creds)  # raises if Sinch refuses the key
 
 
-def test_verify_credentials_names_the_mismatched_key_and_project(client, creds, control):
+def test_verify_credentials_names_the_mismatched_key_and_project(client: SinchClient, creds: SinchCredentials,
+                                                                 control: SandboxControl) -> None:
     other = control.create_project("Globex")
     mixed = SinchCredentials(
         project_id=creds.project_id, key_id=other.key_id, key_secret=other.key_secret, region=Region.US
@@ -144,7 +146,7 @@ def test_verify_credentials_names_the_mismatched_key_and_project(client, creds, 
     assert exc_info.value.status == 403
 
 
-def test_empty_display_name_is_refused_before_any_request(mock_client, recorder):
+def test_empty_display_name_is_refused_before_any_request(mock_client: SinchClient, recorder: Recorder) -> None:
     with pytest.raises(ValueError):
         mock_client.apps.create(CREDS, display_name="  ")
 

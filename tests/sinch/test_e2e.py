@@ -84,7 +84,8 @@ def _client(sandbox_url: str, sleeps: list[float], **options: Any) -> SinchClien
     return SinchClient.create(endpoints=endpoints_for(sandbox_url), timeout=5.0, sleep=sleeps.append, **options)
 
 
-def test_a_page_connected_with_outcome_active_reads_pending_then_active(sandbox_url, control, sleeps):
+def test_a_page_connected_with_outcome_active_reads_pending_then_active(sandbox_url: str, control: SandboxControl,
+                                                                        sleeps: list[float]) -> None:
     with _client(sandbox_url, sleeps) as client:
         creds = control.create_project("Acme Pizza", Region.US)
         client.verify_credentials(creds)
@@ -100,7 +101,8 @@ def test_a_page_connected_with_outcome_active_reads_pending_then_active(sandbox_
     assert control.state()["request_counts"]["POST /oauth2/token"] == 1
 
 
-def test_a_page_that_fails_reports_failing_with_its_description(sandbox_url, control, sleeps):
+def test_a_page_that_fails_reports_failing_with_its_description(sandbox_url: str, control: SandboxControl,
+                                                                sleeps: list[float]) -> None:
     with _client(sandbox_url, sleeps, use_provisioning=True) as client:
         creds = control.create_project("Globex", Region.EU)
         client.verify_credentials(creds)
@@ -128,7 +130,8 @@ def test_a_page_that_fails_reports_failing_with_its_description(sandbox_url, con
         assert client.apps.get(creds, app.id).messenger.description == "The Page was deselected in Facebook"
 
 
-def test_a_dropped_connection_on_the_served_port_is_retried_for_a_get(sandbox_url, control, sleeps):
+def test_a_dropped_connection_on_the_served_port_is_retried_for_a_get(sandbox_url: str, control: SandboxControl,
+                                                                      sleeps: list[float]) -> None:
     creds = control.create_project("Initech")
     control.add_fault("/apps$", method="GET", drop=True, count=1)
     with _client(sandbox_url, sleeps) as client:

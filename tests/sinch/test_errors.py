@@ -15,6 +15,8 @@ from sinch import (
     SinchAPIError,
     SinchAuthError,
     SinchBadRequest,
+    SinchClient,
+    SinchCredentials,
     SinchError,
     SinchForbidden,
     SinchInvalidResponse,
@@ -24,6 +26,8 @@ from sinch import (
     SinchTransportError,
 )
 from sinch.errors import parse_retry_after, raise_for_response
+from sinch.sandbox import SandboxApp, SandboxControl
+from tests.sinch.conftest import SecondsClock
 
 from .conftest import APPS_ROUTE, make_client
 
@@ -41,8 +45,9 @@ from .conftest import APPS_ROUTE, make_client
     ],
 )
 def test_conversation_errors_map_to_their_class(
-    transport, fake_clock, sleeps, creds, control, status, error_class, code
-):
+    transport: httpx.WSGITransport, fake_clock: SecondsClock, sleeps: list[float], creds: SinchCredentials,
+    control: SandboxControl, status: int, error_class: type[SinchAPIError], code: str,
+) -> None:
     control.add_fault("/apps$", status=status, count=1)
     with make_client(transport, fake_clock, sleeps, max_attempts=1) as client:
         with pytest.raises(error_class) as exc_info:
@@ -53,7 +58,7 @@ def test_conversation_errors_map_to_their_class(
     assert str(error).startswith(f"{error_class.summary} ({status} {code}): ")
 
 
-def test_an_unknown_key_is_an_auth_error_in_the_oauth_format(client, creds):
+def test_an_unknown_key_is_an_auth_error_in_the_oauth_format(client: SinchClient, creds: SinchCredentials) -> None:
     with pytest.raises(SinchAuthError) as exc_info:
         client.apps.list(dataclasses.replace(creds, key_id="5e0e8a47-0000-4000-8000-000000000000"))
 
@@ -61,7 +66,8 @@ def test_an_unknown_key_is_an_auth_error_in_the_oauth_format(client, creds):
     assert str(exc_info.value) == "Sinch rejected the access key (401 invalid_client): Client authentication failed"
 
 
-def test_a_key_of_another_project_is_forbidden(client, creds, control):
+def test_a_key_of_another_project_is_forbidden(client: SinchClient, creds: SinchCredentials,
+                                               control: SandboxControl) -> None:
     other = control.create_project("Globex")
 
     with pytest.raises(SinchForbidden) as exc_info:
@@ -71,7 +77,7 @@ def test_a_key_of_another_project_is_forbidden(client, creds, control):
     assert creds.project_id in str(exc_info.value)
 
 
-def test_an_app_from_another_region_is_not_found(client, creds):
+def test_an_app_from_another_region_is_not_found(client: SinchClient, creds: SinchCredentials) -> None:
     eu = dataclasses.replace(creds, region=Region.EU)
     app = client.apps.create(eu, display_name="Acme EU")
 
@@ -83,7 +89,7 @@ def test_an_app_from_another_region_is_not_found(client, creds):
     assert client.apps.list(creds) == []
 
 
-def test_provisioning_errors_keep_error_code_and_resolution(papi_client, creds):
+def test_provisioning_errors_keep_error_code_and_resolution(papi_client: SinchClient, creds: SinchCredentials) -> None:
     with pytest.raises(SinchNotFound) as exc_info:
         papi_client.messenger.status(creds, "01JABCDEFGHJKMNPQRSTVWXYZ0")
 
@@ -95,14 +101,16 @@ def test_provisioning_errors_keep_error_code_and_resolution(papi_client, creds):
     )
 
 
-def test_a_malformed_app_id_is_a_bad_request_from_provisioning(papi_client, creds):
+def test_a_malformed_app_id_is_a_bad_request_from_provisioning(papi_client: SinchClient,
+                                                               creds: SinchCredentials) -> None:
     with pytest.raises(SinchBadRequest) as exc_info:
         papi_client.messenger.status(creds, "not-an-app-id")
 
     assert exc_info.value.code == "conversation_app_id_invalid"
 
 
-def test_a_provisioning_server_error_uses_the_papi_format(papi_client, creds, control):
+def test_a_provisioning_server_error_uses_the_papi_format(papi_client: SinchClient, creds: SinchCredentials,
+                                                          control: SandboxControl) -> None:
     app = papi_client.apps.create(creds, display_name="Acme")
     control.add_fault("/provisioning/", status=500, count=1)
 
@@ -112,7 +120,8 @@ def test_a_provisioning_server_error_uses_the_papi_format(papi_client, creds, co
     assert exc_info.value.code == "internal_error"
 
 
-def test_a_body_that_is_not_json_is_an_invalid_response(client, creds, control):
+def test_a_body_that_is_not_json_is_an_invalid_response(client: SinchClient, creds: SinchCredentials,
+                                                        control: SandboxControl) -> None:
     control.add_fault("/apps$", method="GET", body="{not json", count=1)
 
     with pytest.raises(SinchInvalidResponse) as exc_info:
@@ -121,7 +130,8 @@ def test_a_body_that_is_not_json_is_an_invalid_response(client, creds, control):
     assert "not JSON" in str(exc_info.value)
 
 
-def test_a_body_of_the_wrong_shape_is_an_invalid_response(client, creds, control):
+def test_a_body_of_the_wrong_shape_is_an_invalid_response(client: SinchClient, creds: SinchCredentials,
+                                                          control: SandboxControl) -> None:
     control.add_fault("/apps$", method="GET", body={"apps": [{"display_name": "no id"}]}, count=1)
 
     with pytest.raises(SinchInvalidResponse) as exc_info:
@@ -130,7 +140,9 @@ def test_a_body_of_the_wrong_shape_is_an_invalid_response(client, creds, control
     assert "'id' is missing" in str(exc_info.value)
 
 
-def test_a_dropped_connection_is_a_transport_error(transport, fake_clock, sleeps, creds, control):
+def test_a_dropped_connection_is_a_transport_error(transport: httpx.WSGITransport, fake_clock: SecondsClock,
+                                                   sleeps: list[float], creds: SinchCredentials,
+                                                   control: SandboxControl) -> None:
     control.add_fault("/apps$", drop=True, count=1)
     with make_client(transport, fake_clock, sleeps, max_attempts=1) as client:
         with pytest.raises(SinchTransportError) as exc_info:
@@ -140,7 +152,9 @@ def test_a_dropped_connection_is_a_transport_error(transport, fake_clock, sleeps
     assert isinstance(exc_info.value.__cause__, httpx.TransportError)
 
 
-def test_a_dropped_connection_is_retried_for_a_get(client, creds, control, sandbox, sleeps):
+def test_a_dropped_connection_is_retried_for_a_get(client: SinchClient, creds: SinchCredentials,
+                                                   control: SandboxControl, sandbox: SandboxApp,
+                                                   sleeps: list[float]) -> None:
     control.add_fault("/apps$", drop=True, count=1)
 
     assert client.apps.list(creds) == []
@@ -148,7 +162,8 @@ def test_a_dropped_connection_is_retried_for_a_get(client, creds, control, sandb
     assert sleeps == [0.5]
 
 
-def test_a_timeout_is_a_transport_error_naming_the_host(fake_clock, sleeps, creds):
+def test_a_timeout_is_a_transport_error_naming_the_host(fake_clock: SecondsClock, sleeps: list[float],
+                                                        creds: SinchCredentials) -> None:
     def time_out(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("timed out", request=request)
 
@@ -160,7 +175,7 @@ def test_a_timeout_is_a_transport_error_naming_the_host(fake_clock, sleeps, cred
     assert sleeps == [0.5]
 
 
-def test_an_error_body_without_a_known_format_falls_back_to_the_http_reason():
+def test_an_error_body_without_a_known_format_falls_back_to_the_http_reason() -> None:
     response = httpx.Response(502, text="<html>Bad gateway</html>", request=httpx.Request("GET", "https://x/y"))
 
     with pytest.raises(SinchServerError) as exc_info:
@@ -170,7 +185,7 @@ def test_an_error_body_without_a_known_format_falls_back_to_the_http_reason():
     assert str(exc_info.value) == "Sinch had a server error (502 BAD_GATEWAY)"
 
 
-def test_a_long_sinch_message_is_shortened_to_one_line():
+def test_a_long_sinch_message_is_shortened_to_one_line() -> None:
     message = "line one\nline two " + "x" * 1000
     response = httpx.Response(400, json={"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}})
 
@@ -185,11 +200,11 @@ def test_a_long_sinch_message_is_shortened_to_one_line():
     ("header", "seconds"),
     [("7", 7.0), (" 1.5 ", 1.5), ("-3", 0.0), ("Wed, 21 Oct 2026 07:28:00 GMT", None), (None, None), ("nan", None)],
 )
-def test_retry_after_is_read_as_seconds(header, seconds):
+def test_retry_after_is_read_as_seconds(header: str | None, seconds: float | None) -> None:
     assert parse_retry_after(header) == seconds
 
 
-def test_every_error_is_a_sinch_error():
+def test_every_error_is_a_sinch_error() -> None:
     api_errors = [SinchBadRequest, SinchAuthError, SinchForbidden, SinchNotFound, SinchRateLimited, SinchServerError]
     assert all(issubclass(cls, SinchAPIError) for cls in api_errors)
     assert all(issubclass(cls, SinchError) for cls in [*api_errors, SinchTransportError, SinchInvalidResponse])
@@ -206,8 +221,9 @@ def test_every_error_is_a_sinch_error():
     ),
     retry_after=st.one_of(st.none(), st.text(max_size=20)),
 )
-def test_any_error_response_becomes_a_one_line_sinch_api_error(status, body, retry_after):
-    headers = {} if retry_after is None else {"Retry-After": retry_after.encode()}
+def test_any_error_response_becomes_a_one_line_sinch_api_error(status: int, body: bytes,
+                                                               retry_after: str | None) -> None:
+    headers: dict[bytes, bytes] = {} if retry_after is None else {b"Retry-After": retry_after.encode()}
     response = httpx.Response(status, content=body, headers=headers)
 
     with pytest.raises(SinchAPIError) as exc_info:

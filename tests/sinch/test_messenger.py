@@ -4,31 +4,36 @@ from __future__ import annotations
 
 import pytest
 
-from sinch import ChannelStatus, MessengerStatus
+from sinch import ChannelStatus, ConversationApp, MessengerStatus, SinchClient, SinchCredentials
+from sinch.sandbox import SandboxApp, SandboxControl
+from tests.sinch.conftest import SecondsClock
 
 from .conftest import MESSENGER_ROUTE
 
 
 @pytest.fixture
-def app(client, creds):
+def app(client: SinchClient, creds: SinchCredentials) -> ConversationApp:
     return client.apps.create(creds, display_name="Acme Messenger")
 
 
-def test_an_app_without_a_page_is_not_connected(client, creds, app):
+def test_an_app_without_a_page_is_not_connected(client: SinchClient, creds: SinchCredentials,
+                                                app: ConversationApp) -> None: 
     status = client.messenger.status(creds, app.id)
 
     assert status == MessengerStatus(status=ChannelStatus.NOT_CONNECTED)
     assert not status.connected
 
 
-def test_the_provisioning_no_channel_404_means_not_connected(papi_client, creds, app, sandbox):
+def test_the_provisioning_no_channel_404_means_not_connected(papi_client: SinchClient, creds: SinchCredentials,
+                                                             app: ConversationApp, sandbox: SandboxApp) -> None:
     status = papi_client.messenger.status(creds, app.id)
 
     assert status.status == ChannelStatus.NOT_CONNECTED
     assert sandbox.state.request_count(MESSENGER_ROUTE) == 1
 
 
-def test_a_connected_page_reads_pending_then_active(client, creds, app, control):
+def test_a_connected_page_reads_pending_then_active(client: SinchClient, creds: SinchCredentials, app: ConversationApp,
+                                                    control: SandboxControl) -> None:
     control.connect_page(creds.project_id, app.id, outcome="ACTIVE")
 
     first = client.messenger.status(creds, app.id)
@@ -38,7 +43,8 @@ def test_a_connected_page_reads_pending_then_active(client, creds, app, control)
     assert second == MessengerStatus(status=ChannelStatus.ACTIVE)
 
 
-def test_provisioning_adds_the_page_and_the_failure_description(papi_client, creds, app, control):
+def test_provisioning_adds_the_page_and_the_failure_description(papi_client: SinchClient, creds: SinchCredentials,
+                                                                app: ConversationApp, control: SandboxControl) -> None:
     control.connect_page(
         creds.project_id, app.id, page_id="4242", page_name="Acme Pizza", outcome="FAILING", description="Token revoked"
     )
@@ -52,7 +58,9 @@ def test_provisioning_adds_the_page_and_the_failure_description(papi_client, cre
     )
 
 
-def test_error_exists_only_in_the_provisioning_vocabulary(client, papi_client, creds, app, control):
+def test_error_exists_only_in_the_provisioning_vocabulary(client: SinchClient, papi_client: SinchClient,
+                                                          creds: SinchCredentials, app: ConversationApp,
+                                                          control: SandboxControl) -> None:
     control.connect_page(creds.project_id, app.id, outcome="ERROR")
     papi_client.messenger.status(creds, app.id)  # the first read is always PENDING
 
@@ -60,7 +68,8 @@ def test_error_exists_only_in_the_provisioning_vocabulary(client, papi_client, c
     assert client.messenger.status(creds, app.id).status == ChannelStatus.FAILING
 
 
-def test_the_outcome_waits_for_the_delay(client, creds, app, control, fake_clock):
+def test_the_outcome_waits_for_the_delay(client: SinchClient, creds: SinchCredentials, app: ConversationApp,
+                                         control: SandboxControl, fake_clock: SecondsClock) -> None:
     control.connect_page(creds.project_id, app.id, outcome="ACTIVE", delay_seconds=30)
 
     assert client.messenger.status(creds, app.id).status == ChannelStatus.PENDING
@@ -70,7 +79,8 @@ def test_the_outcome_waits_for_the_delay(client, creds, app, control, fake_clock
     assert client.messenger.status(creds, app.id).status == ChannelStatus.ACTIVE
 
 
-def test_reconnecting_a_failing_page_starts_pending_again(client, creds, app, control):
+def test_reconnecting_a_failing_page_starts_pending_again(client: SinchClient, creds: SinchCredentials,
+                                                          app: ConversationApp, control: SandboxControl) -> None:
     control.connect_page(creds.project_id, app.id, outcome="FAILING")
     client.messenger.status(creds, app.id)
     assert client.messenger.status(creds, app.id).status == ChannelStatus.FAILING
@@ -81,7 +91,8 @@ def test_reconnecting_a_failing_page_starts_pending_again(client, creds, app, co
     assert client.messenger.status(creds, app.id).status == ChannelStatus.ACTIVE
 
 
-def test_listing_apps_does_not_consume_the_pending_read(client, creds, app, control):
+def test_listing_apps_does_not_consume_the_pending_read(client: SinchClient, creds: SinchCredentials,
+                                                        app: ConversationApp, control: SandboxControl) -> None:
     control.connect_page(creds.project_id, app.id, outcome="ACTIVE")
 
     assert client.apps.list(creds)[0].messenger.status == ChannelStatus.PENDING
@@ -90,7 +101,8 @@ def test_listing_apps_does_not_consume_the_pending_read(client, creds, app, cont
     assert client.messenger.status(creds, app.id).status == ChannelStatus.ACTIVE
 
 
-def test_an_unknown_provisioning_status_is_kept_verbatim(papi_client, creds, app, control):
+def test_an_unknown_provisioning_status_is_kept_verbatim(papi_client: SinchClient, creds: SinchCredentials,
+                                                         app: ConversationApp, control: SandboxControl) -> None:
     control.add_fault("/messenger$", body={"status": "SUSPENDED_BY_META", "id": "1", "name": "Acme"}, count=1)
 
     status = papi_client.messenger.status(creds, app.id)
@@ -99,7 +111,8 @@ def test_an_unknown_provisioning_status_is_kept_verbatim(papi_client, creds, app
     assert status.connected
 
 
-def test_an_unknown_conversation_state_is_kept_verbatim(client, creds, app, control):
+def test_an_unknown_conversation_state_is_kept_verbatim(client: SinchClient, creds: SinchCredentials,
+                                                        app: ConversationApp, control: SandboxControl) -> None:
     body = {
         "id": app.id,
         "display_name": app.display_name,

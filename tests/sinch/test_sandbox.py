@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from sinch import SinchCredentials, SinchServerError
+from sinch import SinchClient, SinchCredentials, SinchServerError
+from sinch.sandbox import SandboxApp, SandboxControl
 from sinch.sandbox.ids import ULID_PATTERN
+from tests.sinch.conftest import SecondsClock
 
 from .conftest import APPS_ROUTE, TOKEN_ROUTE
 
@@ -45,7 +47,7 @@ def _create(raw: httpx.Client, creds: SinchCredentials, name: str = "Acme", regi
 # -- Sinch's API ---------------------------------------------------------------------------
 
 
-def test_ids_look_like_sinchs(raw, creds):
+def test_ids_look_like_sinchs(raw: httpx.Client, creds: SinchCredentials) -> None:
     app = _create(raw, creds)
 
     assert UUID.fullmatch(creds.project_id) and UUID.fullmatch(creds.key_id)
@@ -53,7 +55,7 @@ def test_ids_look_like_sinchs(raw, creds):
     assert uuid.UUID(creds.project_id).version == 4
 
 
-def test_get_app_returns_the_full_resource(raw, creds, control):
+def test_get_app_returns_the_full_resource(raw: httpx.Client, creds: SinchCredentials, control: SandboxControl) -> None:
     app = _create(raw, creds)
     auth = (creds.key_id, creds.key_secret)  # Basic auth works on API routes too
 
@@ -79,7 +81,7 @@ def test_get_app_returns_the_full_resource(raw, creds, control):
     assert messenger["state"] == {"status": "PENDING", "description": ""}
 
 
-def test_list_apps_has_the_documented_envelope(raw, creds):
+def test_list_apps_has_the_documented_envelope(raw: httpx.Client, creds: SinchCredentials) -> None:
     app = _create(raw, creds)
 
     body = raw.get(_apps_url(creds), auth=(creds.key_id, creds.key_secret)).json()
@@ -87,7 +89,8 @@ def test_list_apps_has_the_documented_envelope(raw, creds):
     assert [item["id"] for item in body["apps"]] == [app["id"]]
 
 
-def test_an_expired_token_gets_401_saying_expired(raw, creds, fake_clock):
+def test_an_expired_token_gets_401_saying_expired(raw: httpx.Client, creds: SinchCredentials,
+                                                  fake_clock: SecondsClock) -> None:
     token = _token(raw, creds)
     fake_clock.advance(3600)
 
@@ -99,7 +102,8 @@ def test_an_expired_token_gets_401_saying_expired(raw, creds, fake_clock):
 
 
 @pytest.mark.parametrize("header", [None, "Bearer nonsense", "Basic bm9wZTpub3Bl", "Basic !!!"])
-def test_missing_or_bad_credentials_get_401_in_conversation_format(raw, creds, header):
+def test_missing_or_bad_credentials_get_401_in_conversation_format(raw: httpx.Client, creds: SinchCredentials,
+                                                                   header: str | None) -> None:
     headers = {} if header is None else {"Authorization": header}
 
     response = raw.get(_apps_url(creds), headers=headers)
@@ -109,7 +113,8 @@ def test_missing_or_bad_credentials_get_401_in_conversation_format(raw, creds, h
     assert "expired" not in response.headers["WWW-Authenticate"]
 
 
-def test_a_key_works_only_for_its_own_project(raw, creds, control):
+def test_a_key_works_only_for_its_own_project(raw: httpx.Client, creds: SinchCredentials,
+                                              control: SandboxControl) -> None:
     other = control.create_project("Globex")
 
     response = raw.get(_apps_url(creds), auth=(other.key_id, other.key_secret))
@@ -118,7 +123,7 @@ def test_a_key_works_only_for_its_own_project(raw, creds, control):
     assert response.json()["error"]["status"] == "PERMISSION_DENIED"
 
 
-def test_an_app_exists_only_in_its_region(raw, creds):
+def test_an_app_exists_only_in_its_region(raw: httpx.Client, creds: SinchCredentials) -> None:
     app = _create(raw, creds, region="eu")
     auth = (creds.key_id, creds.key_secret)
 
@@ -133,7 +138,7 @@ def test_an_app_exists_only_in_its_region(raw, creds):
     "body",
     [{"channel_credentials": []}, {"display_name": "Acme"}, {"display_name": "", "channel_credentials": []}, []],
 )
-def test_create_app_validates_its_body(raw, creds, body):
+def test_create_app_validates_its_body(raw: httpx.Client, creds: SinchCredentials, body: Any) -> None:
     response = raw.post(_apps_url(creds), json=body, auth=(creds.key_id, creds.key_secret))
 
     assert response.status_code == 400
@@ -147,7 +152,8 @@ def test_create_app_validates_its_body(raw, creds, body):
         ({"grant_type": "password"}, None, 400, "unsupported_grant_type"),
     ],
 )
-def test_token_errors_use_the_oauth_format(raw, creds, data, auth, status, error):
+def test_token_errors_use_the_oauth_format(raw: httpx.Client, creds: SinchCredentials, data: dict[str, str],
+                                           auth: tuple[str, str] | None, status: int, error: str) -> None:
     response = raw.post("/oauth2/token", data=data, auth=auth or (creds.key_id, creds.key_secret))
 
     assert response.status_code == status
@@ -155,7 +161,8 @@ def test_token_errors_use_the_oauth_format(raw, creds, data, auth, status, error
     assert response.json()["error_description"]
 
 
-def test_provisioning_messenger_before_and_after_a_page_is_connected(raw, creds, control):
+def test_provisioning_messenger_before_and_after_a_page_is_connected(raw: httpx.Client, creds: SinchCredentials,
+                                                                     control: SandboxControl) -> None:
     app = _create(raw, creds)
     url = f"/provisioning/v1/projects/{creds.project_id}/conversation/apps/{app['id']}/messenger"
     auth = (creds.key_id, creds.key_secret)
@@ -171,7 +178,7 @@ def test_provisioning_messenger_before_and_after_a_page_is_connected(raw, creds,
     assert active == {"status": "ACTIVE", "id": "77", "name": "Acme"}
 
 
-def test_an_unknown_path_or_method_answers_in_the_apis_format(raw, creds):
+def test_an_unknown_path_or_method_answers_in_the_apis_format(raw: httpx.Client, creds: SinchCredentials) -> None:
     auth = (creds.key_id, creds.key_secret)
 
     assert raw.get("/conversation/us/v1/nothing", auth=auth).json()["error"]["status"] == "NOT_FOUND"
@@ -183,7 +190,7 @@ def test_an_unknown_path_or_method_answers_in_the_apis_format(raw, creds):
 # -- control routes ------------------------------------------------------------------------
 
 
-def test_create_project_returns_credentials_once(raw):
+def test_create_project_returns_credentials_once(raw: httpx.Client) -> None:
     response = raw.post("/_sandbox/projects", json={"name": "Acme"})
 
     assert response.status_code == 201
@@ -193,7 +200,8 @@ def test_create_project_returns_credentials_once(raw):
     assert created["project_id"] in state and created["key_secret"] not in state
 
 
-def test_faults_count_down_and_then_disappear(client, creds, control, sandbox):
+def test_faults_count_down_and_then_disappear(client: SinchClient, creds: SinchCredentials, control: SandboxControl,
+                                              sandbox: SandboxApp) -> None:
     control.add_fault("/apps$", method="GET", status=500, count=2)
 
     for remaining in (1, 0):
@@ -205,14 +213,16 @@ def test_faults_count_down_and_then_disappear(client, creds, control, sandbox):
     assert sandbox.state.request_count(f"GET {APPS_ROUTE}") == 3
 
 
-def test_a_fault_only_hits_its_method_and_path(client, creds, control):
+def test_a_fault_only_hits_its_method_and_path(client: SinchClient, creds: SinchCredentials,
+                                               control: SandboxControl) -> None:
     control.add_fault("/apps$", method="POST", status=500, count=1)
 
     assert client.apps.list(creds) == []
     assert len(control.state()["faults"]) == 1
 
 
-def test_a_permanent_latency_fault_slows_every_request(client, creds, control, sandbox_sleeps):
+def test_a_permanent_latency_fault_slows_every_request(client: SinchClient, creds: SinchCredentials,
+                                                       control: SandboxControl, sandbox_sleeps: list[float]) -> None:
     control.add_fault(".", count=-1, latency_ms=50)
     control.add_fault("/apps$", method="GET", status=503, latency_ms=25, count=1)
 
@@ -224,7 +234,7 @@ def test_a_permanent_latency_fault_slows_every_request(client, creds, control, s
     assert control.state()["faults"] == []
 
 
-def test_a_fault_status_without_body_uses_the_apis_format(raw, control):
+def test_a_fault_status_without_body_uses_the_apis_format(raw: httpx.Client, control: SandboxControl) -> None:
     control.add_fault("/oauth2/", status=503, retry_after=7, count=1)
     control.add_fault("/provisioning/", status=429, count=1)
 
@@ -236,7 +246,7 @@ def test_a_fault_status_without_body_uses_the_apis_format(raw, control):
     assert papi.status_code == 429 and papi.json()["errorCode"] == "too_many_requests"
 
 
-def test_state_counts_requests_per_route(client, creds, control):
+def test_state_counts_requests_per_route(client: SinchClient, creds: SinchCredentials, control: SandboxControl) -> None:
     client.apps.create(creds, display_name="Acme")
     client.apps.list(creds)
     client.apps.list(creds)
@@ -246,7 +256,7 @@ def test_state_counts_requests_per_route(client, creds, control):
     assert counts == {TOKEN_ROUTE: 1, f"POST {APPS_ROUTE}": 1, f"GET {APPS_ROUTE}": 2}
 
 
-def test_state_shows_apps_per_region(client, creds, control):
+def test_state_shows_apps_per_region(client: SinchClient, creds: SinchCredentials, control: SandboxControl) -> None:
     app = client.apps.create(creds, display_name="Acme")
 
     apps = control.state()["apps"]
@@ -255,7 +265,7 @@ def test_state_shows_apps_per_region(client, creds, control):
     assert apps["eu"] == apps["br"] == []
 
 
-def test_reset_forgets_everything(client, creds, control):
+def test_reset_forgets_everything(client: SinchClient, creds: SinchCredentials, control: SandboxControl) -> None:
     client.apps.create(creds, display_name="Acme")
     control.add_fault("/apps", status=500, count=5)
 
@@ -283,14 +293,14 @@ def test_reset_forgets_everything(client, creds, control):
         ("/_sandbox/faults", {"path_regex": "x", "count": 1, "status": 500, "colour": "red"}),
     ],
 )
-def test_invalid_control_input_is_a_clear_400(raw, path, body):
+def test_invalid_control_input_is_a_clear_400(raw: httpx.Client, path: str, body: Any) -> None:
     response = raw.post(path, json=body)
 
     assert response.status_code == 400
     assert response.json()["error"]
 
 
-def test_a_control_body_that_is_not_json_is_a_400(raw):
+def test_a_control_body_that_is_not_json_is_a_400(raw: httpx.Client) -> None:
     response = raw.post("/_sandbox/faults", content=b"{oops", headers={"Content-Type": "application/json"})
 
     assert response.status_code == 400
@@ -305,7 +315,8 @@ def test_a_control_body_that_is_not_json_is_a_400(raw):
         {"page_id": "1", "page_name": "P", "delay_seconds": -1},
     ],
 )
-def test_connect_validates_its_input(raw, client, creds, body):
+def test_connect_validates_its_input(raw: httpx.Client, client: SinchClient, creds: SinchCredentials,
+                                     body: Any) -> None:
     app = client.apps.create(creds, display_name="Acme")
 
     response = raw.post(f"/_sandbox/projects/{creds.project_id}/apps/{app.id}/messenger", json=body)
@@ -313,7 +324,7 @@ def test_connect_validates_its_input(raw, client, creds, body):
     assert response.status_code == 400
 
 
-def test_connect_to_an_unknown_project_or_app_is_a_404(raw, creds):
+def test_connect_to_an_unknown_project_or_app_is_a_404(raw: httpx.Client, creds: SinchCredentials) -> None:
     unknown_project = raw.post("/_sandbox/projects/nope/apps/x/messenger", json={"page_id": "1", "page_name": "P"})
     unknown_app = raw.post(
         f"/_sandbox/projects/{creds.project_id}/apps/01JABCDEFGHJKMNPQRSTVWXYZ0/messenger",
@@ -323,7 +334,8 @@ def test_connect_to_an_unknown_project_or_app_is_a_404(raw, creds):
     assert (unknown_project.status_code, unknown_app.status_code) == (404, 404)
 
 
-def test_connect_answers_202_pending(raw, client, creds, fake_clock):
+def test_connect_answers_202_pending(raw: httpx.Client, client: SinchClient, creds: SinchCredentials,
+                                     fake_clock: SecondsClock) -> None:
     app = client.apps.create(creds, display_name="Acme")
 
     response = raw.post(
@@ -341,6 +353,6 @@ def test_connect_answers_202_pending(raw, client, creds, fake_clock):
     }
 
 
-def test_unknown_control_routes_and_methods_are_refused(raw):
+def test_unknown_control_routes_and_methods_are_refused(raw: httpx.Client) -> None:
     assert raw.get("/_sandbox/nothing").status_code == 404
     assert raw.get("/_sandbox/reset").status_code == 405

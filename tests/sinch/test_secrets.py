@@ -44,7 +44,9 @@ def _flow(client: SinchClient, control: SandboxControl, creds: SinchCredentials)
     return errors
 
 
-def test_an_in_process_flow_at_debug_level_logs_no_secret(client, control, creds, sandbox, caplog):
+def test_an_in_process_flow_at_debug_level_logs_no_secret(client: SinchClient, control: SandboxControl,
+                                                          creds: SinchCredentials, sandbox: SandboxApp,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
 
     errors = _flow(client, control, creds)
@@ -57,7 +59,7 @@ def test_an_in_process_flow_at_debug_level_logs_no_secret(client, control, creds
     assert "Authorization" not in caplog.text and "Bearer" not in caplog.text
 
 
-def test_a_loopback_flow_at_debug_level_logs_no_secret(caplog):
+def test_a_loopback_flow_at_debug_level_logs_no_secret(caplog: pytest.LogCaptureFixture) -> None:
     """Over real HTTP httpcore logs too; it must not print headers either."""
     caplog.set_level(logging.DEBUG)
     with start_in_thread() as running, httpx.Client() as http:
@@ -73,7 +75,7 @@ def test_a_loopback_flow_at_debug_level_logs_no_secret(caplog):
             assert secret not in caplog.text
 
 
-def test_reprs_never_show_the_secret(client, creds):
+def test_reprs_never_show_the_secret(client: SinchClient, creds: SinchCredentials) -> None:
     client.fetch_token(creds)
 
     for value in (creds, client, client._session.tokens):
@@ -81,7 +83,8 @@ def test_reprs_never_show_the_secret(client, creds):
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 429, 500, 503])
-def test_error_messages_never_show_the_secret(client, creds, control, status):
+def test_error_messages_never_show_the_secret(client: SinchClient, creds: SinchCredentials, control: SandboxControl,
+                                              status: int) -> None:
     control.add_fault("/apps$", status=status, count=-1)
 
     with pytest.raises(SinchError) as exc_info:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
 from sinch import ChannelStatus, SinchClient
-from sinch.sandbox import SandboxControl, start_in_thread
+from sinch.sandbox import RunningSandbox, SandboxControl, start_in_thread
 
 
 @pytest.fixture
-def running():
+def running() -> Iterator[RunningSandbox]:
     with start_in_thread() as sandbox:
         yield sandbox
 
 
-def test_it_serves_the_whole_flow_over_http(running):
+def test_it_serves_the_whole_flow_over_http(running: RunningSandbox) -> None:
     with httpx.Client() as http, SinchClient.create(endpoints=running.endpoints, timeout=5.0) as client:
         creds = SandboxControl(http, running.url).create_project("Acme")
         client.verify_credentials(creds)
@@ -27,7 +29,7 @@ def test_it_serves_the_whole_flow_over_http(running):
     assert running.url.startswith("http://127.0.0.1:")
 
 
-def test_a_drop_fault_closes_the_socket_without_a_response(running):
+def test_a_drop_fault_closes_the_socket_without_a_response(running: RunningSandbox) -> None:
     with httpx.Client(base_url=running.url) as http:
         SandboxControl(http, running.url).add_fault("/oauth2/token", drop=True, count=1)
 
@@ -36,7 +38,7 @@ def test_a_drop_fault_closes_the_socket_without_a_response(running):
         assert http.post("/oauth2/token").status_code == 401  # the next request is served normally
 
 
-def test_stop_frees_the_port(running):
+def test_stop_frees_the_port(running: RunningSandbox) -> None:
     url = running.url
     running.stop()
     running.stop()  # idempotent

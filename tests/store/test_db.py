@@ -6,31 +6,35 @@ import subprocess
 import sys
 import textwrap
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel
 
 from store.db import current_revision, head_revision, make_engine, migrate, session_scope
-from store.models import Onboarding
+from store.models import Onboarding, PageType, Region
 from store.states import OnboardingState
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
 
-def _case(**overrides) -> Onboarding:
+def _case(**overrides: Any) -> Onboarding:
     now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-    values = dict(customer_name="Acme", customer_key="acme", contact_email="a@acme.test", region="eu",
-                  page="Acme", page_type="business", state=OnboardingState.AWAITING_APPROVAL, requester_id="U1",
-                  state_entered_at=now, created_at=now, updated_at=now)
+    values: dict[str, Any] = dict(customer_name="Acme", customer_key="acme", contact_email="a@acme.test",
+                                  region=Region.EU, page="Acme", page_type=PageType.BUSINESS,
+                                  state=OnboardingState.AWAITING_APPROVAL, requester_id="U1",
+                                  state_entered_at=now, created_at=now, updated_at=now)
     values.update(overrides)
     return Onboarding(**values)
 
 
-def test_migrations_produce_exactly_the_tables_the_models_declare(engine):
+def test_migrations_produce_exactly_the_tables_the_models_declare(engine: Engine) -> None:
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
                                        SQLModel.metadata)
@@ -38,13 +42,13 @@ def test_migrations_produce_exactly_the_tables_the_models_declare(engine):
     assert current_revision(engine) == head_revision()
 
 
-def test_file_database_uses_wal_and_a_busy_timeout(file_engine):
+def test_file_database_uses_wal_and_a_busy_timeout(file_engine: Engine) -> None:
     with file_engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
 
 
-def test_upgrade_from_the_first_revision_keeps_rows(tmp_path):
+def test_upgrade_from_the_first_revision_keeps_rows(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     migrate(engine, "0001")
     with engine.begin() as connection:
@@ -64,16 +68,17 @@ def test_upgrade_from_the_first_revision_keeps_rows(tmp_path):
 
     with Session(engine) as session:
         old = session.get(Onboarding, 1)
+        assert old is not None
         assert (old.customer_name, old.notes, old.state, old.region) == ("Old Co", "kept",
                                                                          OnboardingState.INVITING, "br")
         assert old.created_at == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
         # Columns added by the second revision arrive with their defaults.
         assert (old.poll_failures, old.reminders_sent, old.poll_alerted, old.next_poll_at) == (0, 0, False, None)
-        assert session.exec(text("SELECT count(*) FROM audit_event")).scalar() == 1
+        assert session.execute(text("SELECT count(*) FROM audit_event")).scalar() == 1
     engine.dispose()
 
 
-def test_a_row_written_by_one_process_is_read_by_another(tmp_path):
+def test_a_row_written_by_one_process_is_read_by_another(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
@@ -95,7 +100,7 @@ def test_a_row_written_by_one_process_is_read_by_another(tmp_path):
     engine.dispose()
 
 
-def test_two_writers_of_the_same_case_cannot_both_win(file_engine):
+def test_two_writers_of_the_same_case_cannot_both_win(file_engine: Engine) -> None:
     with session_scope(file_engine) as session:
         session.add(_case())
 
@@ -107,6 +112,7 @@ def test_two_writers_of_the_same_case_cannot_both_win(file_engine):
         first.commit()  # end the read so the second session can take the write lock
         b = second.get(Onboarding, 1)
         second.commit()
+        assert a is not None and b is not None
         a.notes = "first"
         first.add(a)
         first.commit()
@@ -120,10 +126,11 @@ def test_two_writers_of_the_same_case_cannot_both_win(file_engine):
 
     with Session(file_engine) as session:
         stored = session.get(Onboarding, 1)
+        assert stored is not None
         assert (stored.notes, stored.version) == ("first", 2)
 
 
-def test_session_scope_rolls_back_on_error(engine):
+def test_session_scope_rolls_back_on_error(engine: Engine) -> None:
     with pytest.raises(RuntimeError), session_scope(engine) as session:
         session.add(_case())
         session.flush()

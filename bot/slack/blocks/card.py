@@ -7,9 +7,11 @@ from datetime import datetime
 from slack_sdk.models.blocks import Block, ConfirmObject, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.slack.blocks.base import Rendered, actions, button, context, section
+from bot.slack.blocks.replies import TOKEN_TYPE
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import age, clip, escape, mention, when
-from bot.workflow import STATE_LABELS, PageType, Performer, StepProgress, progress
+from bot.workflow import STATE_LABELS, Performer, StepProgress, progress
+from bot.workflow.notices import StepKey
 from store.models import Onboarding
 from store.states import TERMINAL_STATES, OnboardingState
 
@@ -37,6 +39,14 @@ _PROGRESS_EMOJI = {
     StepProgress.TODO: ":white_small_square:",
     StepProgress.SKIPPED: ":heavy_minus_sign:",
 }
+_STEP_TITLE = {
+    StepKey.APPROVAL: "Team lead approves the invitation",
+    StepKey.PROJECT: "Create the project (not a subproject) and an access key",
+    StepKey.APP: "Create the Conversation API app",
+    StepKey.INVITE: "Invite the customer as Limited member",
+    StepKey.CONNECT: "Customer connects their Facebook Page",
+    StepKey.REVOKE: "Remove the customer's access to the project",
+}
 _PERFORMER_NOTE = {
     Performer.PERSON: "staff, in the Sinch dashboard",
     Performer.API: "the bot",
@@ -51,7 +61,7 @@ def _field(label: str, value: str) -> MarkdownTextObject:
 def _checklist(case: Onboarding, now: datetime) -> str:
     lines = []
     for step, status in progress(case):
-        line = f"{_PROGRESS_EMOJI[status]} {step.title} _({_PERFORMER_NOTE[step.performer]})_"
+        line = f"{_PROGRESS_EMOJI[status]} {_STEP_TITLE[step.key]} _({_PERFORMER_NOTE[step.performer]})_"
         if status is StepProgress.CURRENT:
             line += f" — waiting {age(case.state_entered_at, now)}"
         lines.append(line)
@@ -87,7 +97,7 @@ def status_card(case: Onboarding, *, now: datetime) -> Rendered:
             _field("Requested by", mention(case.requester_id)),
             _field("Approved by", mention(case.approver_id) if case.approver_id and case.decided_at else "-"),
             _field("Facebook Page", page),
-            _field("Token type", PageType(case.page_type).token_type),
+            _field("Token type", TOKEN_TYPE[case.page_type]),
             _field("Project", f"`{escape(case.project_id)}`" if case.project_id else "-"),
             _field("Conversation API app", app),
             _field("Messenger channel", _channel(case)),

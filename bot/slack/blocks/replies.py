@@ -1,24 +1,51 @@
-"""Thread replies: one renderer per notice type. A step notice carries buttons until it is resolved."""
+"""Thread replies: every notice's words, chosen by one `match`. A step notice carries buttons until resolved."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import timedelta
+from typing import assert_never
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, ButtonElement
 
 from bot.slack.blocks.base import Rendered, actions, button, context, section
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import clip, escape, mention, mentions, when
-from bot.workflow import STATE_LABELS, NoticeType, PageType
-from store.models import Onboarding
-from store.states import OnboardingState
+from bot.workflow import STATE_LABELS
+from bot.workflow.notices import (
+    AppCreated,
+    AppFailed,
+    ApprovalRequest,
+    Approved,
+    Cancelled,
+    ChannelActive,
+    ChannelFailing,
+    ChannelOther,
+    ChannelPending,
+    ChannelRecovered,
+    ChannelSnapshot,
+    CustomerInstructions,
+    Expired,
+    Invited,
+    InviteStep,
+    Notice,
+    Outcome,
+    PollRecovered,
+    PollTrouble,
+    ProjectRegistered,
+    ProjectStep,
+    Rejected,
+    Reminder,
+    ReminderAbout,
+    Resolution,
+    Revoked,
+    RevokeReason,
+    RevokeStep,
+    UnknownNotice,
+)
+from store.models import Onboarding, PageType
 
-__all__ = ["NoticeContext", "customer_instructions", "render_notice"]
-
-Notice = Mapping[str, Any]
+__all__ = ["TOKEN_TYPE", "NoticeContext", "customer_instructions", "reminder_text", "render_notice"]
 
 
 @dataclass(frozen=True)
@@ -27,28 +54,164 @@ class NoticeContext:
 
     case: Onboarding
     approvers: tuple[str, ...]  # user and user-group ids to mention for approvals and escalations
-    resolution: Notice | None = None  # set when re-rendering a used step message without its buttons
+    resolution: Resolution | None = None  # set when re-rendering a used step message without its buttons
 
+
+TOKEN_TYPE = {
+    PageType.PERSONAL: "User access token",
+    PageType.BUSINESS: "System User access token",
+}
 
 _OUTCOME_TEXT = {
-    "approved": ":white_check_mark: Approved",
-    "rejected": ":no_entry_sign: Rejected",
-    "registered": ":white_check_mark: Project registered",
-    "created": ":white_check_mark: App created",
-    "retried": ":repeat: Retry requested",
-    "sent": ":white_check_mark: Invitation sent",
-    "removed": ":white_check_mark: Access removed",
-    "cancelled": ":heavy_multiplication_x: Onboarding cancelled",
+    Outcome.APPROVED: ":white_check_mark: Approved",
+    Outcome.REJECTED: ":no_entry_sign: Rejected",
+    Outcome.REGISTERED: ":white_check_mark: Project registered",
+    Outcome.CREATED: ":white_check_mark: App created",
+    Outcome.RETRIED: ":repeat: Retry requested",
+    Outcome.SENT: ":white_check_mark: Invitation sent",
+    Outcome.REMOVED: ":white_check_mark: Access removed",
+    Outcome.CANCELLED: ":heavy_multiplication_x: Onboarding cancelled",
+}
+
+_REVOKE_REASON = {
+    RevokeReason.ACTIVE: "The Messenger channel is *ACTIVE*, so the customer no longer needs access.",
+    RevokeReason.CANCELLED: "The onboarding was cancelled after the customer was invited.",
+    RevokeReason.EXPIRED: "The customer did not connect a Page in time.",
 }
 
 
-def _resolved(resolution: Notice) -> Block:
-    outcome = _OUTCOME_TEXT.get(str(resolution.get("outcome")), "Done")
-    at = datetime.fromisoformat(str(resolution["at"])) if resolution.get("at") else None
-    return context(f"{outcome} by {mention(str(resolution.get('by')))} {when(at)}")
+def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
+    """The thread reply for a notice (or its resolved form, when `ctx.resolution` is set)."""
+    case = ctx.case
+    match notice:
+        case ApprovalRequest():
+            return _approval_request(ctx)
+        case Approved(by=by):
+            return _say(f":white_check_mark: Approved by {mention(by)}.", "Approved")
+        case Rejected(by=by, requester=requester, reason=reason):
+            return _say(f":no_entry_sign: Rejected by {mention(by)} ({mention(requester)}): {escape(reason)}",
+                        "Rejected")
+        case ProjectStep():
+            return _project_step(ctx)
+        case ProjectRegistered(by=by, project_id=project_id, key_id=key_id):
+            return _say(f":white_check_mark: Project `{escape(project_id)}` registered by {mention(by)}; its access "
+                        f"key `{escape(key_id)}` works. Creating the Conversation API app…", "Project registered")
+        case AppCreated(app_id=app_id, app_name=app_name, region=region, reused=reused):
+            return _say(f":white_check_mark: Conversation API app *{escape(app_name)}* (`{escape(app_id)}`) "
+                        f"{'found' if reused else 'created'} in *{region.upper()}*.", "App created")
+        case AppFailed(error=error, attempts=attempts):
+            return _step(f":x: *Creating the Conversation API app failed* (attempt {attempts}).\n"
+                         f"Sinch said: {escape(clip(error, 1500))}", "Creating the app failed", ctx,
+                         button("Retry", ActionId.RETRY_APP, str(case.id), style="primary"))
+        case InviteStep():
+            return _invite_step(notice, ctx)
+        case CustomerInstructions(app_name=app_name):
+            body = customer_instructions(case, app_name or case.app_name or "")
+            return _say(f":incoming_envelope: *Text to send the customer*\n```{escape(body)}```",
+                        "Text to send the customer")
+        case Invited(by=by, email=email):
+            return _say(f":white_check_mark: {mention(by)} invited *{escape(email)}*. The customer now has access "
+                        "to the project; the bot watches the Messenger channel.", "Invitation sent")
+        case ChannelPending():
+            return _say(":arrows_counterclockwise: The customer connected a Page: the Messenger channel is "
+                        f"*PENDING* (activating).{_status_detail(notice)}", "Messenger channel PENDING")
+        case ChannelFailing(status=status):
+            return _say(f":warning: The Messenger channel is *{escape(status)}* "
+                        f"({mention(case.requester_id)}).{_status_detail(notice)}", "Messenger channel failing")
+        case ChannelRecovered():
+            return _say(":arrows_counterclockwise: The Messenger channel recovered: *PENDING* again."
+                        f"{_status_detail(notice)}", "Messenger channel recovered")
+        case ChannelActive():
+            return _say(f":tada: The Messenger channel is *ACTIVE*.{_status_detail(notice)}",
+                        "Messenger channel ACTIVE")
+        case ChannelOther(status=status):
+            return _say(f":grey_question: Sinch reports the Messenger channel as `{escape(status)}`."
+                        f"{_status_detail(notice)}", "Messenger channel status changed")
+        case RevokeStep():
+            return _revoke_step(notice, ctx)
+        case Revoked(by=by, outcome=outcome):
+            return _say(f":lock: {mention(by)} removed the customer's access. Onboarding *{escape(outcome.value)}*; "
+                        "the stored access key secret was erased.", "Access removed")
+        case Cancelled(by=by, reason=reason, needs_revoke=needs_revoke):
+            return _say(f":heavy_multiplication_x: Cancelled by {mention(by)}: {escape(reason)}"
+                        + ("\nThe customer was already invited, so their access must still be removed."
+                           if needs_revoke else ""), "Onboarding cancelled")
+        case Expired(requester=requester):
+            return _say(f":alarm_clock: The customer has not got the channel live in time ({mention(requester)}). "
+                        "The onboarding expires once their access is removed.", "Onboarding expired")
+        case Reminder():
+            return _say(f":bell: *Reminder* {mentions(list(notice.mention))}\n{reminder_text(notice)}\n"
+                        f"_This onboarding has been {STATE_LABELS[notice.state]} since {when(notice.since)}._",
+                        "Reminder")
+        case PollTrouble(failures=failures, error=error):
+            return _say(f":satellite_antenna: The bot cannot read the Messenger status from Sinch ({failures} "
+                        f"tries in a row): {escape(clip(error, 1000))}. It keeps trying.", "Cannot reach Sinch")
+        case PollRecovered():
+            return _say(":satellite_antenna: Reading the Messenger status from Sinch works again.",
+                        "Sinch reachable")
+        case UnknownNotice(type=kind):
+            return _say(f"Update: `{escape(kind)}`", "Update")
+        case _:
+            assert_never(notice)
 
 
-def _step(text: str, fallback: str, ctx: NoticeContext, *buttons: Any) -> Rendered:
+def customer_instructions(case: Onboarding, app_name: str) -> str:
+    """The text staff send the customer (plain text, pasted into an e-mail)."""
+    page_type = case.page_type
+    portfolio = (" Then choose the business portfolio that owns the Page." if page_type is PageType.BUSINESS
+                 else "")
+    return (
+        "You have been invited to a Sinch project so you can connect your Facebook Page to Messenger:\n"
+        "1. Accept the invitation e-mail from Sinch and log in to the Sinch Build Dashboard.\n"
+        f"2. Open Conversation API → Apps → \"{app_name}\".\n"
+        "3. Choose Set up channels → Facebook Messenger.\n"
+        f"4. Choose the token type \"{TOKEN_TYPE[page_type]}\".{portfolio}\n"
+        "5. Log in with Facebook (as an admin of the Page) and select exactly ONE Page: "
+        f"\"{case.page}\". Do not deselect any Page that is already selected: that breaks its existing "
+        "integration.\n"
+        "6. Review the permissions and save. The status shows ACTIVATING CHANNEL, then ACTIVE.\n"
+        "ACTIVE means Messenger is live on your Page. We then remove your access to the project; nothing "
+        "else changes for you."
+    )
+
+
+def reminder_text(reminder: Reminder) -> str:
+    """What a reminder asks for (a row from before reminders were typed carries its sentence ready-made)."""
+    match reminder.about:
+        case None:
+            return escape(reminder.reminder)
+        case ReminderAbout.APPROVAL:
+            return "This onboarding is still waiting for an approver."
+        case ReminderAbout.PROJECT:
+            return "Please create the project and register it."
+        case ReminderAbout.INVITE:
+            return "Please invite the customer as Limited member and press *Invitation sent*."
+        case ReminderAbout.CUSTOMER:
+            return (f"The customer has not connected a Facebook Page in {_days(reminder.waited)}. Check in with "
+                    "them; the onboarding expires (and their access is removed) after "
+                    f"{_days(reminder.expires_after)}.")
+        case ReminderAbout.REVOKE:
+            return ("The customer still has access to our Sinch project. Remove it in the dashboard and press "
+                    "*Access removed*." + (" Escalated to the approvers." if reminder.escalated else ""))
+        case _:
+            assert_never(reminder.about)
+
+
+def _days(value: timedelta | None) -> str:
+    seconds = (value or timedelta()).total_seconds()
+    return f"{seconds / 86400:g} days" if seconds >= 86400 else f"{seconds / 3600:g} hours"
+
+
+def _say(text: str, fallback: str) -> Rendered:
+    return Rendered(text=fallback, blocks=[section(text)])
+
+
+def _resolved(resolution: Resolution) -> Block:
+    outcome = _OUTCOME_TEXT.get(resolution.outcome, "Done")
+    return context(f"{outcome} by {mention(resolution.by)} {when(resolution.at)}")
+
+
+def _step(text: str, fallback: str, ctx: NoticeContext, *buttons: ButtonElement) -> Rendered:
     """A guided step: instructions, then buttons, or who used them once resolved."""
     blocks: list[Block] = [section(text)]
     if ctx.resolution is not None:
@@ -58,7 +221,7 @@ def _step(text: str, fallback: str, ctx: NoticeContext, *buttons: Any) -> Render
     return Rendered(text=fallback, blocks=blocks)
 
 
-def _approval_request(n: Notice, ctx: NoticeContext) -> Rendered:
+def _approval_request(ctx: NoticeContext) -> Rendered:
     case = ctx.case
     text = (
         f":raised_hand: *Approval needed* {mentions(list(ctx.approvers))}\n"
@@ -72,7 +235,7 @@ def _approval_request(n: Notice, ctx: NoticeContext) -> Rendered:
                  button("Reject", ActionId.REJECT, value, style="danger"))
 
 
-def _project_step(n: Notice, ctx: NoticeContext) -> Rendered:
+def _project_step(ctx: NoticeContext) -> Rendered:
     case = ctx.case
     text = (
         f":construction: *Step 1 — create the customer's project* ({mention(case.requester_id)})\n"
@@ -86,159 +249,35 @@ def _project_step(n: Notice, ctx: NoticeContext) -> Rendered:
                  button("Register project", ActionId.REGISTER_PROJECT, str(case.id), style="primary"))
 
 
-def _app_failed(n: Notice, ctx: NoticeContext) -> Rendered:
-    text = (f":x: *Creating the Conversation API app failed* (attempt {n.get('attempts', 1)}).\n"
-            f"Sinch said: {escape(clip(str(n.get('error', '')), 1500))}")
-    return _step(text, "Creating the app failed", ctx,
-                 button("Retry", ActionId.RETRY_APP, str(ctx.case.id), style="primary"))
-
-
-def _invite_step(n: Notice, ctx: NoticeContext) -> Rendered:
+def _invite_step(notice: InviteStep, ctx: NoticeContext) -> Rendered:
     case = ctx.case
     text = (
         f":envelope: *Step 2 — invite the customer* ({mention(case.requester_id)})\n"
-        f"In project `{escape(str(n.get('project_id') or case.project_id))}`: profile → *User management* → "
-        f"*Invite users*, e-mail *{escape(str(n.get('email')))}*, role *Limited member* (no other role). "
+        f"In project `{escape(notice.project_id or case.project_id)}`: profile → *User management* → "
+        f"*Invite users*, e-mail *{escape(notice.email)}*, role *Limited member* (no other role). "
         "Enter the 2FA code, then press *Invitation sent*. Then send the customer the text below."
     )
     return _step(text, "Invite the customer as Limited member", ctx,
                  button("Invitation sent", ActionId.INVITATION_SENT, str(case.id), style="primary"))
 
 
-_REVOKE_REASON = {
-    "active": "The Messenger channel is *ACTIVE*, so the customer no longer needs access.",
-    "cancelled": "The onboarding was cancelled after the customer was invited.",
-    "expired": "The customer did not connect a Page in time.",
-}
-
-
-def _revoke_step(n: Notice, ctx: NoticeContext) -> Rendered:
+def _revoke_step(notice: RevokeStep, ctx: NoticeContext) -> Rendered:
     case = ctx.case
     text = (
         f":rotating_light: *Remove the customer's access now* ({mention(case.requester_id)})\n"
-        f"{_REVOKE_REASON.get(str(n.get('reason')), '')}\n"
-        f"In project `{escape(str(n.get('project_id') or case.project_id))}`: *User management* → "
-        f"*{escape(str(n.get('email')))}* → ⋮ → *Remove*, enter the 2FA code, then press *Access removed*. "
+        f"{_REVOKE_REASON[notice.reason]}\n"
+        f"In project `{escape(notice.project_id or case.project_id)}`: *User management* → "
+        f"*{escape(notice.email)}* → ⋮ → *Remove*, enter the 2FA code, then press *Access removed*. "
         "The bot keeps reminding until you do."
     )
     return _step(text, "Remove the customer's access", ctx,
                  button("Access removed", ActionId.ACCESS_REMOVED, str(case.id), style="danger"))
 
 
-def customer_instructions(case: Onboarding, app_name: str) -> str:
-    """The text staff send the customer (plain text, pasted into an e-mail)."""
-    page_type = PageType(case.page_type)
-    portfolio = (" Then choose the business portfolio that owns the Page." if page_type is PageType.BUSINESS
-                 else "")
-    return (
-        "You have been invited to a Sinch project so you can connect your Facebook Page to Messenger:\n"
-        "1. Accept the invitation e-mail from Sinch and log in to the Sinch Build Dashboard.\n"
-        f"2. Open Conversation API → Apps → \"{app_name}\".\n"
-        "3. Choose Set up channels → Facebook Messenger.\n"
-        f"4. Choose the token type \"{page_type.token_type}\".{portfolio}\n"
-        "5. Log in with Facebook (as an admin of the Page) and select exactly ONE Page: "
-        f"\"{case.page}\". Do not deselect any Page that is already selected: that breaks its existing "
-        "integration.\n"
-        "6. Review the permissions and save. The status shows ACTIVATING CHANNEL, then ACTIVE.\n"
-        "ACTIVE means Messenger is live on your Page. We then remove your access to the project; nothing "
-        "else changes for you."
-    )
-
-
-def _customer_instructions(n: Notice, ctx: NoticeContext) -> Rendered:
-    body = customer_instructions(ctx.case, str(n.get("app_name") or ctx.case.app_name))
-    text = f":incoming_envelope: *Text to send the customer*\n```{escape(body)}```"
-    return Rendered(text="Text to send the customer", blocks=[section(text)])
-
-
-def _simple(template: Callable[[Notice, NoticeContext], str], fallback: str) -> Callable[..., Rendered]:
-    def render(n: Notice, ctx: NoticeContext) -> Rendered:
-        return Rendered(text=fallback, blocks=[section(template(n, ctx))])
-
-    return render
-
-
-def _status_detail(n: Notice) -> str:
+def _status_detail(seen: ChannelSnapshot) -> str:
     parts = []
-    if n.get("page_name"):
-        parts.append(f"Page *{escape(str(n['page_name']))}*")
-    if n.get("description"):
-        parts.append(f"Sinch says: {escape(clip(str(n['description']), 1000))}")
+    if seen.page_name:
+        parts.append(f"Page *{escape(seen.page_name)}*")
+    if seen.description:
+        parts.append(f"Sinch says: {escape(clip(seen.description, 1000))}")
     return ("\n" + " · ".join(parts)) if parts else ""
-
-
-def _reminder_text(n: Notice, ctx: NoticeContext) -> str:
-    state = OnboardingState(str(n.get("state")))
-    since = datetime.fromisoformat(str(n["since"])) if n.get("since") else None
-    who = mentions([str(user) for user in n.get("mention", [])])
-    return (f":bell: *Reminder* {who}\n{escape(str(n.get('reminder', '')))}\n"
-            f"_This onboarding has been {STATE_LABELS[state]} since {when(since)}._")
-
-
-_RENDERERS: dict[str, Callable[[Notice, NoticeContext], Rendered]] = {
-    NoticeType.APPROVAL_REQUEST: _approval_request,
-    NoticeType.APPROVED: _simple(lambda n, c: f":white_check_mark: Approved by {mention(str(n.get('by')))}.",
-                                 "Approved"),
-    NoticeType.REJECTED: _simple(
-        lambda n, c: f":no_entry_sign: Rejected by {mention(str(n.get('by')))} "
-                     f"({mention(str(n.get('requester')))}): {escape(str(n.get('reason', '')))}", "Rejected"),
-    NoticeType.PROJECT_STEP: _project_step,
-    NoticeType.PROJECT_REGISTERED: _simple(
-        lambda n, c: f":white_check_mark: Project `{escape(str(n.get('project_id')))}` registered by "
-                     f"{mention(str(n.get('by')))}; its access key `{escape(str(n.get('key_id')))}` works. "
-                     "Creating the Conversation API app…", "Project registered"),
-    NoticeType.APP_CREATED: _simple(
-        lambda n, c: f":white_check_mark: Conversation API app *{escape(str(n.get('app_name')))}* "
-                     f"(`{escape(str(n.get('app_id')))}`) {'found' if n.get('reused') else 'created'} in "
-                     f"*{str(n.get('region', '')).upper()}*.", "App created"),
-    NoticeType.APP_FAILED: _app_failed,
-    NoticeType.INVITE_STEP: _invite_step,
-    NoticeType.CUSTOMER_INSTRUCTIONS: _customer_instructions,
-    NoticeType.INVITED: _simple(
-        lambda n, c: f":white_check_mark: {mention(str(n.get('by')))} invited *{escape(str(n.get('email')))}*. "
-                     "The customer now has access to the project; the bot watches the Messenger channel.",
-        "Invitation sent"),
-    NoticeType.CHANNEL_PENDING: _simple(
-        lambda n, c: ":arrows_counterclockwise: The customer connected a Page: the Messenger channel is "
-                     f"*PENDING* (activating).{_status_detail(n)}", "Messenger channel PENDING"),
-    NoticeType.CHANNEL_FAILING: _simple(
-        lambda n, c: f":warning: The Messenger channel is *{escape(str(n.get('status')))}* "
-                     f"({mention(str(n.get('requester')))}).{_status_detail(n)}", "Messenger channel failing"),
-    NoticeType.CHANNEL_RECOVERED: _simple(
-        lambda n, c: f":arrows_counterclockwise: The Messenger channel recovered: *PENDING* again."
-                     f"{_status_detail(n)}", "Messenger channel recovered"),
-    NoticeType.CHANNEL_ACTIVE: _simple(
-        lambda n, c: f":tada: The Messenger channel is *ACTIVE*.{_status_detail(n)}", "Messenger channel ACTIVE"),
-    NoticeType.CHANNEL_OTHER: _simple(
-        lambda n, c: f":grey_question: Sinch reports the Messenger channel as `{escape(str(n.get('status')))}`."
-                     f"{_status_detail(n)}", "Messenger channel status changed"),
-    NoticeType.REVOKE_STEP: _revoke_step,
-    NoticeType.REVOKED: _simple(
-        lambda n, c: f":lock: {mention(str(n.get('by')))} removed the customer's access. "
-                     f"Onboarding *{escape(str(n.get('outcome')))}*; the stored access key secret was erased.",
-        "Access removed"),
-    NoticeType.CANCELLED: _simple(
-        lambda n, c: f":heavy_multiplication_x: Cancelled by {mention(str(n.get('by')))}: "
-                     f"{escape(str(n.get('reason', '')))}"
-                     + ("\nThe customer was already invited, so their access must still be removed."
-                        if n.get("needs_revoke") else ""), "Onboarding cancelled"),
-    NoticeType.EXPIRED: _simple(
-        lambda n, c: f":alarm_clock: The customer has not got the channel live in time "
-                     f"({mention(str(n.get('requester')))}). The onboarding expires once their access is removed.",
-        "Onboarding expired"),
-    NoticeType.REMINDER: _simple(_reminder_text, "Reminder"),
-    NoticeType.POLL_TROUBLE: _simple(
-        lambda n, c: f":satellite_antenna: The bot cannot read the Messenger status from Sinch "
-                     f"({n.get('failures')} tries in a row): {escape(clip(str(n.get('error', '')), 1000))}. "
-                     "It keeps trying.", "Cannot reach Sinch"),
-    NoticeType.POLL_RECOVERED: _simple(
-        lambda n, c: ":satellite_antenna: Reading the Messenger status from Sinch works again.", "Sinch reachable"),
-}
-
-
-def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
-    """The thread reply for a notice (or its resolved form, when `ctx.resolution` is set)."""
-    renderer = _RENDERERS.get(str(notice.get("type")))
-    if renderer is None:
-        return Rendered(text="Update", blocks=[section(f"Update: `{escape(str(notice.get('type')))}`")])
-    return renderer(notice, ctx)

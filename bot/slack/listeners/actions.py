@@ -1,4 +1,4 @@
-"""Buttons in onboarding threads and on the status card."""
+"""Buttons in onboarding threads and on the status card: one named listener per button."""
 
 from __future__ import annotations
 
@@ -11,87 +11,96 @@ from slack_sdk import WebClient
 from bot import workflow
 from bot.background.app_creation import create_app
 from bot.deps import Deps
-from bot.slack.blocks import cancel_modal, register_project_modal, reject_modal
+from bot.slack.blocks import cancel_modal, refusals, register_project_modal, reject_modal
 from bot.slack.error_handler import reports_errors
 from bot.slack.ids import ActionId
-from bot.slack.listeners.common import actor_for, case_id_from_action, in_transaction
+from bot.slack.listeners.common import actor_for, bind, case_id_from_action, in_transaction
 from store import repo
 from store.db import session_scope
+from store.models import Onboarding
 from store.states import OnboardingState
 
-__all__ = ["register"]
-
-
-def _case(deps: Deps, case_id: int) -> Any:
-    with session_scope(deps.engine) as session:
-        case = repo.get_onboarding(session=session, onboarding_id=case_id)
-    if case is None:
-        raise workflow.OnboardingNotFound(f"There is no onboarding #{case_id}.")
-    return case
+__all__ = ["access_removed", "approve", "cancel", "invitation_sent", "register", "register_project", "reject",
+           "retry_app"]
 
 
 def register(app: App, deps: Deps) -> None:
     guarded = reports_errors(deps.settings)
-
-    @app.action(ActionId.APPROVE)
-    @guarded
-    def approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        case_id, actor = case_id_from_action(body), actor_for(deps, body)
-        in_transaction(deps, lambda session: workflow.approve(
-            session=session, onboarding_id=case_id, actor=actor,
-            allow_self_approval=deps.settings.allow_self_approval, now=deps.clock()))
-
-    @app.action(ActionId.REJECT)
-    @guarded
-    def reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        case = _case(deps, case_id_from_action(body))
-        workflow.require_approver(actor_for(deps, body), verb="reject")
-        if case.state != OnboardingState.AWAITING_APPROVAL:
-            raise workflow.WrongState(f"Onboarding {case.reference} has already been decided.")
-        client.views_open(trigger_id=body["trigger_id"], view=reject_modal(case))
-
-    @app.action(ActionId.REGISTER_PROJECT)
-    @guarded
-    def register_project(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        case = _case(deps, case_id_from_action(body))
-        if case.state != OnboardingState.CREATING_PROJECT:
-            raise workflow.WrongState(f"Onboarding {case.reference} already has its project.")
-        client.views_open(trigger_id=body["trigger_id"], view=register_project_modal(case))
-
-    @app.action(ActionId.RETRY_APP)
-    @guarded
-    def retry_app(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        case_id, actor = case_id_from_action(body), actor_for(deps, body)
-        in_transaction(deps, lambda session: workflow.request_app_retry(
-            session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
-        create_app(deps, case_id)
-
-    # One-click confirmations of a dashboard step: the button's value names the case.
-    confirmations: dict[ActionId, Callable[..., object]] = {
-        ActionId.INVITATION_SENT: workflow.confirm_invite,
-        ActionId.ACCESS_REMOVED: workflow.confirm_revocation,
+    listeners: dict[ActionId, Callable[..., None]] = {
+        ActionId.APPROVE: approve,
+        ActionId.REJECT: reject,
+        ActionId.REGISTER_PROJECT: register_project,
+        ActionId.RETRY_APP: retry_app,
+        ActionId.INVITATION_SENT: invitation_sent,
+        ActionId.ACCESS_REMOVED: access_removed,
+        ActionId.CANCEL: cancel,
     }
-    for action_id, operation in confirmations.items():
-        app.action(action_id)(guarded(_confirmation(deps, operation)))
-
-    @app.action(ActionId.CANCEL)
-    @guarded
-    def cancel(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        case = _case(deps, case_id_from_action(body))
-        workflow.require_canceller(case, actor_for(deps, body))
-        client.views_open(trigger_id=body["trigger_id"], view=cancel_modal(case))
+    for action_id, listener in listeners.items():
+        app.action(action_id)(guarded(bind(listener, deps)))
 
 
-def _confirmation(deps: Deps, operation: Callable[..., object]) -> Callable[..., None]:
-    def confirm(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        case_id, actor = case_id_from_action(body), actor_for(deps, body)
-        in_transaction(deps, lambda session: operation(
-            session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+def approve(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    ack()
+    case_id, actor = case_id_from_action(body), actor_for(deps, body)
+    in_transaction(deps, lambda session: workflow.approve(
+        session=session, onboarding_id=case_id, actor=actor,
+        allow_self_approval=deps.settings.allow_self_approval, now=deps.clock()))
 
-    return confirm
+
+def reject(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    """Open the reason form (the rejection itself happens when it is submitted)."""
+    ack()
+    case = _case(deps, case_id_from_action(body))
+    workflow.require_approver(actor_for(deps, body), verb="reject")
+    if case.state != OnboardingState.AWAITING_APPROVAL:
+        raise workflow.WrongState(refusals.already_decided(case))
+    client.views_open(trigger_id=body["trigger_id"], view=reject_modal(case))
+
+
+def register_project(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    """Open the form for the project id and access key."""
+    ack()
+    case = _case(deps, case_id_from_action(body))
+    if case.state != OnboardingState.CREATING_PROJECT:
+        raise workflow.WrongState(refusals.already_has_project(case))
+    client.views_open(trigger_id=body["trigger_id"], view=register_project_modal(case))
+
+
+def retry_app(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    ack()
+    case_id, actor = case_id_from_action(body), actor_for(deps, body)
+    in_transaction(deps, lambda session: workflow.request_app_retry(
+        session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+    create_app(deps, case_id)
+
+
+def invitation_sent(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    """Staff confirm they invited the customer in the dashboard."""
+    ack()
+    case_id, actor = case_id_from_action(body), actor_for(deps, body)
+    in_transaction(deps, lambda session: workflow.confirm_invite(
+        session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+
+
+def access_removed(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    """Staff confirm they removed the customer from the project."""
+    ack()
+    case_id, actor = case_id_from_action(body), actor_for(deps, body)
+    in_transaction(deps, lambda session: workflow.confirm_revocation(
+        session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+
+
+def cancel(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    """Open the cancel form (requester or approver only)."""
+    ack()
+    case = _case(deps, case_id_from_action(body))
+    workflow.require_canceller(case, actor_for(deps, body))
+    client.views_open(trigger_id=body["trigger_id"], view=cancel_modal(case))
+
+
+def _case(deps: Deps, case_id: int) -> Onboarding:
+    with session_scope(deps.engine) as session:
+        case = repo.get_onboarding(session=session, onboarding_id=case_id)
+    if case is None:
+        raise workflow.OnboardingNotFound(refusals.no_case(case_id))
+    return case

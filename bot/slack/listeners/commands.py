@@ -12,19 +12,19 @@ from slack_sdk.models.blocks import ActionsBlock
 
 from bot import workflow
 from bot.deps import Deps
-from bot.slack.blocks import cancel_modal
+from bot.slack.blocks import cancel_modal, refusals
 from bot.slack.blocks.base import Rendered, context
 from bot.slack.blocks.card import status_card
 from bot.slack.blocks.modals import intake_view
-from bot.slack.blocks.reports import case_list, help_text, thread_link
+from bot.slack.blocks.reports import case_list, help_text
 from bot.slack.error_handler import reports_errors
 from bot.slack.ids import COMMAND
-from bot.slack.listeners.common import actor_for, case_number
-from bot.slack.mrkdwn import escape
+from bot.slack.listeners.common import actor_for, bind, case_number
 from store import repo
 from store.db import session_scope
+from store.models import Onboarding
 
-__all__ = ["register"]
+__all__ = ["SUBCOMMANDS", "onboard", "register"]
 
 
 @dataclass(frozen=True)
@@ -44,24 +44,23 @@ def _list(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClie
     _reply(respond, case_list(cases, deps.clock()))
 
 
-def _find(deps: Deps, argument: str) -> Any:
+def _find(deps: Deps, argument: str) -> Onboarding:
     """One case by `12`, `#12` or (part of) its customer name; a clear error otherwise."""
     text = argument.strip()
     if not text:
-        raise workflow.OnboardingNotFound("Say which onboarding: `/onboard status <name or #id>`.")
+        raise workflow.OnboardingNotFound(refusals.SAY_WHICH)
     with session_scope(deps.engine) as session:
         number = case_number(text.removeprefix("#"))
         if number is not None:
             case = repo.get_onboarding(session=session, onboarding_id=number)
             if case is None:
-                raise workflow.OnboardingNotFound(f"There is no onboarding #{number}.")
+                raise workflow.OnboardingNotFound(refusals.no_case(number))
             return case
         matches = repo.find_by_name(session=session, text=text, open_only=False)
     if not matches:
-        raise workflow.OnboardingNotFound(f"No onboarding matches “{text}”.")
+        raise workflow.OnboardingNotFound(refusals.none_match(text))
     if len(matches) > 1:
-        names = ", ".join(f"{m.reference} {m.customer_name}" for m in matches[:10])
-        raise workflow.OnboardingNotFound(f"“{text}” matches several onboardings ({names}); use its #id.")
+        raise workflow.OnboardingNotFound(refusals.many_match(text, matches))
     return matches[0]
 
 
@@ -70,12 +69,12 @@ def _status(deps: Deps, argument: str, command: Mapping[str, Any], client: WebCl
     card = status_card(case, now=deps.clock())
     # The card's own buttons belong in the thread; here they are replaced by a link to it.
     blocks = [block for block in card.blocks if not isinstance(block, ActionsBlock)]
-    _reply(respond, Rendered(text=card.text, blocks=[*blocks, context(f"Open the {thread_link(case)} to act on it.")]))
+    _reply(respond, Rendered(text=card.text, blocks=[*blocks, context(refusals.open_the_thread(case))]))
 
 
 def _cancel(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
     if case_number(argument.strip().removeprefix("#")) is None:
-        raise workflow.OnboardingNotFound("Give the onboarding's number: `/onboard cancel 12`.")
+        raise workflow.OnboardingNotFound(refusals.SAY_WHICH_NUMBER)
     case = _find(deps, argument)
     workflow.require_canceller(case, actor_for(deps, command))
     client.views_open(trigger_id=command["trigger_id"], view=cancel_modal(case))
@@ -94,19 +93,21 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.command(COMMAND)
-    @reports_errors(deps.settings)
-    def onboard(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        text = str(command.get("text") or "").strip()
-        if not text:
-            # The trigger id expires 3 s after Slack sent it: ack, then open the (static) form at once.
-            ack()
-            client.views_open(trigger_id=command["trigger_id"], view=intake_view())
-            return
+    app.command(COMMAND)(reports_errors(deps.settings)(bind(onboard, deps)))
+
+
+def onboard(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, *, deps: Deps) -> None:
+    """`/onboard` opens the intake form; `/onboard <subcommand> …` runs one of SUBCOMMANDS."""
+    text = str(command.get("text") or "").strip()
+    if not text:
+        # The trigger id expires 3 s after Slack sent it: ack, then open the (static) form at once.
         ack()
-        name, _, argument = text.partition(" ")
-        subcommand = SUBCOMMANDS.get(name.lower())
-        if subcommand is None:
-            respond(text=f"I don't know `{escape(name[:40])}`. Try `/onboard help`.", response_type="ephemeral")
-            return
-        subcommand.run(deps, argument, command, client, respond)
+        client.views_open(trigger_id=command["trigger_id"], view=intake_view())
+        return
+    ack()
+    name, _, argument = text.partition(" ")
+    subcommand = SUBCOMMANDS.get(name.lower())
+    if subcommand is None:
+        respond(text=refusals.unknown_subcommand(name), response_type="ephemeral")
+        return
+    subcommand.run(deps, argument, command, client, respond)

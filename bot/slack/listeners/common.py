@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -13,12 +14,13 @@ from sqlmodel import Session
 
 from bot import workflow
 from bot.deps import Deps
+from bot.slack.blocks import refusals
 from bot.workflow import Actor
 from store.db import session_scope
 from store.states import OnboardingState
 
 __all__ = [
-    "actor_for", "case_id_from_action", "case_id_from_view", "case_number", "form_values", "in_transaction",
+    "actor_for", "bind", "case_id_from_action", "case_id_from_view", "case_number", "form_values", "in_transaction",
     "seen_state_from_view", "user_id",
 ]
 
@@ -26,6 +28,14 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 3
 _CASE_NUMBER = re.compile(r"[1-9][0-9]{0,17}")  # positive and below 2**63
+
+
+def bind(listener: Callable[..., T], deps: Deps) -> Callable[..., T]:
+    """`listener` with its collaborators bound. They are keyword-only, so Bolt, which injects a listener's
+    positional parameters by name (`ack`, `body`, `client`, …), neither sees nor fills them."""
+    bound = functools.partial(listener, deps=deps)
+    functools.update_wrapper(bound, listener)  # its name in logs and error reports
+    return bound
 
 
 def in_transaction(deps: Deps, operation: Callable[[Session], T]) -> T:
@@ -69,7 +79,7 @@ def case_number(raw: object) -> int | None:
 def _parse_case_id(raw: object) -> int:
     value = case_number(raw)
     if value is None:
-        raise workflow.OnboardingNotFound("That button or form does not belong to a known onboarding.")
+        raise workflow.OnboardingNotFound(refusals.UNKNOWN_CASE)
     return value
 
 

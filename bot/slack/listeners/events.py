@@ -11,21 +11,23 @@ from bot.deps import Deps
 from bot.slack.error_handler import reports_errors
 from bot.slack.home_tab import publish_home
 from bot.slack.ids import ActionId
-from bot.slack.listeners.common import user_id
+from bot.slack.listeners.common import bind, user_id
 
-__all__ = ["register"]
+__all__ = ["home_opened", "home_refresh", "register"]
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab", "home") == "home" and isinstance(event.get("user"), str):
-            publish_home(deps, client, event["user"])
+    app.event("app_home_opened")(bind(home_opened, deps))
+    app.action(ActionId.HOME_REFRESH)(reports_errors(deps.settings)(bind(home_refresh, deps)))
 
-    @app.action(ActionId.HOME_REFRESH)
-    @reports_errors(deps.settings)
-    def home_refresh(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user = user_id(body)
-        if user:
-            publish_home(deps, client, user)
+
+def home_opened(event: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    if event.get("tab", "home") == "home" and isinstance(event.get("user"), str):
+        publish_home(deps, client, event["user"])
+
+
+def home_refresh(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    ack()
+    user = user_id(body)
+    if user:
+        publish_home(deps, client, user)

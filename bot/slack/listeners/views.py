@@ -4,45 +4,32 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.models.views import View
 
 from bot import workflow
 from bot.background.app_creation import create_app
 from bot.deps import Deps
-from bot.slack.blocks import cancel_modal
-from bot.slack.blocks.reports import thread_link
+from bot.slack.blocks import cancel_modal, refusals
 from bot.slack.error_handler import reports_errors
 from bot.slack.ids import CallbackId
 from bot.slack.listeners.common import (
     actor_for,
+    bind,
     case_id_from_view,
     form_values,
     in_transaction,
     seen_state_from_view,
     user_id,
 )
-from bot.slack.mrkdwn import escape
-from sinch import (
-    Region,
-    SinchAuthError,
-    SinchCredentials,
-    SinchError,
-    SinchForbidden,
-    SinchNotFound,
-    SinchRateLimited,
-    SinchServerError,
-    SinchTransportError,
-)
+from sinch import SinchCredentials, SinchError
 from store import repo
 from store.db import session_scope
 from store.states import OnboardingState
 
-__all__ = ["register"]
+__all__ = ["cancel", "intake", "register", "register_project", "reject"]
 
 logger = logging.getLogger(__name__)
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -56,119 +43,114 @@ def _text(values: dict[str, object], field: str) -> str:
 def _credential_errors(project_id: str, key_id: str, key_secret: str) -> dict[str, str]:
     errors = {}
     if not _IDENTIFIER.match(project_id):
-        errors["project_id"] = "Paste the project id from the dashboard (letters, digits and dashes)."
+        errors["project_id"] = refusals.BAD_PROJECT_ID
     if not _IDENTIFIER.match(key_id):
-        errors["key_id"] = "Paste the access key id (letters, digits and dashes)."
+        errors["key_id"] = refusals.BAD_KEY_ID
     if not key_secret or len(key_secret) > 200 or any(ch.isspace() for ch in key_secret):
-        errors["key_secret"] = "Paste the access key secret exactly as the dashboard showed it."
+        errors["key_secret"] = refusals.BAD_KEY_SECRET
     return errors
-
-
-def _sinch_field_error(exc: SinchError, project_id: str, region: str) -> dict[str, str]:
-    """Which field a failed key check points at, and what to tell staff (never the secret)."""
-    if isinstance(exc, SinchAuthError):
-        return {"key_secret": "Sinch did not accept this key id and secret."}
-    if isinstance(exc, SinchForbidden):
-        return {"project_id": f"This access key does not belong to project {project_id}. "
-                              "Create the key inside the new project."}
-    if isinstance(exc, SinchNotFound):
-        return {"project_id": f"Sinch does not know project {project_id} in region {region.upper()}."}
-    if isinstance(exc, SinchRateLimited | SinchServerError | SinchTransportError):
-        return {"project_id": "Sinch could not be reached to check the key just now. Try again in a minute."}
-    return {"project_id": f"Sinch refused the check: {exc}"[:300]}
 
 
 def register(app: App, deps: Deps) -> None:
     guarded = reports_errors(deps.settings)
+    app.view(CallbackId.INTAKE)(guarded(bind(intake, deps)))
+    app.view(CallbackId.REGISTER_PROJECT)(guarded(bind(register_project, deps)))
+    app.view(CallbackId.REJECT)(guarded(bind(reject, deps)))
+    app.view(CallbackId.CANCEL)(guarded(bind(cancel, deps)))
 
-    @app.view(CallbackId.INTAKE)
-    @guarded
-    def intake(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        try:
-            form = workflow.parse_intake(form_values(view))
-        except workflow.IntakeInvalid as exc:
-            ack(response_action="errors", errors=exc.errors)
-            return
-        requester = user_id(body)
-        try:
-            in_transaction(deps, lambda session: workflow.submit_intake(
-                session=session, intake=form, requester_id=requester, channel=deps.settings.onboarding_channel,
-                now=deps.clock()))
-        except workflow.DuplicateOnboarding as exc:
-            ack(response_action="errors", errors={exc.field: f"{exc} See /onboard status {exc.existing_id}"})
-            _point_to_existing(deps, client, requester, exc.existing_id)
-            return
-        ack()
 
-    @app.view(CallbackId.REGISTER_PROJECT)
-    @guarded
-    def register_project(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        try:
-            case_id = case_id_from_view(view)
-        except workflow.OnboardingError as exc:
-            ack(response_action="errors", errors={"project_id": str(exc)})
-            return
-        values = form_values(view)
-        project_id, key_id, key_secret = (_text(values, f) for f in ("project_id", "key_id", "key_secret"))
-        errors = _credential_errors(project_id, key_id, key_secret)
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
+def intake(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    """The intake form: open a case awaiting approval, or say in the form what to fix."""
+    try:
+        form = workflow.parse_intake(form_values(view))
+    except workflow.IntakeInvalid as exc:
+        ack(response_action="errors", errors=exc.errors)
+        return
+    requester = user_id(body)
+    try:
+        in_transaction(deps, lambda session: workflow.submit_intake(
+            session=session, intake=form, requester_id=requester, channel=deps.settings.onboarding_channel,
+            now=deps.clock()))
+    except workflow.DuplicateOnboarding as exc:
+        ack(response_action="errors", errors={exc.field: refusals.duplicate_hint(str(exc), exc.existing_id)})
+        _point_to_existing(deps, client, requester, exc.existing_id)
+        return
+    ack()
+
+
+def register_project(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, *,
+                     deps: Deps) -> None:
+    """The project id and access key: checked with Sinch, sealed, recorded; then the bot creates the app."""
+    try:
+        case_id = case_id_from_view(view)
+    except workflow.OnboardingError as exc:
+        ack(response_action="errors", errors={"project_id": str(exc)})
+        return
+    values = form_values(view)
+    project_id, key_id, key_secret = (_text(values, f) for f in ("project_id", "key_id", "key_secret"))
+    errors = _credential_errors(project_id, key_id, key_secret)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    with session_scope(deps.engine) as session:
+        case = repo.get_onboarding(session=session, onboarding_id=case_id)
+    if case is None or case.state != OnboardingState.CREATING_PROJECT:
+        ack(response_action="errors", errors={"project_id": refusals.NO_LONGER_NEEDS_PROJECT})
+        return
+    creds = SinchCredentials(project_id=project_id, key_id=key_id, key_secret=key_secret,
+                             region=case.region)
+    try:
+        deps.sinch_interactive.verify_credentials(creds)
+    except SinchError as exc:
+        logger.info("onboarding #%s: key check failed: %s", case_id, type(exc).__name__)
+        ack(response_action="errors", errors=refusals.key_check_failed(exc, project_id, case.region))
+        return
+    sealed = deps.secrets.seal(key_secret)
+    actor = actor_for(deps, body)
+    try:
+        in_transaction(deps, lambda session: workflow.register_project(
+            session=session, onboarding_id=case_id, actor=actor, project_id=project_id, key_id=key_id,
+            key_secret_sealed=sealed, now=deps.clock()))
+    except workflow.OnboardingError as exc:
+        ack(response_action="errors", errors={"project_id": str(exc)})
+        return
+    ack()
+    create_app(deps, case_id)  # after the ack: Sinch may take longer than Slack's 3 s
+
+
+def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    """The reject form; a refusal shows under its reason field."""
+    actor, reason = actor_for(deps, body), _text(form_values(view), "reason")
+    try:
+        case_id = case_id_from_view(view)
+        in_transaction(deps, lambda session: workflow.reject(
+            session=session, onboarding_id=case_id, actor=actor, reason=reason, now=deps.clock()))
+    except workflow.OnboardingError as exc:
+        ack(response_action="errors", errors={"reason": str(exc)})
+        return
+    ack()
+
+
+def cancel(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    """The cancel form. It applies to the state the person saw; if the case moved on, it re-opens saying so."""
+    actor, reason = actor_for(deps, body), _text(form_values(view), "reason")
+    try:
+        case_id = case_id_from_view(view)
+        in_transaction(deps, lambda session: workflow.cancel(
+            session=session, onboarding_id=case_id, actor=actor, reason=reason, now=deps.clock(),
+            seen_state=seen_state_from_view(view)))
+    except workflow.StateChanged as exc:
         with session_scope(deps.engine) as session:
             case = repo.get_onboarding(session=session, onboarding_id=case_id)
-        if case is None or case.state != OnboardingState.CREATING_PROJECT:
-            ack(response_action="errors", errors={"project_id": "This onboarding no longer needs a project."})
-            return
-        creds = SinchCredentials(project_id=project_id, key_id=key_id, key_secret=key_secret,
-                                 region=Region(case.region))
-        try:
-            deps.sinch_interactive.verify_credentials(creds)
-        except SinchError as exc:
-            logger.info("onboarding #%s: key check failed: %s", case_id, type(exc).__name__)
-            ack(response_action="errors", errors=_sinch_field_error(exc, project_id, case.region))
-            return
-        sealed = deps.secrets.seal(key_secret)
-        actor = actor_for(deps, body)
-        try:
-            in_transaction(deps, lambda session: workflow.register_project(
-                session=session, onboarding_id=case_id, actor=actor, project_id=project_id, key_id=key_id,
-                key_secret_sealed=sealed, now=deps.clock()))
-        except workflow.OnboardingError as exc:
-            ack(response_action="errors", errors={"project_id": str(exc)})
-            return
-        ack()
-        create_app(deps, case_id)  # after the ack: Sinch may take longer than Slack's 3 s
-
-    # Reject and cancel are the same form: a reason, then the operation; its refusal shows under the field.
-    app.view(CallbackId.REJECT)(guarded(_reason_submission(deps, workflow.reject)))
-    # Cancel applies to the state the person saw; if the case moved on, the form re-opens saying so.
-    app.view(CallbackId.CANCEL)(guarded(_reason_submission(deps, workflow.cancel, reopen=cancel_modal)))
-
-
-def _reason_submission(
-    deps: Deps, operation: Callable[..., object], *, reopen: Callable[..., View] | None = None
-) -> Callable[..., None]:
-    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        actor, reason = actor_for(deps, body), _text(form_values(view), "reason")
-        seen: dict[str, Any] = {"seen_state": seen_state_from_view(view)} if reopen is not None else {}
-        try:
-            case_id = case_id_from_view(view)
-            in_transaction(deps, lambda session: operation(
-                session=session, onboarding_id=case_id, actor=actor, reason=reason, now=deps.clock(), **seen))
-        except workflow.StateChanged as exc:
-            with session_scope(deps.engine) as session:
-                case = repo.get_onboarding(session=session, onboarding_id=case_id)
-            if reopen is None or case is None:
-                ack(response_action="errors", errors={"reason": str(exc)})
-                return
-            ack(response_action="update", view=reopen(case, note=str(exc), reason=reason))
-            return
-        except workflow.OnboardingError as exc:
+        if case is None:
             ack(response_action="errors", errors={"reason": str(exc)})
             return
-        ack()
-
-    return submit
+        ack(response_action="update", view=cancel_modal(case, note=str(exc), reason=reason))
+        return
+    except workflow.OnboardingError as exc:
+        ack(response_action="errors", errors={"reason": str(exc)})
+        return
+    ack()
 
 
 def _point_to_existing(deps: Deps, client: WebClient, user: str, existing_id: int) -> None:
@@ -179,4 +161,4 @@ def _point_to_existing(deps: Deps, client: WebClient, user: str, existing_id: in
         return
     client.chat_postEphemeral(
         channel=deps.settings.onboarding_channel, user=user,
-        text=f"Onboarding {case.reference} for {escape(case.customer_name)} is already open: {thread_link(case)}.")
+        text=refusals.already_open(case))

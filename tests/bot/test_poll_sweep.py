@@ -1,101 +1,44 @@
-"""The scheduler's jobs against the real runtime, the fake Slack and the Sinch sandbox, on an injected clock.
+"""The poll sweep against the real runtime, the fake Slack and the Sinch sandbox, on an injected clock.
 
 Cases are driven through Slack (signed requests) up to the invitation; then the tests call the sweeps
 the scheduler would call, at chosen clock times, and look at what reached the fake Slack and the database.
 Nothing sleeps: the bot's clock and the sandbox's clock are moved by hand.
 """
 
+
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, select
-
-from bot.background import jobs
 from bot.slack.ids import ActionId
-from devslack import FakeMessage
 from sinch import SinchClient
 from sinch.sandbox import endpoints_for
-from store.models import Onboarding
 from store.states import OnboardingState as S
-from tests.bot.harness import LEAD, REQUESTER, SANDBOX, STAFF, BotHarness
-
-APP_ROUTE = "GET /conversation/{region}/v1/projects/{project}/apps/{app}"
-APPROVER_MENTIONS = (f"<@{LEAD}>", "<!subteam^S0LEADS>")
-REQUESTER_MENTION = f"<@{REQUESTER}>"
-
-
-@dataclass(frozen=True)
-class Invited:
-    case_id: int
-    project_id: str
-    app_id: str
-
-
-def invite(bot: BotHarness, name: str = "Acme Bikes") -> Invited:
-    """Drive one onboarding through Slack to "awaiting the customer": intake, approval, project, invite."""
-    slug = name.lower().replace(" ", "-")
-    bot.submit_intake(customer_name=name, contact_email=f"owner@{slug}.test")
-    with Session(bot.deps.engine) as session:
-        case_id = session.exec(select(func.max(Onboarding.id))).one()
-    assert case_id is not None
-    bot.click(LEAD, ActionId.APPROVE, message=bot.message_with(ActionId.APPROVE, case_id))
-    creds = bot.sandbox.create_project(name, "eu")
-    bot.click(STAFF, ActionId.REGISTER_PROJECT, message=bot.message_with(ActionId.REGISTER_PROJECT, case_id))
-    bot.submit_modal(STAFF, {"project_id": creds.project_id, "key_id": creds.key_id,
-                             "key_secret": creds.key_secret})
-    bot.click(STAFF, ActionId.INVITATION_SENT, message=bot.message_with(ActionId.INVITATION_SENT, case_id))
-    case = bot.case(case_id)
-    assert case.state == S.AWAITING_CUSTOMER and case.app_id
-    return Invited(case_id, creds.project_id, case.app_id)
-
-
-def sweep(bot: BotHarness) -> jobs.SweepReport:
-    report = jobs.poll_sweep(bot.deps)
-    bot.deliver()
-    return report
-
-
-def remind(bot: BotHarness) -> int:
-    acted = jobs.reminder_sweep(bot.deps)
-    bot.deliver()
-    return acted
-
-
-def replies(bot: BotHarness, case_id: int, fallback: str) -> list[FakeMessage]:
-    """The thread replies whose notification text is `fallback` (each notice type has its own)."""
-    return [m for m in bot.thread(case_id)[1:] if m.text == fallback]
-
-
-def body(message: FakeMessage) -> str:
-    return json.dumps(message.blocks)
-
-
-def app_reads(bot: BotHarness) -> int:
-    return bot.sandbox_app.state.request_count(APP_ROUTE)
-
-
-def fail_reads_of(bot: BotHarness, app_id: str, **fault: Any) -> None:
-    """A sandbox fault on this one app's status route only."""
-    bot.sandbox.add_fault(f"/apps/{app_id}$", method="GET", **fault)
-
-
-def at(bot: BotHarness, moment: datetime) -> None:
-    bot.clock.now = moment
-
+from tests.bot.harness import LEAD, SANDBOX, STAFF, BotHarness
+from tests.bot.jobs_helpers import (
+    REQUESTER_MENTION,
+    app_reads,
+    at,
+    body,
+    fail_reads_of,
+    invite,
+    invited_at_of,
+    next_poll_of,
+    replies,
+    sweep,
+)
 
 # -- the poll cadence ------------------------------------------------------------------------------
 
 
-def test_polls_every_minute_for_the_first_hour_then_every_five_minutes_for_a_day_then_every_half_hour(bot):
+def test_polls_every_minute_for_the_first_hour_then_every_five_minutes_for_a_day_then_every_half_hour(
+        bot: BotHarness) -> None:
     case = invite(bot)
-    invited_at = bot.case(case.case_id).invited_at
+    invited_at = invited_at_of(bot, case.case_id)
     assert invited_at is not None
     expected = [  # time since the invite -> interval until the next poll
         (timedelta(0), timedelta(minutes=1)),
@@ -114,7 +57,7 @@ def test_polls_every_minute_for_the_first_hour_then_every_five_minutes_for_a_day
         assert bot.case(case.case_id).next_poll_at == bot.clock.now + interval, since_invite
 
 
-def test_a_sweep_before_the_next_poll_is_due_leaves_sinch_alone(bot):
+def test_a_sweep_before_the_next_poll_is_due_leaves_sinch_alone(bot: BotHarness) -> None:
     case = invite(bot)
     sweep(bot)
     due = bot.case(case.case_id).next_poll_at
@@ -127,7 +70,7 @@ def test_a_sweep_before_the_next_poll_is_due_leaves_sinch_alone(bot):
 # -- status changes -------------------------------------------------------------------------------
 
 
-def test_pending_then_active_are_each_posted_once_however_often_the_sweep_runs(bot):
+def test_pending_then_active_are_each_posted_once_however_often_the_sweep_runs(bot: BotHarness) -> None:
     case = invite(bot)
     sweep(bot)
     assert bot.case(case.case_id).state == S.AWAITING_CUSTOMER
@@ -158,7 +101,7 @@ def test_pending_then_active_are_each_posted_once_however_often_the_sweep_runs(b
     assert len(replies(bot, case.case_id, "Messenger channel ACTIVE")) == 1
 
 
-def test_failing_is_alerted_with_sinchs_description_once_and_the_recovery_is_posted(bot):
+def test_failing_is_alerted_with_sinchs_description_once_and_the_recovery_is_posted(bot: BotHarness) -> None:
     case = invite(bot)
     description = "The Page access token could not be validated: token expired"
     bot.sandbox.connect_page(case.project_id, case.app_id, outcome="FAILING", description=description)
@@ -189,7 +132,7 @@ def test_failing_is_alerted_with_sinchs_description_once_and_the_recovery_is_pos
 # -- Sinch errors ---------------------------------------------------------------------------------
 
 
-def test_429_500_a_dropped_connection_and_a_malformed_body_back_off_only_their_own_case(bot):
+def test_429_500_a_dropped_connection_and_a_malformed_body_back_off_only_their_own_case(bot: BotHarness) -> None:
     limited, broken, dropped, garbled, healthy, also_healthy = (
         invite(bot, name) for name in ("Limited Co", "Broken Co", "Dropped Co", "Garbled Co", "Fine Co", "Good Co"))
     fail_reads_of(bot, limited.app_id, status=429, retry_after=45)
@@ -223,17 +166,17 @@ def test_429_500_a_dropped_connection_and_a_malformed_body_back_off_only_their_o
     assert all(bot.case(case.case_id).poll_failures == 0 for case in (limited, broken, dropped, garbled))
 
 
-def test_after_repeated_failures_the_thread_gets_one_note_and_later_one_recovered_note(bot):
+def test_after_repeated_failures_the_thread_gets_one_note_and_later_one_recovered_note(bot: BotHarness) -> None:
     case = invite(bot)
     other = invite(bot, "Other Co")
     fail_reads_of(bot, case.app_id, status=500, count=-1)
     alert_after = bot.settings.timers.poll_failure_alert_after
     intervals = []
     for attempt in range(1, alert_after + 3):
-        at(bot, bot.case(case.case_id).next_poll_at)
+        at(bot, next_poll_of(bot, case.case_id))
         sweep(bot)
         stored = bot.case(case.case_id)
-        intervals.append(stored.next_poll_at - bot.clock.now)
+        intervals.append(next_poll_of(bot, case.case_id) - bot.clock.now)
         notes = replies(bot, case.case_id, "Cannot reach Sinch")
         assert len(notes) == (1 if attempt >= alert_after else 0), attempt
     assert stored.poll_failures == alert_after + 2
@@ -243,7 +186,7 @@ def test_after_repeated_failures_the_thread_gets_one_note_and_later_one_recovere
 
     bot.sandbox.clear_faults()
     for _ in range(3):
-        at(bot, bot.case(case.case_id).next_poll_at)
+        at(bot, next_poll_of(bot, case.case_id))
         sweep(bot)
     stored = bot.case(case.case_id)
     assert (stored.poll_failures, stored.poll_alerted) == (0, False)
@@ -251,7 +194,7 @@ def test_after_repeated_failures_the_thread_gets_one_note_and_later_one_recovere
     assert len(replies(bot, case.case_id, "Cannot reach Sinch")) == 1
 
 
-def test_an_app_sinch_created_despite_an_error_answer_is_found_by_the_sweep_not_created_twice(bot):
+def test_an_app_sinch_created_despite_an_error_answer_is_found_by_the_sweep_not_created_twice(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.click(LEAD, ActionId.APPROVE)
     creds = bot.sandbox.create_project("Acme Bikes", "eu")
@@ -320,10 +263,10 @@ class InFlightGauge:
                 self.in_flight -= 1
 
 
-def test_twenty_due_cases_are_polled_with_at_most_the_configured_number_of_requests_in_flight(tmp_path):
+def test_twenty_due_cases_are_polled_with_at_most_the_configured_number_of_requests_in_flight(tmp_path: Path) -> None:
     gauge: InFlightGauge | None = None
 
-    def wrap(app):
+    def wrap(app: Callable[..., Iterable[bytes]]) -> InFlightGauge:
         nonlocal gauge
         gauge = InFlightGauge(app)
         return gauge
@@ -344,151 +287,6 @@ def test_twenty_due_cases_are_polled_with_at_most_the_configured_number_of_reque
         bot.close()
 
 
-# -- reminders, expiry ----------------------------------------------------------------------------
-
-
-def test_the_customer_reminder_after_three_days_mentions_the_requester_once(bot):
-    case = invite(bot)
-    invited_at = bot.case(case.case_id).invited_at
-    at(bot, invited_at + timedelta(days=3) - timedelta(minutes=1))
-    assert remind(bot) == 0
-    for moment in (timedelta(days=3), timedelta(days=3), timedelta(days=3, hours=1), timedelta(days=5)):
-        at(bot, invited_at + moment)
-        remind(bot)
-    reminders = replies(bot, case.case_id, "Reminder")
-    assert len(reminders) == 1
-    assert REQUESTER_MENTION in body(reminders[0]) and "3 days" in body(reminders[0])
-    assert not any(mention in body(reminders[0]) for mention in APPROVER_MENTIONS)
-    assert bot.case(case.case_id).state == S.AWAITING_CUSTOMER
-
-
-def test_after_fourteen_days_the_case_expires_into_removing_the_customers_access(bot):
-    case = invite(bot)
-    invited_at = bot.case(case.case_id).invited_at
-    at(bot, invited_at + timedelta(days=14) - timedelta(seconds=1))
-    remind(bot)
-    assert bot.case(case.case_id).state == S.AWAITING_CUSTOMER
-
-    at(bot, invited_at + timedelta(days=14))
-    remind(bot)
-    remind(bot)
-    stored = bot.case(case.case_id)
-    assert (stored.state, stored.revoke_outcome, stored.next_poll_at) == (S.REVOKING, S.EXPIRED, None)
-    assert len(replies(bot, case.case_id, "Onboarding expired")) == 1
-    assert len(replies(bot, case.case_id, "Remove the customer's access")) == 1
-    assert "did not connect a Page in time" in body(bot.message_with(ActionId.ACCESS_REMOVED, case.case_id))
-    reads = app_reads(bot)
-    assert sweep(bot).polled == 0 and app_reads(bot) == reads, "an expired case is no longer polled"
-
-    bot.click(STAFF, ActionId.ACCESS_REMOVED, message=bot.message_with(ActionId.ACCESS_REMOVED, case.case_id))
-    assert bot.case(case.case_id).state == S.EXPIRED
-
-
-def to_revoking(bot: BotHarness) -> tuple[Invited, datetime]:
-    case = invite(bot)
-    bot.sandbox.connect_page(case.project_id, case.app_id)
-    sweep(bot)
-    bot.clock.advance(minutes=1)
-    sweep(bot)
-    stored = bot.case(case.case_id)
-    assert stored.state == S.REVOKING
-    return case, stored.state_entered_at
-
-
-def test_revocation_reminders_come_at_one_four_and_twenty_four_hours_with_approvers_from_twenty_four(bot):
-    case, since = to_revoking(bot)
-    schedule = [  # (time in REVOKING, reminders posted so far)
-        (timedelta(minutes=59), 0),
-        (timedelta(hours=1), 1),
-        (timedelta(hours=2), 1),
-        (timedelta(hours=4), 2),
-        (timedelta(hours=23, minutes=59), 2),
-        (timedelta(hours=24), 3),
-        (timedelta(hours=47), 3),
-        (timedelta(hours=48), 4),
-    ]
-    for elapsed, expected in schedule:
-        at(bot, since + elapsed)
-        for _ in range(3):  # several sweeps at the same time: one due time, one reminder
-            remind(bot)
-        assert len(replies(bot, case.case_id, "Reminder")) == expected, elapsed
-    first, second, third, fourth = (body(m) for m in replies(bot, case.case_id, "Reminder"))
-    for reminder in (first, second, third, fourth):
-        assert REQUESTER_MENTION in reminder and "Access removed" in reminder
-    for early in (first, second):
-        assert not any(mention in early for mention in APPROVER_MENTIONS)
-    for escalated in (third, fourth):
-        assert all(mention in escalated for mention in APPROVER_MENTIONS)
-
-
-def test_a_bot_that_was_down_posts_one_catch_up_reminder_not_one_per_missed_due_time(bot):
-    case, since = to_revoking(bot)
-    at(bot, since + timedelta(hours=5))
-    remind(bot)
-    remind(bot)
-    assert len(replies(bot, case.case_id, "Reminder")) == 1
-    at(bot, since + timedelta(hours=23))
-    remind(bot)
-    assert len(replies(bot, case.case_id, "Reminder")) == 1
-
-
-def test_a_restart_does_not_repeat_reminders_already_posted(bot):
-    case, since = to_revoking(bot)
-    at(bot, since + timedelta(hours=1))
-    remind(bot)
-    bot.restart()
-    remind(bot)
-    assert len(replies(bot, case.case_id, "Reminder")) == 1
-    at(bot, since + timedelta(hours=4))
-    remind(bot)
-    bot.restart()
-    remind(bot)
-    assert len(replies(bot, case.case_id, "Reminder")) == 2
-
-    customer = invite(bot, "Waiting Co")
-    at(bot, bot.case(customer.case_id).invited_at + timedelta(days=3))
-    remind(bot)
-    bot.restart()
-    remind(bot)
-    assert len(replies(bot, customer.case_id, "Reminder")) == 1
-
-
-def test_no_revocation_reminder_follows_the_confirmed_removal(bot):
-    case, since = to_revoking(bot)
-    at(bot, since + timedelta(hours=1))
-    remind(bot)
-    bot.click(STAFF, ActionId.ACCESS_REMOVED, message=bot.message_with(ActionId.ACCESS_REMOVED, case.case_id))
-    assert bot.case(case.case_id).state == S.COMPLETED
-    for elapsed in (timedelta(hours=4), timedelta(hours=24), timedelta(days=5)):
-        at(bot, since + elapsed)
-        assert remind(bot) == 0
-    assert len(replies(bot, case.case_id, "Reminder")) == 1
-
-
-def test_the_invite_step_is_reminded_daily_until_it_is_confirmed_and_then_never_again(bot):
-    bot.submit_intake()
-    bot.click(LEAD, ActionId.APPROVE)
-    creds = bot.sandbox.create_project("Acme Bikes", "eu")
-    bot.click(STAFF, ActionId.REGISTER_PROJECT)
-    bot.submit_modal(STAFF, {"project_id": creds.project_id, "key_id": creds.key_id,
-                             "key_secret": creds.key_secret})
-    since = bot.case().state_entered_at
-    assert bot.case().state == S.INVITING
-    at(bot, since + timedelta(hours=23))
-    assert remind(bot) == 0
-    at(bot, since + timedelta(hours=24))
-    remind(bot)
-    remind(bot)
-    reminders = replies(bot, 1, "Reminder")
-    assert len(reminders) == 1 and "Invitation sent" in body(reminders[0]) and REQUESTER_MENTION in body(reminders[0])
-
-    bot.click(STAFF, ActionId.INVITATION_SENT)
-    for elapsed in (timedelta(hours=48), timedelta(hours=72)):
-        at(bot, since + elapsed)
-        remind(bot)
-    assert [m for m in replies(bot, 1, "Reminder") if "Invitation sent" in body(m)] == reminders
-
-
 class SlowSinch:
     """WSGI middleware: every Sinch API request takes `step` of the bot's (injected) clock."""
 
@@ -503,10 +301,10 @@ class SlowSinch:
         return self.app(environ, start_response)
 
 
-def test_the_time_a_poll_takes_does_not_stretch_the_cadence_by_a_sweep(tmp_path):
+def test_the_time_a_poll_takes_does_not_stretch_the_cadence_by_a_sweep(tmp_path: Path) -> None:
     slow: SlowSinch | None = None
 
-    def wrap(app):
+    def wrap(app: Callable[..., Iterable[bytes]]) -> SlowSinch:
         nonlocal slow
         slow = SlowSinch(app)
         return slow
