@@ -3,7 +3,7 @@
 `python -m bench.socket_mode [builtin] [websocket-client] [connector]` runs, for each adapter, a minimal Bolt
 app (one slash command that acks) connected to the stand-in and measures:
 - the first ack; the ack of the first envelope after a `disconnect` (refresh_requested);
-- seconds to a new connection after a clean close, an abrupt TCP reset, and a 3 s refusal;
+- seconds to a new connection after a clean close, an abrupt TCP reset, a peer gone silent, and a 3 s refusal;
 - acks received twice.
 `websocket-client` is not a dependency of the bot; that adapter is measured only where it is installed.
 """
@@ -20,7 +20,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from devslack import FakeSlackState, start_fake_slack
-from devslack.socket_mode import SocketModeServer
+from devslack.socket_mode import SocketConnection, SocketModeServer
 
 __all__ = ["measure"]
 
@@ -47,12 +47,16 @@ def _start(adapter: str, app: App, token: str) -> Callable[[], None]:
         connector = SocketModeConnector(app, token, proxy=None)
         connector.start()
         return lambda: connector.stop(timeout=2)
+    handler: Any
     if adapter == "builtin":
         from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(app, token)
     else:
-        from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler  # type: ignore[no-redef]
-    handler = SocketModeHandler(app, token)
-    handler.connect()  # type: ignore[no-untyped-call]
+        from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler as WebSocketClientHandler
+
+        handler = WebSocketClientHandler(app, token)
+    handler.connect()
     return handler.close  # type: ignore[no-any-return]
 
 
@@ -65,7 +69,7 @@ def _ack_ms(hub: SocketModeServer, state: FakeSlackState) -> float:
 
 
 def _back_after(hub: SocketModeServer, action: Callable[[], None]) -> float:
-    newest = max(c.connection_id for c in hub.open_connections())
+    newest = max((c.connection_id for c in hub.connections), default=0)
     started = time.monotonic()
     action()
     try:
@@ -73,6 +77,11 @@ def _back_after(hub: SocketModeServer, action: Callable[[], None]) -> float:
     except TimeoutError:
         return float("inf")
     return time.monotonic() - started
+
+
+def _each(hub: SocketModeServer, action: Callable[[SocketConnection], None]) -> None:
+    for conn in hub.open_connections():
+        action(conn)
 
 
 def measure(adapter: str) -> dict[str, float]:
@@ -86,12 +95,13 @@ def measure(adapter: str) -> dict[str, float]:
     try:
         hub.wait_for_connection(timeout=GIVE_UP)
         figures["first ack (ms)"] = _ack_ms(hub, state)
-        figures["back after clean close (s)"] = _back_after(hub, lambda: [hub.close(c) for c in hub.open_connections()])
+        figures["back after clean close (s)"] = _back_after(hub, lambda: _each(hub, hub.close))
         figures["ack after close (ms)"] = _ack_ms(hub, state)
         for conn in hub.open_connections(deliverable=True):
             hub.send_disconnect(conn)
         figures["first ack after disconnect (ms)"] = _ack_ms(hub, state)
-        figures["back after TCP reset (s)"] = _back_after(hub, lambda: [hub.drop(c) for c in hub.open_connections()])
+        figures["back after TCP reset (s)"] = _back_after(hub, lambda: _each(hub, hub.drop))
+        figures["back after silent peer (s)"] = _back_after(hub, lambda: _each(hub, hub.silence))
 
         def refuse_then_close() -> None:
             hub.refuse_connections(3.0)

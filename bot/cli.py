@@ -77,16 +77,26 @@ def _settings() -> Settings:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT."""
-    from bot.runtime import build_runtime, serve
+    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT; SIGTERM/SIGINT stop it gracefully."""
+    import threading
+
+    from bot.runtime import build_runtime
+    from bot.serving import serve, stop_signals
+    from bot.slack.socket_mode import SocketModeAuthError
 
     settings = _settings()
-    runtime = build_runtime(settings)
-    runtime.start_background()
-    try:
-        serve(runtime, host=args.host)
-    finally:
-        runtime.shutdown()
+    stop = threading.Event()
+    with stop_signals(stop):
+        runtime = build_runtime(settings)
+        runtime.start_background()
+        try:
+            serve(runtime, host=args.host, stop=stop)
+        except SocketModeAuthError as exc:
+            if not runtime.stop.is_set():  # refused at start: nothing was stopped yet
+                runtime.shutdown(timeout=settings.shutdown_timeout)
+            print(f"cannot connect to Slack: {exc}", file=sys.stderr)
+            return 1
+    logger.info("stopped")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 It behaves as Slack does where a bot can tell: a single-use URL per `apps.connections.open`, `hello` on connect,
 each envelope delivered to one open connection, acks matched by `envelope_id`. Tests steer the unhappy paths:
-a clean close, a `disconnect` message, an abrupt TCP reset, and refusing new connections for a while.
+a clean close, a `disconnect` message, an abrupt TCP reset, a peer gone silent, and refusing new connections
+for a while.
 
 The server is `websockets`' threaded (sync) implementation: one thread per connection, no event loop to host.
 """
@@ -68,6 +69,7 @@ class SocketConnection:
     opened_at: float
     websocket: ServerConnection
     retiring: bool = False  # a `disconnect` was sent: nothing new is delivered here
+    silenced: bool = False
     closed_at: float | None = None
 
     @property
@@ -253,8 +255,24 @@ class SocketModeServer:
             pass
         sock.close()
 
+    def silence(self, conn: SocketConnection) -> None:
+        """Stop answering on this connection, pings included: a peer gone without a FIN or RST.
+
+        Holds the connection's protocol lock, which its reader needs for every frame it handles; tests
+        are the only users, and stop() lets go of it.
+        """
+        with self.lock:
+            conn.retiring = True
+            conn.silenced = True
+        conn.websocket.protocol_mutex.acquire()
+
     def stop(self) -> None:
         """Close every connection and stop serving."""
+        with self.lock:
+            silenced = [c for c in self.connections if c.silenced]
+        for conn in silenced:
+            conn.silenced = False
+            conn.websocket.protocol_mutex.release()
         for conn in self.open_connections():
             try:
                 conn.websocket.close(1001, "server shutting down")

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import random
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
@@ -61,8 +62,8 @@ class Backoff:
     def next_delay(self) -> float:
         ceiling = min(self.maximum, self.initial * 2 ** self.attempts)
         self.attempts += 1
-        rng = self.rng or random
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)  # never less than half: no hammering when unlucky
+        jitter = (self.rng or random).uniform(0, ceiling / 2)
+        return float(ceiling / 2 + jitter)  # never less than half: no hammering when unlucky
 
     def reset(self) -> None:
         self.attempts = 0
@@ -72,9 +73,9 @@ class SocketModeConnector:
     """Keeps the bot connected to Slack over Socket Mode and dispatches envelopes to the Bolt app."""
 
     def __init__(self, app: App, app_token: str, *, web_client: WebClient | None = None,
-                 ping_interval: float = 2.0, ping_timeout: float = 2.0, open_timeout: float = 5.0,
+                 ping_interval: float = 1.5, ping_timeout: float = 1.5, open_timeout: float = 5.0,
                  retire_after: float = 3.0, backoff: Backoff | None = None, workers: int = 10,
-                 proxy: str | bool | None = True, on_connect: Callable[[int], None] | None = None) -> None:
+                 proxy: str | Literal[True] | None = True, on_connect: Callable[[int], None] | None = None) -> None:
         self.app = app
         self._app_token = app_token
         self._web_client = web_client or app.client
@@ -119,15 +120,21 @@ class SocketModeConnector:
         """Take no new envelopes (Slack redelivers what it cannot hand over); in-flight ones finish."""
         self._accepting = False
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking envelopes, let in-flight listeners ack (up to `timeout`), then close the connection."""
+    def drain(self, timeout: float) -> bool:
+        """Stop taking envelopes and wait up to `timeout` for those in hand to be acked; True if all were."""
+        self.stop_accepting()
+        drained = threading.Thread(target=self._workers.shutdown, name="socket-mode-drain", daemon=True)
+        drained.start()
+        drained.join(timeout)
+        if drained.is_alive():
+            logger.warning("Socket Mode: listeners still running after %.0fs; closing anyway", timeout)
+        return not drained.is_alive()
+
+    def close(self) -> None:
+        """Close the connection and stop reconnecting."""
         self.stop_accepting()
         self._stopping.set()
         self._wake.set()
-        done = threading.Event()
-        threading.Thread(target=lambda: (self._workers.shutdown(wait=True), done.set()), daemon=True).start()
-        if not done.wait(timeout):
-            logger.warning("Socket Mode: listeners still running after %.0fs; closing anyway", timeout)
         with self._lock:
             current, self._current = self._current, None
         if current is not None:
@@ -135,6 +142,11 @@ class SocketModeConnector:
         if self._supervisor is not None:
             self._supervisor.join(timeout=self.open_timeout + 1)
         self.stopped.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """drain() then close()."""
+        self.drain(timeout)
+        self.close()
 
     # -- connecting ----------------------------------------------------------------------------
 
@@ -149,14 +161,12 @@ class SocketModeConnector:
             raise
         return str(response["url"])
 
-    def _open(self) -> ClientConnection | None:
-        """The next connection, retrying with back-off; None once stopping (or the token is refused)."""
+    def _open(self) -> tuple[ClientConnection, threading.Event] | None:
+        """The next connection and the event that lets its reader start; None once stopping or refused."""
         while not self._stopping.is_set():
             try:
                 url = self._issue_url()
-                websocket = connect(url, open_timeout=self.open_timeout, ping_interval=self.ping_interval,
-                                    ping_timeout=self.ping_timeout, close_timeout=1.0, compression=None,
-                                    proxy=self.proxy, logger=logger)
+                opened = self._connect(url)
             except SocketModeAuthError as exc:
                 self.fatal = exc
                 logger.error("%s", exc)
@@ -170,23 +180,46 @@ class SocketModeConnector:
                 self._stopping.wait(delay)
                 continue
             self.backoff.reset()
-            return websocket
+            return opened
         return None
+
+    def _connect(self, url: str) -> tuple[ClientConnection, threading.Event]:
+        """Open a connection in its own thread (websockets wants `with connect(...)`), which then reads it
+        once the supervisor has made it current."""
+        outcome: queue.Queue[ClientConnection | BaseException] = queue.Queue()
+        installed = threading.Event()
+
+        def session() -> None:
+            try:
+                with connect(url, open_timeout=self.open_timeout, ping_interval=self.ping_interval,
+                             ping_timeout=self.ping_timeout, close_timeout=0.5, compression=None,
+                             proxy=self.proxy, logger=logger) as websocket:
+                    outcome.put(websocket)
+                    installed.wait()
+                    self._read(websocket)
+            except (OSError, WebSocketException, TimeoutError) as exc:
+                outcome.put(exc)
+
+        threading.Thread(target=session, name=f"socket-mode-{self.connections_opened + 1}", daemon=True).start()
+        result = outcome.get()  # connect() gives up after open_timeout
+        if isinstance(result, BaseException):
+            raise result
+        return result, installed
 
     def _supervise(self) -> None:
         while not self._stopping.is_set():
-            websocket = self._open()
-            if websocket is None:
+            opened = self._open()
+            if opened is None:
                 break
+            websocket, installed = opened
             with self._lock:
                 previous, self._current = self._current, websocket
                 self._hello.clear()
                 self._wake.clear()
+            installed.set()
             self.connections_opened += 1
             if self.on_connect is not None:
                 self.on_connect(self.connections_opened)
-            threading.Thread(target=self._read, args=(websocket,), name=f"socket-mode-{self.connections_opened}",
-                             daemon=True).start()
             if previous is not None:
                 # Envelopes it delivered may still be acking on it; Slack closes it soon anyway.
                 retire = threading.Timer(self.retire_after, previous.close)
