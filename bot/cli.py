@@ -104,7 +104,7 @@ def _demo(args: argparse.Namespace) -> int:
     """One onboarding end to end against the built-in stand-ins; no credentials, no network."""
     from bot.ops.demo import run_demo
 
-    return run_demo()
+    return run_demo(socket_mode=args.socket_mode)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
 
     demo = commands.add_parser("demo", help="run one onboarding end to end locally (no credentials, no network)")
+    demo.add_argument("--socket-mode", action="store_true", help="connect to the Slack stand-in over Socket Mode")
     demo.set_defaults(handler=_demo)
 
     check = commands.add_parser("check", help="check configuration, database, Slack token and Sinch")
