@@ -235,6 +235,7 @@ class SocketModeServer:
 
     def close(self, conn: SocketConnection, *, code: int = 1001, reason: str = "going away") -> None:
         """Close one connection with a WebSocket close frame, as Slack does when it recycles a host."""
+        self._unsilence(conn)
         conn.websocket.close(code, reason)
 
     def send_disconnect(self, conn: SocketConnection, reason: str = "refresh_requested") -> None:
@@ -266,13 +267,16 @@ class SocketModeServer:
             conn.silenced = True
         conn.websocket.protocol_mutex.acquire()
 
+    def _unsilence(self, conn: SocketConnection) -> None:
+        with self.lock:
+            was_silenced, conn.silenced = conn.silenced, False
+        if was_silenced:
+            conn.websocket.protocol_mutex.release()
+
     def stop(self) -> None:
         """Close every connection and stop serving."""
-        with self.lock:
-            silenced = [c for c in self.connections if c.silenced]
-        for conn in silenced:
-            conn.silenced = False
-            conn.websocket.protocol_mutex.release()
+        for conn in list(self.connections):
+            self._unsilence(conn)
         for conn in self.open_connections():
             try:
                 conn.websocket.close(1001, "server shutting down")
