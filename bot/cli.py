@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dotenv import load_dotenv
 
 from bot.config import ConfigError, Settings, database_url_from_env
+from bot.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 
@@ -172,10 +173,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet_by_default = args.command in ("demo", "keygen", "export", "check")
-    logging.basicConfig(
-        level=(args.log_level or ("WARNING" if quiet_by_default else "INFO")).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        configure_logging(args.log_level or ("WARNING" if quiet_by_default else "INFO"),
+                          os.environ.get("LOG_FORMAT", "text").strip().lower() or "text")
+    except ValueError as exc:
+        print(f"configuration error:\n  - {exc}", file=sys.stderr)
+        return 2
     handler: Command = args.handler
     try:
         return handler(args)
