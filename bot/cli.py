@@ -16,6 +16,7 @@ from dotenv import load_dotenv
 
 from bot.config import ConfigError, Settings, database_url_from_env
 from bot.logs import configure_logging
+from store.db import DatabaseDriverMissing
 
 logger = logging.getLogger(__name__)
 
@@ -179,11 +180,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"configuration error:\n  - {exc}", file=sys.stderr)
         return 2
+    from bot.ops.preflight import foreign_sinch
+
+    if args.command != "keygen" and (problem := foreign_sinch()):
+        print(f"cannot start: {problem}", file=sys.stderr)
+        return 2
     handler: Command = args.handler
     try:
         return handler(args)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except DatabaseDriverMissing as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

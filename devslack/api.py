@@ -150,7 +150,8 @@ def _wants_metadata(state: FakeSlackState, params: JsonDict, msg: FakeMessage) -
 
 
 def conversations_history(state: FakeSlackState, params: JsonDict) -> JsonDict:
-    channel = state.resolve_channel(param_str(params, "channel", required_error="channel_not_found") or "")
+    channel = state.resolve_channel(param_str(params, "channel", required_error="channel_not_found") or "",
+                                    for_read=True)
     msgs = _window(state, params, state.messages(channel, top_level_only=True))
     items = [_message_payload(state, m, include_metadata=_wants_metadata(state, params, m)) for m in reversed(msgs)]
     result = _page(params, items, default_limit=100)

@@ -57,7 +57,7 @@ class FakeSlackState(CallRecorder):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         strict_channels: bool = False,
-        scopes: Iterable[str] = ("commands", "chat:write", "users:read", "users:read.email", "im:write"),
+        scopes: Iterable[str] = ("commands", "chat:write", "channels:history", "groups:history", "usergroups:read"),
     ) -> None:
         self.lock = threading.RLock()
         self.team_id = team_id
@@ -173,8 +173,11 @@ class FakeSlackState(CallRecorder):
             user = self.users.get(user_id)
             return str(user["name"]) if user else user_id
 
-    def resolve_channel(self, channel: str, *, for_post: bool = False) -> str:
-        """Map a channel argument (id, #name, or a user id for the app's DM) to a channel id."""
+    def resolve_channel(self, channel: str, *, for_post: bool = False, for_read: bool = False) -> str:
+        """Map a channel argument (id, #name, or a user id for the app's DM) to a channel id.
+
+        `for_post`/`for_read`: a declared channel the bot is not in answers not_in_channel, as Slack does.
+        """
         with self.lock:
             if channel[:1] in ("U", "W") and channel in self.users:
                 return "D" + channel[1:]
@@ -186,7 +189,7 @@ class FakeSlackState(CallRecorder):
             config = self._channel_config.get(channel)
             if config is None and self.strict_channels and not channel.startswith("D"):
                 raise FakeSlackError("channel_not_found")
-            if for_post and config is not None and not config.is_member:
+            if (for_post or for_read) and config is not None and not config.is_member:
                 raise FakeSlackError("not_in_channel")
             return channel
 
