@@ -11,14 +11,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("command", "code"), [("run", 2), ("check", 1)])
-def test_a_foreign_sinch_package_is_named_with_the_fix(tmp_path, command, code):
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_a_foreign_sinch_package_is_named_with_the_fix(tmp_path, command):
     foreign = tmp_path / "site" / "sinch"
     foreign.mkdir(parents=True)
     (foreign / "__init__.py").write_text("from sinch.core.clients import SinchClient  # Sinch's SDK\n")
     result = subprocess.run([sys.executable, "-m", "bot", command], cwd=tmp_path, capture_output=True, text=True,
                             timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{foreign.parent}:{ROOT}"})
-    assert result.returncode == code
+    assert result.returncode == 2
     output = (result.stdout + result.stderr).strip().splitlines()
     assert len(output) == 1 and "Traceback" not in result.stderr
     assert str(foreign) in output[0] and "its own virtual environment" in output[0]
@@ -28,3 +28,17 @@ def test_our_own_sinch_passes():
     from bot.ops.preflight import foreign_sinch
 
     assert foreign_sinch() is None
+
+
+def test_check_run_in_process_reports_it_too(tmp_path, monkeypatch):
+    import io
+
+    from bot.ops.check import run_checks
+
+    foreign = tmp_path / "sinch"
+    foreign.mkdir()
+    (foreign / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = io.StringIO()
+    assert run_checks({}, out) is False
+    assert out.getvalue().startswith("FAIL  sinch package") and str(foreign) in out.getvalue()
