@@ -29,16 +29,3 @@ def test_our_own_sinch_passes():
 
     assert foreign_sinch() is None
 
-
-def test_check_run_in_process_reports_it_too(tmp_path, monkeypatch):
-    import io
-
-    from bot.ops.check import run_checks
-
-    foreign = tmp_path / "sinch"
-    foreign.mkdir()
-    (foreign / "__init__.py").write_text("")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    out = io.StringIO()
-    assert run_checks({}, out) is False
-    assert out.getvalue().startswith("FAIL  sinch package") and str(foreign) in out.getvalue()
