@@ -224,6 +224,14 @@ class SocketModeServer:
                     del self.envelopes[envelope.envelope_id]
                     conn.closed_at = conn.closed_at or self.monotonic()
 
+    def redeliver(self, envelope: Envelope) -> None:
+        """Send the same envelope (same id) again, as Slack may when it did not see the ack in time."""
+        with self.lock:
+            conn = next(c for c in self.open_connections(deliverable=True))
+        conn.websocket.send(json.dumps({"envelope_id": envelope.envelope_id, "type": envelope.type,
+                                        "payload": envelope.payload, "accepts_response_payload": False,
+                                        "retry_attempt": 1, "retry_reason": "timeout"}))
+
     def wait_for_ack(self, envelope: Envelope, timeout: float = 10.0) -> Ack:
         """The envelope's ack, waiting up to `timeout` seconds for it."""
         if not envelope.acked.wait(timeout):

@@ -61,6 +61,23 @@ def test_each_envelope_type_is_acked_once_with_the_listener_answer(hub, connecto
     assert connector.connected
 
 
+def test_an_envelope_delivered_twice_runs_and_is_acked_once(app, hub, connector):
+    runs: list[str] = []
+    app.event("app_mention")(lambda event: runs.append(event["text"]))
+    hub.wait_for_connection()
+    envelope = hub.deliver("events_api", {"type": "event_callback", "team_id": "T0FAKE", "api_app_id": hub.app_id,
+                                          "event_id": "Ev2", "event": {"type": "app_mention", "text": "hi"}})
+    hub.wait_for_ack(envelope)
+    hub.redeliver(envelope)
+    second = hub.deliver("slash_commands", command(hub), accepts_response_payload=True)
+    hub.wait_for_ack(second)  # read after the redelivery on the same connection, so that one was seen first
+    deadline = time.monotonic() + ACK_TARGET
+    while not runs and time.monotonic() < deadline:  # the event listener runs after its ack
+        time.sleep(0.01)
+    assert runs == ["hi"]
+    assert hub.duplicate_acks == []
+
+
 def test_back_at_once_after_slack_closes_the_connection(hub, connector):
     first = hub.wait_for_connection()
     hub.close(first)
