@@ -42,9 +42,13 @@ class Metrics:
                                        buckets=SINCH_LATENCY_BUCKETS, registry=self.registry)
         self.polls = Counter("onboarding_polls", "Messenger status polls by outcome", ["outcome"],
                              registry=self.registry)
-        self.socket_mode_connections = Counter("onboarding_socket_mode_connections",
-                                               "Socket Mode connections opened (the first, then reconnects)",
-                                               registry=self.registry)
+        self.socket_mode_reconnects = Counter("onboarding_socket_mode_reconnects",
+                                              "Socket Mode connections opened after the first", registry=self.registry)
+
+    def socket_mode_connected(self, count: int) -> None:
+        """Hook for the Socket Mode connector: its `count`-th connection is open."""
+        if count > 1:
+            self.socket_mode_reconnects.inc()
 
     def observe_sinch(self, method: str, path: str, status: int | None, seconds: float) -> None:
         """Hook for the Sinch client: one finished HTTP call."""

@@ -83,7 +83,7 @@ def serve(runtime: Runtime, *, host: str = "0.0.0.0", stop: threading.Event | No
     budget = settings.shutdown_timeout
     if settings.socket_mode:
         connector = SocketModeConnector(runtime.app, settings.slack_app_token.reveal(), web_client=runtime.app.client,
-                                        on_connect=lambda count: runtime.metrics.socket_mode_connections.inc())
+                                        on_connect=runtime.metrics.socket_mode_connected)
         connector.start()
         runtime.connector = connector
         health = None

@@ -65,8 +65,17 @@ def test_metrics_report_database_figures_and_counters(running):
     assert 'onboarding_onboardings{state="awaiting_approval"} 1.0' in body
     assert "onboarding_outbox_depth 0.0" in body
     assert 'onboarding_slack_posts_total{outcome="delivered"}' in body
-    assert "onboarding_socket_mode_connections_total 0.0" in body
+    assert "onboarding_socket_mode_reconnects_total 0.0" in body
     assert "xoxb-" not in body
+
+
+def test_sinch_calls_are_counted_by_outcome_and_timed(bot):
+    creds = bot.sandbox.create_project("Ours", "us")
+    bot.deps.sinch_interactive.fetch_token(creds)
+    body = http_for(bot).get("/metrics").text
+    assert 'onboarding_sinch_calls_total{outcome="ok"} 1.0' in body
+    assert "onboarding_sinch_call_seconds_count 1.0" in body
+    assert creds.key_secret not in body
 
 
 @pytest.fixture
