@@ -113,9 +113,6 @@ class SocketModeConnector:
         with self._lock:
             return self._current is not None and self._hello.is_set()
 
-    def wait_connected(self, timeout: float) -> bool:
-        return self._hello.wait(timeout)
-
     def stop_accepting(self) -> None:
         """Take no new envelopes (Slack redelivers what it cannot hand over); in-flight ones finish."""
         self._accepting = False

@@ -68,6 +68,16 @@ def start_run(tmp_path: Path, slack: RunningFakeSlack, *, socket_mode: bool) -> 
     return process, url
 
 
+def stop_run(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def rows(tmp_path: Path) -> list[OutboxMessage]:
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
     try:
@@ -105,9 +115,7 @@ def test_a_signal_during_a_slow_post_delivers_it_once_and_exits_0(tmp_path, slac
         process.send_signal(signum)
         assert process.wait(timeout=20) == 0, (tmp_path / "bot.log").read_text()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop_run(process)
     after = {row.id: row for row in rows(tmp_path)}
     assert after[in_flight].status == OutboxStatus.DELIVERED
     assert all(row.status in (OutboxStatus.DELIVERED, OutboxStatus.PENDING) for row in after.values())

@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from devslack import FakeSlackState, start_fake_slack
 from store.secrets import generate_key
-from tests.e2e.processes import ROOT
+from tests.e2e.processes import ROOT, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -26,3 +27,21 @@ def test_a_refused_app_token_ends_run_with_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "cannot connect to Slack: Slack refused SLACK_APP_TOKEN (invalid_auth): create an app-level token "
         "with connections:write and set it again"]
+
+
+def test_readyz_on_health_port_follows_the_socket_mode_connection(tmp_path):
+    from tests.e2e.test_shutdown import start_run, stop_run
+
+    with start_fake_slack(state=FakeSlackState(), socket_mode=True) as slack:
+        process, url = start_run(tmp_path, slack, socket_mode=True)
+        try:
+            assert httpx.get(f"{url}/readyz", timeout=5).json()["checks"]["socket_mode"]["ok"] is True
+            httpx.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "refuse", "seconds": 3})
+            httpx.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "close"})
+            wait_until(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 503, what="unready")
+            assert httpx.get(f"{url}/readyz", timeout=5).json()["checks"]["socket_mode"] == {
+                "ok": False, "detail": "not connected"}
+            wait_until(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200, what="ready again")
+            assert 'onboarding_socket_mode_reconnects_total 1.0' in httpx.get(f"{url}/metrics", timeout=5).text
+        finally:
+            stop_run(process)
