@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dotenv import load_dotenv
 
 from bot.config import ConfigError, Settings, database_url_from_env
+from bot.logs import configure_logging
+from store.db import DatabaseDriverMissing
 
 logger = logging.getLogger(__name__)
 
@@ -77,16 +79,26 @@ def _settings() -> Settings:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT."""
-    from bot.runtime import build_runtime, serve
+    """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT; SIGTERM/SIGINT stop it gracefully."""
+    import threading
+
+    from bot.runtime import build_runtime
+    from bot.serving import serve, stop_signals
+    from bot.slack.socket_mode import SocketModeAuthError
 
     settings = _settings()
-    runtime = build_runtime(settings)
-    runtime.start_background()
-    try:
-        serve(runtime, host=args.host)
-    finally:
-        runtime.shutdown()
+    stop = threading.Event()
+    with stop_signals(stop):
+        runtime = build_runtime(settings)
+        runtime.start_background()
+        try:
+            serve(runtime, host=args.host, stop=stop)
+        except SocketModeAuthError as exc:
+            if not runtime.stop.is_set():  # refused at start: nothing was stopped yet
+                runtime.shutdown(timeout=settings.shutdown_timeout)
+            print(f"cannot connect to Slack: {exc}", file=sys.stderr)
+            return 1
+    logger.info("stopped")
     return 0
 
 
@@ -94,7 +106,7 @@ def _demo(args: argparse.Namespace) -> int:
     """One onboarding end to end against the built-in stand-ins; no credentials, no network."""
     from bot.ops.demo import run_demo
 
-    return run_demo()
+    return run_demo(socket_mode=args.socket_mode)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -127,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
 
     demo = commands.add_parser("demo", help="run one onboarding end to end locally (no credentials, no network)")
+    demo.add_argument("--socket-mode", action="store_true", help="connect to the Slack stand-in over Socket Mode")
     demo.set_defaults(handler=_demo)
 
     check = commands.add_parser("check", help="check configuration, database, Slack token and Sinch")
@@ -161,15 +174,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet_by_default = args.command in ("demo", "keygen", "export", "check")
-    logging.basicConfig(
-        level=(args.log_level or ("WARNING" if quiet_by_default else "INFO")).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        configure_logging(args.log_level or ("WARNING" if quiet_by_default else "INFO"),
+                          os.environ.get("LOG_FORMAT", "text").strip().lower() or "text")
+    except ValueError as exc:
+        print(f"configuration error:\n  - {exc}", file=sys.stderr)
+        return 2
+    from bot.ops.preflight import foreign_sinch
+
+    if args.command != "keygen" and (problem := foreign_sinch()):
+        print(f"cannot start: {problem}", file=sys.stderr)
+        return 2
     handler: Command = args.handler
     try:
         return handler(args)
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except DatabaseDriverMissing as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

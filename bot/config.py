@@ -150,6 +150,9 @@ class Settings:
     sinch_provisioning_url: str = "https://provisioning.api.sinch.com"
     sinch_use_provisioning: bool = False
     port: int = 3000
+    health_port: int | None = None  # Socket Mode only: where /healthz, /readyz and /metrics are served
+    shutdown_timeout: float = 10.0  # seconds in-flight work may take to finish after SIGTERM
+    ready_outbox_age: timedelta = timedelta(minutes=5)  # /readyz fails while a Slack message waits longer
     timers: Timers = field(default_factory=Timers)
 
     @property
@@ -238,6 +241,9 @@ class Settings:
             sinch_provisioning_url=text("SINCH_PROVISIONING_URL", cls.sinch_provisioning_url).rstrip("/"),
             sinch_use_provisioning=parsed("SINCH_USE_PROVISIONING", _boolean, False),
             port=parsed("PORT", _port, 3000),
+            health_port=parsed("HEALTH_PORT", _port, None),
+            shutdown_timeout=parsed("SHUTDOWN_TIMEOUT", lambda raw: parse_duration(raw).total_seconds(), 10.0),
+            ready_outbox_age=parsed("READY_OUTBOX_AGE", parse_duration, timedelta(minutes=5)),
             timers=Timers(**timer_values),
         )
         if problems:

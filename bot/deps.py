@@ -31,3 +31,4 @@ class Deps:
     clock: Callable[[], datetime]
     in_flight: InFlight = field(default_factory=InFlight)
     home_viewers: HomeViewers = field(default_factory=HomeViewers)
+    on_poll: Callable[[str], None] = field(default=lambda outcome: None)  # counts polls by outcome (metrics)

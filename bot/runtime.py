@@ -1,4 +1,7 @@
-"""Assembling a running bot from settings: deps, the Bolt app, the scheduler and the outbox thread."""
+"""Assembling a running bot from settings: deps, the Bolt app, the scheduler and the outbox thread.
+
+Serving it (HTTP or Socket Mode, signals, graceful stop) is bot/serving.py.
+"""
 
 from __future__ import annotations
 
@@ -20,17 +23,20 @@ from bot.background.outbox import OutboxDispatcher
 from bot.background.scheduler import build_scheduler
 from bot.config import Settings
 from bot.deps import Deps
+from bot.health import HEALTH_PATHS, Readiness, health_response
+from bot.metrics import Metrics
 from bot.slack.app import build_app
 from bot.slack.approvers import ApproverDirectory
 from bot.slack.client import make_web_client
 from bot.slack.envelope import MAX_BODY_BYTES
 from bot.slack.envelope import problem as envelope_problem
+from bot.slack.socket_mode import SocketModeConnector
 from sinch import SinchClient, SinchEndpoints
 from store.db import make_engine, migrate
 from store.models import utcnow
 from store.secrets import SecretBox
 
-__all__ = ["Runtime", "build_runtime", "make_wsgi_app", "serve"]
+__all__ = ["Runtime", "build_runtime", "make_wsgi_app"]
 
 logger = logging.getLogger(__name__)
 INTERACTIVE_SINCH_TIMEOUT = 2.0  # a key check happens inside a modal submission, which Slack gives 3 s
@@ -44,8 +50,18 @@ class Runtime:
     deps: Deps
     app: App
     scheduler: BackgroundScheduler
+    metrics: Metrics = field(default_factory=Metrics)
+    connector: SocketModeConnector | None = None  # set by serve() in Socket Mode
     stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+
+    def readiness(self) -> Readiness:
+        """The /readyz checks for this runtime (Socket Mode's connection counts once serve() has set it)."""
+        return Readiness(engine=self.deps.engine, clock=self.deps.clock,
+                         outbox_max_age=self.settings.ready_outbox_age,
+                         scheduler_running=lambda: bool(self.scheduler.running),
+                         socket_mode_connected=(lambda: self.connector is not None and self.connector.connected)
+                         if self.settings.socket_mode else None)
 
     def start_background(self) -> None:
         """Start the outbox delivery thread and the scheduler."""
@@ -55,16 +71,37 @@ class Runtime:
         self.scheduler.start()
         self.deps.outbox.wake()  # deliver whatever a previous run left queued
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Stop background work within `timeout` (default SHUTDOWN_TIMEOUT): listeners already running and the
+        Slack post being delivered finish; nothing new starts; then clients and the engine close."""
+        deadline = time.monotonic() + (self.settings.shutdown_timeout if timeout is None else timeout)
+
+        def left() -> float:
+            return max(0.1, deadline - time.monotonic())
+
         self.stop.set()
         self.deps.outbox.wake()
+        _bounded(self.app.listener_runner.listener_executor.shutdown, left(), "listeners")
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+            # Paused first so no job starts while running ones finish.
+            self.scheduler.pause()
+            _bounded(lambda: self.scheduler.shutdown(wait=True), left(), "scheduled jobs")
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=left())
+            if thread.is_alive():
+                logger.warning("shutdown: %s still busy after the shutdown timeout", thread.name)
         self.deps.sinch.close()
         self.deps.sinch_interactive.close()
         self.deps.engine.dispose()
+
+
+def _bounded(work: Callable[[], object], timeout: float, what: str) -> None:
+    """Run `work` in a helper thread and wait at most `timeout` for it."""
+    helper = threading.Thread(target=work, name=f"shutdown-{what}", daemon=True)
+    helper.start()
+    helper.join(timeout)
+    if helper.is_alive():
+        logger.warning("shutdown: %s still running after the shutdown timeout", what)
 
 
 def build_runtime(
@@ -84,26 +121,31 @@ def build_runtime(
     # Background work retries through the database, not in-line: a failed poll or app creation is
     # rescheduled (honouring Retry-After) by its job. Sleeping out retries here would hold a sweep worker
     # for up to minutes and, with max_instances=1, delay the next sweep for every other case.
+    metrics = Metrics()
     sinch = SinchClient.create(endpoints=endpoints, use_provisioning=settings.sinch_use_provisioning,
-                               transport=sinch_transport, max_attempts=1)
+                               transport=sinch_transport, max_attempts=1, observer=metrics.observe_sinch)
     sinch_interactive = SinchClient.create(endpoints=endpoints, use_provisioning=settings.sinch_use_provisioning,
                                            transport=sinch_transport, timeout=INTERACTIVE_SINCH_TIMEOUT,
-                                           max_attempts=1)
+                                           max_attempts=1, observer=metrics.observe_sinch)
     listener_client = make_web_client(settings, background=False)
-    background_client = make_web_client(settings, background=True)
+    background_client = make_web_client(settings, background=True,
+                                        on_rate_limit=lambda seconds: metrics.slack_rate_limited.inc())
     approvers = ApproverDirectory(background_client, users=settings.approver_users, groups=settings.approver_groups)
     outbox = OutboxDispatcher(engine=engine, client=background_client, approvers=approvers.mentions, clock=clock,
                               post_interval=post_interval, monotonic=time.monotonic)
     deps = Deps(settings=settings, engine=engine, sinch=sinch, sinch_interactive=sinch_interactive,
-                secrets=SecretBox(settings.bot_secret_key.reveal()), approvers=approvers, outbox=outbox, clock=clock)
+                secrets=SecretBox(settings.bot_secret_key.reveal()), approvers=approvers, outbox=outbox, clock=clock,
+                on_poll=lambda outcome: metrics.polls.labels(outcome).inc())
+    metrics.watch(engine=engine, clock=clock, removal_due_after=settings.timers.revoke_escalate_after,
+                  delivery=outbox.stats)
     app = build_app(settings, deps, client=listener_client, token_verification=token_verification,
                     process_before_response=process_before_response)
     scheduler = build_scheduler(deps, client=background_client)
-    return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler)
+    return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics)
 
 
-def make_wsgi_app(app: App) -> WSGIApp:
-    """`/slack/events` to Bolt (which verifies signatures before any listener), `/healthz` says only "ok".
+def make_wsgi_app(app: App, *, readiness: Readiness | None = None, metrics: Metrics | None = None) -> WSGIApp:
+    """`/slack/events` to Bolt (which verifies signatures before any listener); /healthz, /readyz, /metrics.
 
     Before Bolt: signature headers its check would crash on get 401, a body it cannot parse (see
     bot/envelope.py) 400, an oversized one 413, so malformed input gets a 4xx answer, never a 500.
@@ -112,9 +154,12 @@ def make_wsgi_app(app: App) -> WSGIApp:
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")])
-            return [b"ok"]
+        if path in HEALTH_PATHS and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            answer = health_response(path, readiness=readiness, metrics=metrics)
+            if answer is not None:
+                status, content_type, body = answer
+                start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+                return [body]
         if path == "/slack/events":
             if environ.get("REQUEST_METHOD") == "POST":
                 refusal = _unverifiable(environ) or _read_body(environ)
@@ -166,18 +211,3 @@ def _read_body(environ: dict[str, Any]) -> tuple[str, str] | None:
     environ["CONTENT_LENGTH"] = str(len(raw))
     problem = envelope_problem(raw, environ.get("CONTENT_TYPE"))
     return ("400 Bad Request", problem) if problem else None
-
-
-def serve(runtime: Runtime, *, host: str = "0.0.0.0") -> None:
-    """Block serving Slack: over Socket Mode, or HTTP through waitress (a production WSGI server)."""
-    settings = runtime.settings
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        logger.info("connecting to Slack in Socket Mode")
-        SocketModeHandler(runtime.app, settings.slack_app_token.reveal()).start()
-        return
-    import waitress
-
-    logger.info("listening for Slack on http://%s:%s/slack/events", host, settings.port)
-    waitress.serve(make_wsgi_app(runtime.app), host=host, port=settings.port, threads=16, ident="onboarding-bot")

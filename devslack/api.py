@@ -150,7 +150,8 @@ def _wants_metadata(state: FakeSlackState, params: JsonDict, msg: FakeMessage) -
 
 
 def conversations_history(state: FakeSlackState, params: JsonDict) -> JsonDict:
-    channel = state.resolve_channel(param_str(params, "channel", required_error="channel_not_found") or "")
+    channel = state.resolve_channel(param_str(params, "channel", required_error="channel_not_found") or "",
+                                    for_read=True)
     msgs = _window(state, params, state.messages(channel, top_level_only=True))
     items = [_message_payload(state, m, include_metadata=_wants_metadata(state, params, m)) for m in reversed(msgs)]
     result = _page(params, items, default_limit=100)
@@ -220,7 +221,17 @@ def usergroups_users_list(state: FakeSlackState, params: JsonDict) -> JsonDict:
         return {"ok": True, "users": list(state.usergroups[group])}
 
 
+def apps_connections_open(state: FakeSlackState, params: JsonDict) -> JsonDict:
+    if state.socket_mode is None:
+        raise FakeSlackError("socket_mode_not_enabled")  # believed Slack wording; the bot only shows it
+    return {"ok": True, "url": state.socket_mode.issue_url()}
+
+
+# Methods Slack accepts only with the app-level (xapp-) token.
+APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
+
 METHODS: dict[str, Handler] = {
+    "apps.connections.open": apps_connections_open,
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
@@ -255,7 +266,7 @@ def call_api(state: FakeSlackState, method: str, params: JsonDict, *, token: str
     fault = None
     if handler is None:
         result = ApiResult({"ok": False, "error": "unknown_method"})
-    elif auth_error := state.check_token(token):
+    elif auth_error := state.check_token(token, app_level=method in APP_LEVEL_METHODS):
         result = ApiResult({"ok": False, "error": auth_error})
     else:
         fault = state.take_fault(method)

@@ -17,6 +17,7 @@ from waitress import wasyncore
 
 from devslack.api import call_api, handle_response_post
 from devslack.models import ApiResult, Fault, JsonDict
+from devslack.socket_mode import SocketModeServer
 from devslack.state import FakeSlackState
 
 logger = logging.getLogger(__name__)
@@ -112,10 +113,32 @@ class FakeSlackApp:
         if path == "/_fake/config" and verb == "POST":
             self._configure(json.loads(raw.decode("utf-8") or "{}"))
             return ApiResult({"ok": True})
+        if path == "/_fake/socket_mode" and verb == "POST":
+            return self._socket_mode_control(json.loads(raw.decode("utf-8") or "{}"))
         if path == "/_fake/reset" and verb == "POST":
             self.state.reset()
             return ApiResult({"ok": True})
         return ApiResult({"ok": False, "error": "not_found", "path": path}, 404)
+
+    def _socket_mode_control(self, body: Any) -> ApiResult:
+        """Apply one of the Socket Mode stand-in's faults to every open connection (for other processes' tests)."""
+        hub = self.state.socket_mode
+        if hub is None:
+            return ApiResult({"ok": False, "error": "socket_mode_not_running"}, 409)
+        action = str(body.get("action", "")) if isinstance(body, dict) else ""
+        if action == "refuse":
+            hub.refuse_connections(float(body.get("seconds", 5)))
+        elif action in ("close", "disconnect", "drop"):
+            for conn in hub.open_connections():
+                if action == "close":
+                    hub.close(conn)
+                elif action == "disconnect":
+                    hub.send_disconnect(conn, str(body.get("reason", "refresh_requested")))
+                else:
+                    hub.drop(conn)
+        elif action != "state":
+            raise ValueError("action must be close, disconnect, drop, refuse or state")
+        return ApiResult({"ok": True, **hub.summary()})
 
     def _configure(self, body: Any) -> None:
         if not isinstance(body, dict):
@@ -182,12 +205,27 @@ class BackgroundServer:
 
 
 class RunningFakeSlack(BackgroundServer):
-    """A fake Slack served on loopback; `url` is the WebClient base_url (ending in /api/)."""
+    """A fake Slack served on loopback; `url` is the WebClient base_url (ending in /api/).
 
-    def __init__(self, state: FakeSlackState, *, host: str, port: int, threads: int) -> None:
+    With `socket_mode`, a Socket Mode endpoint runs beside it and `apps.connections.open` hands out its URLs.
+    """
+
+    def __init__(self, state: FakeSlackState, *, host: str, port: int, threads: int, socket_mode: bool = False) -> None:
+        self.socket_mode: SocketModeServer | None = None
+        if socket_mode:
+            self.socket_mode = SocketModeServer(host=host, app_id=state.app_id)
+            state.socket_mode = self.socket_mode
         super().__init__(FakeSlackApp(state), host=host, port=port, threads=threads, name="fake-slack")
         self.state = state
         self.url = f"{self.base_url}{API_PREFIX}"
+
+    def stop(self) -> None:
+        """Stop the Web API server and, if it runs, the Socket Mode endpoint."""
+        super().stop()
+        if self.socket_mode is not None:
+            self.socket_mode.stop()
+            self.state.socket_mode = None
+            self.socket_mode = None
 
     def response_url(self, token: str) -> str:
         """The loopback response_url for `token`."""
@@ -195,7 +233,12 @@ class RunningFakeSlack(BackgroundServer):
 
 
 def start_fake_slack(
-    *, state: FakeSlackState | None = None, host: str = "127.0.0.1", port: int = 0, threads: int = 8
+    *,
+    state: FakeSlackState | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    threads: int = 8,
+    socket_mode: bool = False,
 ) -> RunningFakeSlack:
     """Serve a fake Slack (new state unless given) in a daemon thread; port 0 picks a free port."""
-    return RunningFakeSlack(state or FakeSlackState(), host=host, port=port, threads=threads)
+    return RunningFakeSlack(state or FakeSlackState(), host=host, port=port, threads=threads, socket_mode=socket_mode)

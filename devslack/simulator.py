@@ -22,7 +22,12 @@ if TYPE_CHECKING:
     from slack_bolt import App, BoltResponse
 
     from devslack.server import RunningFakeSlack
+    from devslack.socket_mode import Ack, SocketModeServer
 
+# Which Socket Mode envelope carries each kind of request.
+SOCKET_MODE_ENVELOPES = {"slash_command": "slash_commands", "block_actions": "interactive",
+                         "view_submission": "interactive", "view_closed": "interactive",
+                         "event_callback": "events_api"}
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 # Slack's legacy verification token; Bolt ignores it but real payloads carry one.
@@ -82,22 +87,11 @@ class SlackUserSimulator:
         self._verifier = SignatureVerifier(signing_secret)
 
     @classmethod
-    def for_server(
-        cls,
-        running: RunningFakeSlack,
-        *,
-        signing_secret: str,
-        events_url: str | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> SlackUserSimulator:
+    def for_server(cls, running: RunningFakeSlack, *, signing_secret: str, events_url: str | None = None,
+                   clock: Callable[[], float] = time.time) -> SlackUserSimulator:
         """A simulator whose response_urls point at this running fake."""
-        return cls(
-            running.state,
-            signing_secret=signing_secret,
-            events_url=events_url,
-            response_base_url=running.base_url,
-            clock=clock,
-        )
+        return cls(running.state, signing_secret=signing_secret, events_url=events_url,
+                   response_base_url=running.base_url, clock=clock)
 
     # -- signing ---------------------------------------------------------------------------------
 
@@ -376,6 +370,20 @@ class SlackUserSimulator:
         )
         self.apply_response(req, response.status_code, response.text)
         return response
+
+    def deliver(self, hub: SocketModeServer, req: SignedRequest, *, timeout: float = 10.0) -> Ack:
+        """Deliver the request over Socket Mode as an envelope, wait for the ack, and apply view answers."""
+        envelope_type = SOCKET_MODE_ENVELOPES.get(req.kind)
+        if envelope_type is None:
+            raise ValueError(f"{req.kind or 'this request'} is not delivered over Socket Mode")
+        retry = req.headers.get("X-Slack-Retry-Num")
+        envelope = hub.deliver(envelope_type, req.payload(),
+                               accepts_response_payload=req.kind in ("slash_command", "view_submission"),
+                               retry_attempt=int(retry or 0), retry_reason="http_timeout" if retry else "",
+                               wait=timeout)
+        ack = hub.wait_for_ack(envelope, timeout)
+        self.apply_response(req, 200, json.dumps(ack.payload or {}))
+        return ack
 
     def dispatch(self, app: App, req: SignedRequest) -> BoltResponse:
         """Hand the request to a Bolt App in-process (signature checked as over HTTP)."""

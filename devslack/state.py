@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from devslack.models import (
     ChannelConfig,
@@ -27,6 +28,10 @@ from devslack.models import (
     make_user,
 )
 from devslack.pacing import TokenBuckets
+from devslack.recording import CallRecorder
+
+if TYPE_CHECKING:
+    from devslack.socket_mode import SocketModeServer
 
 # Slack documents that a trigger_id expires 3 s after it was issued and works once.
 TRIGGER_LIFETIME_S = 3.0
@@ -35,7 +40,7 @@ RESPONSE_URL_MAX_USES = 5
 RESPONSE_URL_LIFETIME_S = 30 * 60
 
 
-class FakeSlackState:
+class FakeSlackState(CallRecorder):
     """Thread-safe state of one fake workspace, shared by the HTTP server, the simulator and tests."""
 
     def __init__(
@@ -48,10 +53,11 @@ class FakeSlackState:
         app_id: str = "A0FAKE",
         bot_name: str = "onboarding-bot",
         bot_token: str = "xoxb-fake-token",
+        app_token: str = "xapp-1-fake-token",
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         strict_channels: bool = False,
-        scopes: Iterable[str] = ("commands", "chat:write", "users:read", "users:read.email", "im:write"),
+        scopes: Iterable[str] = ("commands", "chat:write", "channels:history", "groups:history", "usergroups:read"),
     ) -> None:
         self.lock = threading.RLock()
         self.team_id = team_id
@@ -61,6 +67,9 @@ class FakeSlackState:
         self.app_id = app_id
         self.bot_name = bot_name
         self.bot_token = bot_token
+        self.app_token = app_token
+        # Set by the Socket Mode stand-in when it runs; apps.connections.open hands out its URLs.
+        self.socket_mode: SocketModeServer | None = None
         self.clock = clock
         self.sleep = sleep
         self.strict_channels = strict_channels
@@ -113,12 +122,14 @@ class FakeSlackState:
             self._counters[prefix] += 1
             return f"{prefix}{self._counters[prefix]:0{width}d}"
 
-    def check_token(self, token: str | None) -> str | None:
-        """The Slack error for this bearer token, or None when it is the bot's token."""
+    def check_token(self, token: str | None, *, app_level: bool = False) -> str | None:
+        """The Slack error for this bearer token, or None when it is the bot's (or, `app_level`, the app's)."""
         if not token:
             return "not_authed"
-        same = hmac.compare_digest(token.encode(), self.bot_token.encode())
-        return None if same else "invalid_auth"
+        if app_level != token.startswith("xapp-"):
+            return "not_allowed_token_type"
+        expected = self.app_token if app_level else self.bot_token
+        return None if hmac.compare_digest(token.encode(), expected.encode()) else "invalid_auth"
 
     # -- directory ----------------------------------------------------------------------------
 
@@ -162,8 +173,11 @@ class FakeSlackState:
             user = self.users.get(user_id)
             return str(user["name"]) if user else user_id
 
-    def resolve_channel(self, channel: str, *, for_post: bool = False) -> str:
-        """Map a channel argument (id, #name, or a user id for the app's DM) to a channel id."""
+    def resolve_channel(self, channel: str, *, for_post: bool = False, for_read: bool = False) -> str:
+        """Map a channel argument (id, #name, or a user id for the app's DM) to a channel id.
+
+        `for_post`/`for_read`: a declared channel the bot is not in answers not_in_channel, as Slack does.
+        """
         with self.lock:
             if channel[:1] in ("U", "W") and channel in self.users:
                 return "D" + channel[1:]
@@ -175,7 +189,7 @@ class FakeSlackState:
             config = self._channel_config.get(channel)
             if config is None and self.strict_channels and not channel.startswith("D"):
                 raise FakeSlackError("channel_not_found")
-            if for_post and config is not None and not config.is_member:
+            if (for_post or for_read) and config is not None and not config.is_member:
                 raise FakeSlackError("not_in_channel")
             return channel
 
@@ -355,65 +369,6 @@ class FakeSlackState:
         """Remember what a response_url token answers (the simulator registers one per request)."""
         with self.lock:
             self.response_targets[token] = ResponseTarget(user, channel, message_ts, self.now())
-
-    # -- recording, faults, pacing ------------------------------------------------------------
-
-    def record_call(
-        self, method: str, params: JsonDict, *, status: int, error: str | None, at: float | None = None
-    ) -> RecordedCall:
-        """Append a call to the request log (the token never reaches the log)."""
-        params = {k: v for k, v in params.items() if k != "token"}
-        call = RecordedCall(method, params, self.now() if at is None else at, status, error)
-        with self.lock:
-            self.calls.append(call)
-        return call
-
-    def calls_to(self, method: str) -> list[RecordedCall]:
-        """Recorded calls to one Web API method, oldest first."""
-        with self.lock:
-            return [c for c in self.calls if c.method == method]
-
-    def add_fault(
-        self,
-        method: str,
-        *,
-        status: int = 429,
-        retry_after: int | None = 1,
-        error: str = "ratelimited",
-        count: int = 1,
-        latency_ms: int = 0,
-    ) -> Fault:
-        """Make the next `count` calls to `method` ('*' for any) fail with `status` and `error`."""
-        fault = Fault(method, status, retry_after, error, count, latency_ms)
-        with self.lock:
-            self.faults.append(fault)
-        return fault
-
-    def take_fault(self, method: str) -> Fault | None:
-        """Consume one use of the first pending fault matching `method`."""
-        with self.lock:
-            for fault in self.faults:
-                if fault.count > 0 and fault.method in (method, "*"):
-                    fault.count -= 1
-                    return fault
-            self.faults = [f for f in self.faults if f.count > 0]
-            return None
-
-    def enable_post_rate_limit(self, per_channel_per_second: float = 1.0, burst: int = 3) -> None:
-        """Answer 429 to chat.postMessage when a channel outruns a token bucket (rate, burst)."""
-        limiter = TokenBuckets(per_channel_per_second, burst)
-        with self.lock:
-            self._post_limiter = limiter
-
-    def disable_post_rate_limit(self) -> None:
-        """Turn the chat.postMessage rate limiter off."""
-        with self.lock:
-            self._post_limiter = None
-
-    def take_post_slot(self, channel: str) -> int | None:
-        """Spend one post from the channel's bucket; return Retry-After seconds when it is empty."""
-        with self.lock:
-            return None if self._post_limiter is None else self._post_limiter.take(channel, self.now())
 
     # -- inspection ---------------------------------------------------------------------------
 

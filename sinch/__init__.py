@@ -27,6 +27,10 @@ from sinch.models import (
 )
 from sinch.retry import should_retry, wait_seconds
 
+# Sinch's own SDK (PyPI "sinch") installs a top-level `sinch` package too; the bot looks for this line in
+# the `sinch` it would import to tell the two apart (bot/ops/preflight.py) before importing it.
+ONBOARDING_BOT_PACKAGE = True
+
 __all__ = [
     "AppsAPI",
     "ChannelStatus",

@@ -12,7 +12,7 @@ from sinch.apps import AppsAPI
 from sinch.errors import SinchAPIError, SinchAuthError, SinchForbidden
 from sinch.messenger import MessengerAPI
 from sinch.models import SinchCredentials, SinchEndpoints
-from sinch.session import ApiSession
+from sinch.session import ApiSession, CallObserver
 
 __all__ = ["SinchClient"]
 
@@ -32,6 +32,7 @@ class SinchClient:
     * **use_provisioning** - read Messenger status from the Provisioning API (closed beta) instead of the app.
     * **max_attempts** - attempts per idempotent call, the first included.
     * **sleep**, **clock** - injected so tests neither wait nor depend on real time.
+    * **observer** - told of every HTTP call (method, path, status or None, seconds), e.g. for metrics.
     """
 
     def __init__(
@@ -43,8 +44,10 @@ class SinchClient:
         max_attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        observer: CallObserver | None = None,
     ) -> None:
-        self._session = ApiSession(http, endpoints=endpoints, max_attempts=max_attempts, sleep=sleep, clock=clock)
+        self._session = ApiSession(http, endpoints=endpoints, max_attempts=max_attempts, sleep=sleep, clock=clock,
+                                   observer=observer)
         self.endpoints = endpoints
         self.apps = AppsAPI(self._session)
         self.messenger = MessengerAPI(self._session, self.apps, use_provisioning=use_provisioning)
@@ -60,6 +63,7 @@ class SinchClient:
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 4,
         clock: Callable[[], float] = time.monotonic,
+        observer: CallObserver | None = None,
     ) -> SinchClient:
         """A client with its own httpx.Client (explicit timeout; `transport` is the test seam)."""
         http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout), headers={"User-Agent": USER_AGENT})
@@ -70,6 +74,7 @@ class SinchClient:
             max_attempts=max_attempts,
             sleep=sleep,
             clock=clock,
+            observer=observer,
         )
 
     def __repr__(self) -> str:

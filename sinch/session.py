@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+# Told of every HTTP call: method, path, status (None: no answer) and seconds taken; for metrics.
+CallObserver = Callable[[str, str, "int | None", float], None]
+
+
 class ApiSession:
     """Sends authenticated requests over one shared httpx.Client.
 
@@ -36,6 +40,7 @@ class ApiSession:
         max_attempts: int,
         sleep: Callable[[float], None],
         clock: Callable[[], float],
+        observer: CallObserver | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -44,6 +49,7 @@ class ApiSession:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._clock = clock
+        self._observer = observer
         self.tokens = TokenCache(self._request_token, clock=clock)
 
     def fetch_token(self, creds: SinchCredentials) -> str:
@@ -117,8 +123,12 @@ class ApiSession:
         except httpx.TransportError as exc:
             elapsed = (time.perf_counter() - started) * 1000
             logger.warning("Sinch %s %s failed after %.0f ms: %s", method, path, elapsed, type(exc).__name__)
+            if self._observer is not None:
+                self._observer(method, path, None, elapsed / 1000)
             raise transport_error(exc) from exc
         elapsed = (time.perf_counter() - started) * 1000
+        if self._observer is not None:
+            self._observer(method, path, response.status_code, elapsed / 1000)
         level = logging.DEBUG if response.is_success else logging.INFO
         logger.log(level, "Sinch %s %s -> %d in %.0f ms", method, path, response.status_code, elapsed)
         return response

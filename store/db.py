@@ -16,16 +16,25 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
-__all__ = ["current_revision", "head_revision", "make_engine", "migrate", "session_scope"]
+__all__ = ["DatabaseDriverMissing", "current_revision", "head_revision", "make_engine", "migrate", "session_scope"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+class DatabaseDriverMissing(Exception):
+    """DATABASE_URL names a database whose Python driver is not installed."""
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and write-locking transactions."""
     if not url.startswith("sqlite"):
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        try:
+            return create_engine(url, echo=echo, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            scheme = url.split("://", 1)[0]
+            raise DatabaseDriverMissing(f"DATABASE_URL needs the {exc.name!r} module for {scheme}, which is not "
+                                        f"installed (for PostgreSQL: pip install 'psycopg[binary]')") from None
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if in_memory:

@@ -58,6 +58,7 @@ def poll_sweep(deps: Deps) -> SweepReport:
         with ThreadPoolExecutor(max_workers=deps.settings.timers.poll_concurrency,
                                 thread_name_prefix="poll") as pool:
             for outcome in pool.map(lambda case_id: _poll_guarded(deps, case_id), due):
+                deps.on_poll(outcome)
                 report.polled += 1
                 if outcome == "changed":
                     report.changed += 1

@@ -89,7 +89,7 @@ class OutboxDispatcher:
         """Deliver until `stop` is set, waking on `wake()` or every `idle_seconds`."""
         while not stop.is_set():
             try:
-                self.deliver_due()
+                self.deliver_due(stop)
             except Exception:  # keep the loop alive; the row stays queued and is retried
                 logger.exception("outbox delivery pass failed")
             self._wake.wait(idle_seconds)
@@ -102,8 +102,11 @@ class OutboxDispatcher:
                 col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
             return int(session.exec(statement).one())
 
-    def deliver_due(self) -> int:
-        """One pass over due rows, in write order; a case whose row cannot go yet waits for the next pass."""
+    def deliver_due(self, stop: threading.Event | None = None) -> int:
+        """One pass over due rows, in write order; a case whose row cannot go yet waits for the next pass.
+
+        Once `stop` is set, the post in progress finishes and the pass ends (a graceful shutdown).
+        """
         with self._lock:
             delivered = 0
             while True:
@@ -114,6 +117,8 @@ class OutboxDispatcher:
                 progressed = False
                 for row_id in due:
                     assert row_id is not None
+                    if stop is not None and stop.is_set():
+                        return delivered
                     outcome = self._deliver_one(row_id, blocked)
                     if outcome:
                         delivered += 1

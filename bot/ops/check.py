@@ -12,8 +12,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError, Settings, database_url_from_env
-from sinch import Region, SinchAuthError, SinchClient, SinchCredentials, SinchEndpoints, SinchError
-from store.db import current_revision, head_revision, make_engine
+from bot.ops.preflight import foreign_sinch
+from bot.slack.scopes import BOT_SCOPES
+from store.db import DatabaseDriverMissing, current_revision, head_revision, make_engine
 
 __all__ = ["CheckResult", "run_checks"]
 
@@ -25,7 +26,7 @@ class CheckResult:
     detail: str
 
     def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'}  {self.name:<13} {self.detail}"
+        return f"{'ok  ' if self.ok else 'FAIL'}  {self.name:<14} {self.detail}"
 
 
 def _configuration(env: Mapping[str, str]) -> tuple[CheckResult, Settings | None]:
@@ -46,6 +47,8 @@ def _database(url: str) -> CheckResult:
             current, head = current_revision(engine), head_revision()
         finally:
             engine.dispose()
+    except DatabaseDriverMissing as exc:
+        return CheckResult("database", False, str(exc))
     except SQLAlchemyError as exc:
         return CheckResult("database", False, f"cannot open {url.split('://')[0]} database: {type(exc).__name__}")
     if current != head:
@@ -54,17 +57,74 @@ def _database(url: str) -> CheckResult:
     return CheckResult("database", True, f"schema at {head}")
 
 
-def _slack(settings: Settings, client_factory: Callable[[Settings], WebClient]) -> CheckResult:
+def _slack(settings: Settings, client: WebClient) -> list[CheckResult]:
+    """The bot token, its granted scopes, channel membership and approver groups; then the app token."""
     try:
-        identity = client_factory(settings).auth_test()
+        identity = client.auth_test()
     except SlackApiError as exc:
-        return CheckResult("slack", False, f"auth.test refused: {exc.response.get('error')} (check SLACK_BOT_TOKEN)")
+        return [CheckResult("slack", False, f"auth.test refused: {exc.response.get('error')} "
+                                            "(check SLACK_BOT_TOKEN)")]
     except OSError as exc:
-        return CheckResult("slack", False, f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")
-    return CheckResult("slack", True, f"authenticated as @{identity.get('user')} in {identity.get('team')}")
+        return [CheckResult("slack", False, f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")]
+    results = [CheckResult("slack", True, f"authenticated as @{identity.get('user')} in {identity.get('team')}")]
+    granted = {scope.strip() for scope in str(_header(identity.headers, "x-oauth-scopes") or "").split(",")}
+    missing = sorted(BOT_SCOPES - granted)
+    results.append(CheckResult("slack scopes", not missing, f"missing {', '.join(missing)}: add them to the app "
+                               "and reinstall it" if missing else "every scope in the manifest is granted"))
+    results.append(_channel(settings, client))
+    results.append(_approver_groups(settings, client))
+    if settings.socket_mode:
+        results.append(_app_token(settings, client))
+    return results
+
+
+def _header(headers: Mapping[str, object], name: str) -> object:
+    return next((value for key, value in headers.items() if key.lower() == name), None)
+
+
+def _channel(settings: Settings, client: WebClient) -> CheckResult:
+    channel = settings.onboarding_channel
+    try:
+        client.conversations_history(channel=channel, limit=1)
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error in ("not_in_channel", "channel_not_found"):
+            return CheckResult("slack channel", False, f"the bot is not a member of {channel}: /invite it there")
+        return CheckResult("slack channel", False, f"cannot read {channel}: {error}")
+    return CheckResult("slack channel", True, f"the bot is a member of {channel}")
+
+
+def _approver_groups(settings: Settings, client: WebClient) -> CheckResult:
+    if not settings.approver_groups:
+        return CheckResult("approvers", True, f"{len(settings.approver_users)} user(s), no groups")
+    empty: list[str] = []
+    for group in settings.approver_groups:
+        try:
+            members = client.usergroups_users_list(usergroup=group).get("users") or []
+        except SlackApiError as exc:
+            return CheckResult("approvers", False, f"group {group}: {exc.response.get('error')}")
+        if not members:
+            empty.append(group)
+    if empty:
+        return CheckResult("approvers", False, f"group(s) {', '.join(empty)} have no members")
+    return CheckResult("approvers", True, f"{len(settings.approver_groups)} group(s) resolve to users")
+
+
+def _app_token(settings: Settings, client: WebClient) -> CheckResult:
+    """apps.connections.open answers with a URL when the app token is good; the URL is not used."""
+    try:
+        client.apps_connections_open(app_token=settings.slack_app_token.reveal())
+    except SlackApiError as exc:
+        return CheckResult("socket mode", False, f"apps.connections.open refused: {exc.response.get('error')} "
+                                                 "(check SLACK_APP_TOKEN)")
+    except OSError as exc:
+        return CheckResult("socket mode", False, f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")
+    return CheckResult("socket mode", True, "the app token can open a connection")
 
 
 def _sinch(settings: Settings, env: Mapping[str, str], transport: httpx.BaseTransport | None) -> CheckResult:
+    from sinch import Region, SinchAuthError, SinchClient, SinchCredentials, SinchEndpoints, SinchError
+
     endpoints = SinchEndpoints(auth_url=settings.sinch_auth_url, conversation_url=settings.sinch_conversation_url,
                                provisioning_url=settings.sinch_provisioning_url)
     key_id, key_secret = env.get("SINCH_KEY_ID", "").strip(), env.get("SINCH_KEY_SECRET", "").strip()
@@ -98,6 +158,10 @@ def run_checks(
     sinch_transport: httpx.BaseTransport | None = None,
 ) -> bool:
     """Run every check, print one line each, return True if all passed."""
+    shadowed = foreign_sinch()
+    if shadowed:
+        out.write(CheckResult("sinch package", False, shadowed).line() + "\n")
+        return False
     config, settings = _configuration(env)
     results = [config, _database(database_url_from_env(env))]
     if settings is None:
@@ -106,7 +170,7 @@ def run_checks(
     else:
         factory = slack_client or (lambda s: WebClient(token=s.slack_bot_token.reveal(), base_url=s.slack_api_url,
                                                        timeout=10))
-        results.append(_slack(settings, factory))
+        results.extend(_slack(settings, factory(settings)))
         results.append(_sinch(settings, env, sinch_transport))
     for result in results:
         out.write(result.line() + "\n")

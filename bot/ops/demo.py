@@ -1,8 +1,9 @@
 """`python -m bot demo`: one onboarding end to end with no credentials and no network.
 
 The Sinch sandbox and the Slack stand-in run in this process on loopback ports; the bot itself is the
-real thing — its HTTP endpoint (signed requests), listeners, workflow, outbox and scheduler jobs — with
-timers shortened from minutes to seconds. People's clicks are played by the Slack user simulator.
+real thing — its HTTP endpoint (signed requests) or, with --socket-mode, its Socket Mode connection to the
+stand-in's WebSocket endpoint; listeners, workflow, outbox and scheduler jobs — with timers shortened from
+minutes to seconds. People's clicks are played by the Slack user simulator.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ import httpx
 from bot.config import Settings
 from bot.runtime import Runtime, build_runtime, make_wsgi_app
 from bot.slack.ids import ActionId
-from devslack import FakeMessage, FakeSlackState, FakeView, SlackUserSimulator, render_thread, start_fake_slack
+from bot.slack.socket_mode import SocketModeConnector
+from devslack import (
+    FakeMessage,
+    FakeSlackState,
+    FakeView,
+    SignedRequest,
+    SlackUserSimulator,
+    render_thread,
+    start_fake_slack,
+)
 from devslack.server import BackgroundServer
 from sinch.sandbox import SandboxControl, start_in_thread
 from store import repo
@@ -51,19 +61,20 @@ class DemoFailed(Exception):
 
 
 class Demo:
-    def __init__(self, workdir: Path, out: IO[str]) -> None:
+    def __init__(self, workdir: Path, out: IO[str], *, socket_mode: bool = False) -> None:
         self.out = out
         self.started = time.monotonic()
         self.slack_state = FakeSlackState()
         for user, name in [(REQUESTER, "rita"), (LEAD, "lena"), (STAFF, "sam")]:
             self.slack_state.add_user(user, name)
         self.slack_state.add_channel(CHANNEL, name="messenger-onboarding")
-        self.slack = start_fake_slack(state=self.slack_state)
+        self.slack = start_fake_slack(state=self.slack_state, socket_mode=socket_mode)
         self.sandbox = start_in_thread()
         self.control = SandboxControl(httpx.Client(timeout=10.0), self.sandbox.url)
         settings = Settings.from_env({
             "SLACK_BOT_TOKEN": self.slack_state.bot_token,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_APP_TOKEN": self.slack_state.app_token if socket_mode else "",
             "SLACK_API_URL": self.slack.url,
             "ONBOARDING_CHANNEL": CHANNEL,
             "APPROVERS": LEAD,
@@ -77,17 +88,38 @@ class Demo:
             "POLL_FAST_INTERVAL": "1s",
         })
         self.runtime: Runtime = build_runtime(settings, post_interval=0.1)
-        self.server = BackgroundServer(make_wsgi_app(self.runtime.app), name="demo-bot")
+        self.server: BackgroundServer | None = None
+        self.connector: SocketModeConnector | None = None
+        events_url = None
+        if socket_mode:
+            # Loopback only: a developer's proxy variables must not route the demo's WebSocket elsewhere.
+            self.connector = SocketModeConnector(self.runtime.app, settings.slack_app_token.reveal(), proxy=None)
+            self.connector.start()
+            self.runtime.connector = self.connector
+        else:
+            self.server = BackgroundServer(make_wsgi_app(self.runtime.app), name="demo-bot")
+            events_url = f"{self.server.base_url}/slack/events"
         self.runtime.start_background()
-        self.sim = SlackUserSimulator(self.slack_state, signing_secret=SIGNING_SECRET,
-                                      events_url=f"{self.server.base_url}/slack/events",
+        self.sim = SlackUserSimulator(self.slack_state, signing_secret=SIGNING_SECRET, events_url=events_url,
                                       response_base_url=self.slack.base_url)
 
     def close(self) -> None:
+        if self.connector is not None:
+            self.connector.drain(timeout=5)
         self.runtime.shutdown()
-        self.server.stop()
+        if self.connector is not None:
+            self.connector.close()
+        if self.server is not None:
+            self.server.stop()
         self.slack.stop()
         self.sandbox.stop()
+
+    def send(self, request: SignedRequest) -> None:
+        """As Slack would: over the WebSocket in Socket Mode, else a signed POST to /slack/events."""
+        if self.slack.socket_mode is not None:
+            self.sim.deliver(self.slack.socket_mode, request)
+        else:
+            self.sim.send(request)
 
     # -- narration and waiting -------------------------------------------------------------------
 
@@ -139,15 +171,15 @@ class Demo:
         message = find()
         assert message is not None
         self.say(f"@{self.slack_state.users[user]['name']} presses “{label}”")
-        self.sim.send(self.sim.click(user, message=message, action_id=action))
+        self.send(self.sim.click(user, message=message, action_id=action))
 
     # -- the story -------------------------------------------------------------------------------
 
     def run(self) -> bool:
         self.say("@rita types /onboard in #messenger-onboarding and fills the form for Acme Bikes (EU)")
-        self.sim.send(self.sim.slash_command(REQUESTER, text="", channel_id=CHANNEL))
+        self.send(self.sim.slash_command(REQUESTER, text="", channel_id=CHANNEL))
         view = self.modal_for(REQUESTER, "the intake form is open")
-        self.sim.send(self.sim.submit_view(REQUESTER, view_id=view.view_id, values=FORM))
+        self.send(self.sim.submit_view(REQUESTER, view_id=view.view_id, values=FORM))
         self.wait_for("status card posted, approval requested", self.in_state(S.AWAITING_APPROVAL))
 
         self.press(LEAD, ActionId.APPROVE, "Approve")
@@ -158,7 +190,7 @@ class Demo:
         self.press(STAFF, ActionId.REGISTER_PROJECT, "Register project")
         modal = self.modal_for(STAFF, "the register-project form is open")
         self.say("@sam pastes the project id, key id and key secret; the bot checks the key with Sinch")
-        self.sim.send(self.sim.submit_view(STAFF, view_id=modal.view_id, values={
+        self.send(self.sim.submit_view(STAFF, view_id=modal.view_id, values={
             "project_id": creds.project_id, "key_id": creds.key_id, "key_secret": creds.key_secret}))
         self.wait_for("key verified, Conversation API app created in EU", self.in_state(S.INVITING))
 
@@ -184,10 +216,12 @@ class Demo:
         return render_thread(self.slack_state, CHANNEL, case.thread_ts)
 
 
-def run_demo(out: IO[str] = sys.stdout) -> int:
-    """Run the demo; 0 only if the onboarding completed."""
+def run_demo(out: IO[str] = sys.stdout, *, socket_mode: bool = False) -> int:
+    """Run the demo (over Socket Mode with `socket_mode`); 0 only if the onboarding completed."""
     with tempfile.TemporaryDirectory(prefix="onboarding-demo-") as workdir:
-        demo = Demo(Path(workdir), out)
+        demo = Demo(Path(workdir), out, socket_mode=socket_mode)
+        if socket_mode:
+            demo.say("the bot connects to the Slack stand-in over Socket Mode (a WebSocket on loopback)")
         try:
             ok = demo.run()
         except DemoFailed as exc:

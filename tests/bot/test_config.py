@@ -106,3 +106,18 @@ def test_a_malformed_secret_key_is_reported_without_its_value() -> None:
         Settings.from_env(valid_env(BOT_SECRET_KEY="hunter2-hunter2"))
     assert "BOT_SECRET_KEY" in str(exc_info.value)
     assert "hunter2" not in str(exc_info.value)
+
+
+def test_operations_settings_default_and_parse() -> None:
+    defaults = Settings.from_env(valid_env())
+    assert (defaults.health_port, defaults.shutdown_timeout, defaults.ready_outbox_age) == (None, 10.0,
+                                                                                           timedelta(minutes=5))
+    tuned = Settings.from_env(valid_env(HEALTH_PORT="8081", SHUTDOWN_TIMEOUT="25s", READY_OUTBOX_AGE="2m"))
+    assert (tuned.health_port, tuned.shutdown_timeout, tuned.ready_outbox_age) == (8081, 25.0, timedelta(minutes=2))
+
+
+def test_bad_operations_settings_are_named() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(valid_env(HEALTH_PORT="99999", SHUTDOWN_TIMEOUT="soon"))
+    text = str(raised.value)
+    assert "HEALTH_PORT" in text and "SHUTDOWN_TIMEOUT" in text

@@ -62,8 +62,42 @@ def test_check_passes_with_good_settings_and_a_real_key(bot: BotHarness) -> None
     creds = bot.sandbox.create_project("Ours", "us")
     ok, lines = check(bot, env_for(bot, SINCH_KEY_ID=creds.key_id, SINCH_KEY_SECRET=creds.key_secret))
     assert ok, lines
-    assert [line.split()[:2] for line in lines] == [["ok", "configuration"], ["ok", "database"], ["ok", "slack"],
-                                                    ["ok", "sinch"]]
+    assert [line[:4].strip() for line in lines] == ["ok"] * 7
+    assert [line[6:20].strip() for line in lines] == ["configuration", "database", "slack", "slack scopes",
+                                                      "slack channel", "approvers", "sinch"]
+
+
+def test_check_names_missing_scopes_a_channel_without_the_bot_and_an_empty_approver_group(bot: BotHarness) -> None:
+    bot.slack_state.scopes = ["commands", "chat:write"]
+    bot.slack_state.add_channel("C0ONBOARD", is_member=False)
+    bot.slack_state.add_usergroup("S0EMPTY", [])
+    ok, lines = check(bot, env_for(bot, APPROVERS=f"{LEAD},S0EMPTY"))
+    assert not ok
+    failed = {line[6:20].strip(): line for line in lines if line.startswith("FAIL")}
+    assert set(failed) == {"slack scopes", "slack channel", "approvers"}
+    assert "channels:history, groups:history, usergroups:read" in failed["slack scopes"]
+    assert "/invite" in failed["slack channel"] and "S0EMPTY" in failed["approvers"]
+
+
+def test_check_opens_no_connection_but_proves_the_app_token_in_socket_mode(bot: BotHarness) -> None:
+    from devslack.socket_mode import SocketModeServer
+
+    with SocketModeServer() as hub:
+        bot.slack_state.socket_mode = hub
+        ok, lines = check(bot, env_for(bot, SLACK_APP_TOKEN=bot.slack_state.app_token))
+        assert ok and any(line.startswith("ok    socket mode") for line in lines), lines
+        ok, lines = check(bot, env_for(bot, SLACK_APP_TOKEN="xapp-1-junk"))
+        assert not ok
+        assert any(line.startswith("FAIL  socket mode") and "invalid_auth" in line for line in lines), lines
+        assert hub.connections == []
+
+
+def test_check_says_which_database_driver_is_missing(tmp_path: Path) -> None:
+    out = io.StringIO()
+    run_checks({"DATABASE_URL": "postgresql+pg8000://bot@127.0.0.1/bot"}, out,
+               sinch_transport=httpx.WSGITransport(app=make_app()))
+    database = out.getvalue().splitlines()[1]
+    assert database.startswith("FAIL") and "'pg8000'" in database and "not installed" in database
 
 
 def test_check_without_a_key_only_probes_the_token_endpoint(bot: BotHarness) -> None:

@@ -1,15 +1,19 @@
-"""manifest.yml is the source of truth for commands, events and scopes; the code must agree with it."""
+"""manifest.yml (HTTP) and manifest.socket-mode.yml are the source of truth for commands, events and scopes;
+the code and the two manifests must agree."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 import yaml
 
 from bot.slack.ids import COMMAND, ActionId, CallbackId
+from bot.slack.scopes import BOT_SCOPES
 from devslack import SignedRequest
 from tests.bot.harness import CHANNEL, OUTSIDER, BotHarness
 
@@ -17,19 +21,56 @@ ROOT = Path(__file__).resolve().parents[2]
 LISTENER_SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot" / "slack" / "listeners").glob("*.py"))
 
 
-def manifest() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+MANIFESTS = ("manifest.yml", "manifest.socket-mode.yml")
+BOT_SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").rglob("*.py"))
+# The scope each Web API method the bot calls needs (none: views.*, auth.test; apps.* use the app token).
+METHOD_SCOPES = {"chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
+                 "conversations_history": "channels:history", "conversations_replies": "channels:history",
+                 "usergroups_users_list": "usergroups:read", "views_open": None, "views_publish": None,
+                 "auth_test": None, "apps_connections_open": None}
+
+
+def manifest(name: str = "manifest.yml") -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
     return loaded
 
 
-def test_every_manifest_command_is_registered_and_the_reverse() -> None:
-    commands = {entry["command"] for entry in manifest()["features"]["slash_commands"]}
+def test_both_manifests_ask_for_exactly_the_scopes_in_the_code() -> None:
+    for name in MANIFESTS:
+        assert set(manifest(name)["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES, name
+
+
+def test_every_web_api_method_the_bot_calls_is_covered_by_a_scope() -> None:
+    called = set(re.findall(r"\.(chat_\w+|conversations_\w+|usergroups_\w+|users_\w+|views_\w+|auth_test|"
+                            r"apps_\w+)\(", BOT_SOURCES))
+    assert called <= set(METHOD_SCOPES), called - set(METHOD_SCOPES)
+    assert {METHOD_SCOPES[method] for method in called} - {None} <= BOT_SCOPES
+    assert "users:read" not in BOT_SCOPES  # nothing calls users.*; ask for no more than is used
+
+
+def test_the_two_manifests_differ_only_in_how_slack_reaches_the_bot() -> None:
+    http, socket = manifest("manifest.yml"), manifest("manifest.socket-mode.yml")
+    assert http["settings"]["socket_mode_enabled"] is False and socket["settings"]["socket_mode_enabled"] is True
+    assert "YOUR-HOST" not in (ROOT / "manifest.socket-mode.yml").read_text(encoding="utf-8")
+    for data in (http, socket):
+        for command in data["features"]["slash_commands"]:
+            command.pop("url", None)
+        data["settings"]["event_subscriptions"].pop("request_url", None)
+        data["settings"]["interactivity"].pop("request_url", None)
+        data["settings"].pop("socket_mode_enabled")
+    assert http == socket
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_every_manifest_command_is_registered_and_the_reverse(name: str) -> None:
+    commands = {entry["command"] for entry in manifest(name)["features"]["slash_commands"]}
     assert commands == {COMMAND}
     assert "app.command(COMMAND)" in LISTENER_SOURCES
 
 
-def test_every_subscribed_event_has_a_listener_and_the_reverse() -> None:
-    events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_every_subscribed_event_has_a_listener_and_the_reverse(name: str) -> None:
+    events = set(manifest(name)["settings"]["event_subscriptions"]["bot_events"])
     registered = {line.split('"')[1] for line in LISTENER_SOURCES.splitlines() if "app.event(" in line}
     assert events == registered == {"app_home_opened"}
 
@@ -57,14 +98,8 @@ def _signed(bot: BotHarness, payload: dict[str, Any]) -> SignedRequest:
     return SignedRequest(body, bot.sim.signed_headers(body, "application/x-www-form-urlencoded"))
 
 
-def test_the_bot_asks_for_the_scopes_its_web_api_calls_need() -> None:
-    scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
-    # commands: /onboard; chat:write: posts, updates, ephemerals; *:history: finding in-doubt outbox posts;
-    # usergroups:read: approver groups; users:read: names in Home/transcripts.
-    assert {"commands", "chat:write", "channels:history", "groups:history", "usergroups:read"} <= scopes
-
-
-def test_interactivity_and_home_are_enabled() -> None:
-    data = manifest()
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_interactivity_and_home_are_enabled(name: str) -> None:
+    data = manifest(name)
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["features"]["app_home"]["home_tab_enabled"] is True

@@ -12,9 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.e2e
-def test_the_demo_completes_an_onboarding_and_prints_the_thread(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "bot", "demo"], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+@pytest.mark.parametrize("mode", [[], ["--socket-mode"]], ids=["http", "socket-mode"])
+def test_the_demo_completes_an_onboarding_and_prints_the_thread(tmp_path: Path, mode: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "demo", *mode], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for step in ("presses “Approve”", "presses “Register project”", "Conversation API app created in EU",
