@@ -57,8 +57,10 @@ def database_problem(url: str) -> str | None:
         return None
     if parsed.get_backend_name() != "postgresql":
         return f"{parsed.get_backend_name()} is not supported; use SQLite or PostgreSQL"
-    if parsed.get_driver_name() != "psycopg":
-        return f"use {POSTGRES_SCHEME}:// (the psycopg 3 driver), not {parsed.drivername}://"
+    driver = parsed.get_driver_name()
+    if driver != "psycopg":
+        missing = "" if importlib.util.find_spec(driver) else f"needs the {driver!r} module, which is not installed; "
+        return f"{missing}use {POSTGRES_SCHEME}:// (the psycopg 3 driver, the postgres extra), not {parsed.drivername}://"
     if importlib.util.find_spec("psycopg") is None:
         return "PostgreSQL needs the psycopg driver: pip install 'messenger-onboarding-bot[postgres]'"
     return None
