@@ -17,22 +17,22 @@ from bench import BENCHMARKS, SIZES
 from bench.common import BenchResult, print_table, write_result
 
 
-def _runner(name: str, profile: Path | None) -> Callable[[str], BenchResult]:
+def _runner(name: str, profile: Path | None, database_url: str | None) -> Callable[[str], BenchResult]:
     if name == "ack":
         from bench import ack
 
-        return lambda size: ack.run(size, profile_dir=profile)
+        return lambda size: ack.run(size, profile_dir=profile, database_url=database_url)
     if name == "sweep":
         from bench import sweep
 
-        return lambda size: sweep.run(size, profile_dir=profile)
+        return lambda size: sweep.run(size, profile_dir=profile, database_url=database_url)
     if name == "memory":
         from bench import memory
 
-        return memory.run
+        return lambda size: memory.run(size, database_url=database_url)
     from bench import pacing
 
-    return pacing.run
+    return lambda size: pacing.run(size, database_url=database_url)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                   "bench/results/<name>.json)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="ack, sweep: record the bot process with py-spy into DIR and summarise it")
+    parser.add_argument("--database-url", metavar="URL",
+                        help="run on this scratch database (e.g. postgresql+psycopg://…/benchdb); EVERY TABLE IN IT "
+                             "IS DROPPED before each step (default: temporary SQLite files)")
     args = parser.parse_args(argv)
     names = list(BENCHMARKS) if args.name == "all" else [args.name]
     if args.json is not None and len(names) > 1:
@@ -52,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = []
     for name in names:
         try:
-            result = _runner(name, args.profile)(args.size)
+            result = _runner(name, args.profile, args.database_url)(args.size)
         except Exception:
             traceback.print_exc()
             print(f"\n{name}: could not run (see the traceback above)", file=sys.stderr)

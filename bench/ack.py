@@ -23,6 +23,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlmodel import col, func, select
 
+from bench import common
 from bench.common import BenchResult, Figure, free_port, percentile, python_env, stop_process, wait_healthy
 from bench.pyspy import PySpy, summarize
 from bot import workflow
@@ -332,7 +333,7 @@ def _approved(db_url: str, expected: int, *, timeout: float = 60.0) -> int:
         engine.dispose()
 
 
-def run(size: str, *, profile_dir: Path | None = None) -> BenchResult:
+def run(size: str, *, profile_dir: Path | None = None, database_url: str | None = None) -> BenchResult:
     plan = PLANS[size]
     result = BenchResult("ack", size)
     started = time.perf_counter()
@@ -345,7 +346,7 @@ def run(size: str, *, profile_dir: Path | None = None) -> BenchResult:
         slack = _fake_slack()
         sandbox = start_in_thread(threads=8)
         try:
-            db_url = f"sqlite:///{workdir / 'ack.db'}"
+            db_url = common.step_database(database_url, workdir, "ack")
             messages = iter(_seed_approval_requests(db_url, slack, warm_clicks + sum(needed.values())))
             warmup = [next(messages) for _ in range(warm_clicks)]
             clicks = {name: [next(messages) for _ in range(count)] for name, count in needed.items()}

@@ -27,6 +27,7 @@ __all__ = [
     "percentile",
     "peak_rss_mb",
     "print_table",
+    "step_database",
     "stop_process",
     "wait_healthy",
     "write_result",
@@ -251,3 +252,23 @@ def run_python(args: Iterable[str], env: Mapping[str, str], *, timeout: float,
         raise RuntimeError(f"{' '.join(args)} printed nothing:\n{completed.stderr[-4000:]}")
     data: dict[str, Any] = json.loads(lines[-1])
     return data
+
+
+def step_database(database_url: str | None, workdir: Path, name: str) -> str:
+    """The empty database a benchmark step runs on: a new SQLite file `name`.db in `workdir`, or the scratch
+    database `database_url` (SQLite or PostgreSQL, from --database-url) with every table in it dropped first,
+    so that no step sees another's rows."""
+    if database_url is None:
+        return f"sqlite:///{workdir / f'{name}.db'}"
+    from sqlalchemy import MetaData
+
+    from store.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        tables = MetaData()
+        tables.reflect(engine)
+        tables.drop_all(engine)
+    finally:
+        engine.dispose()
+    return database_url

@@ -21,13 +21,15 @@ PLANS = {"tiny": 200, "full": 10_000}
 LATENCY_MS = 5.0  # memory does not depend on it; the sweep-time benchmark uses 50 ms
 
 
-def run(size: str, *, profile_dir: Path | None = None) -> BenchResult:
+def run(size: str, *, profile_dir: Path | None = None, database_url: str | None = None) -> BenchResult:
     count = PLANS[size]
     result = BenchResult("memory", size)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
-        baseline = run_sweep(0, latency_ms=LATENCY_MS, workdir=Path(tmp), warmup=False, baseline=False)
-        data = run_sweep(count, latency_ms=LATENCY_MS, workdir=Path(tmp), warmup=False, baseline=False)
+        baseline = run_sweep(0, latency_ms=LATENCY_MS, workdir=Path(tmp), warmup=False, baseline=False,
+                             database_url=database_url)
+        data = run_sweep(count, latency_ms=LATENCY_MS, workdir=Path(tmp), warmup=False, baseline=False,
+                         database_url=database_url)
     peak = float(data["rss_mb_after_sweep"]["VmHWM"])
     base_peak = float(baseline["rss_mb_after_sweep"]["VmHWM"])
     polled = int(data["sweep"]["report"]["polled"])

@@ -20,10 +20,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlmodel import col, select
 
-from bench.common import BenchResult, Figure
+from bench.common import BenchResult, Figure, step_database
 from bench.seed import SeededApp, seed_awaiting_customer
 from bot import workflow
 from bot.background.outbox import METADATA_EVENT, OutboxDispatcher
@@ -97,7 +98,7 @@ def _max_in_window(times: list[float], window: float) -> int:
     return best
 
 
-def run(size: str) -> BenchResult:
+def run(size: str, *, database_url: str | None = None) -> BenchResult:
     plan = PLANS[size]
     result = BenchResult("pacing", size)
     started = time.perf_counter()
@@ -110,7 +111,7 @@ def run(size: str) -> BenchResult:
     stop = threading.Event()
     worker: threading.Thread | None = None
     try:
-        db_url = f"sqlite:///{tmp.name}/pacing.db"
+        db_url = step_database(database_url, Path(tmp.name), "pacing")
         settings = _settings(state, slack.url, db_url)
         engine = make_engine(db_url)
         migrate(engine)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import BenchResult, Figure, python_env, run_python
+from bench.common import BenchResult, Figure, python_env, run_python, step_database
 from bench.pyspy import summarize
 from bench.seed import seed_awaiting_customer, seed_sandbox_apps
 from sinch.sandbox import make_app, start_in_thread
@@ -56,12 +56,12 @@ def sandbox_env(url: str, db_url: str, secret_key: str) -> dict[str, str]:
 
 
 def run_sweep(count: int, *, latency_ms: float, workdir: Path, warmup: bool, baseline: bool,
-              profile: Path | None = None, timeout: float = 1800) -> dict[str, Any]:
+              profile: Path | None = None, timeout: float = 1800, database_url: str | None = None) -> dict[str, Any]:
     """Seed `count` cases, run the worker process, return its JSON plus the sandbox's view of the run."""
     sandbox = make_app()
     apps = seed_sandbox_apps(sandbox.state, count)
     secret_key = generate_key()
-    db_url = f"sqlite:///{workdir / f'sweep-{count}.db'}"
+    db_url = step_database(database_url, workdir, f"sweep-{count}")
     engine = make_engine(db_url)
     migrate(engine)
     seed_awaiting_customer(engine, SecretBox(secret_key), apps, now=utcnow(), channel=CHANNEL)
@@ -86,7 +86,7 @@ def run_sweep(count: int, *, latency_ms: float, workdir: Path, warmup: bool, bas
     return data
 
 
-def run(size: str, *, profile_dir: Path | None = None) -> BenchResult:
+def run(size: str, *, profile_dir: Path | None = None, database_url: str | None = None) -> BenchResult:
     plan = PLANS[size]
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
@@ -98,7 +98,7 @@ def run(size: str, *, profile_dir: Path | None = None) -> BenchResult:
         for count in plan.sizes:
             profile = profile_dir / f"sweep-{count}.pyspy.txt" if profile_dir is not None else None
             data = run_sweep(count, latency_ms=plan.latency_ms, workdir=Path(tmp), warmup=True, baseline=True,
-                             profile=profile)
+                             profile=profile, database_url=database_url)
             concurrency = int(data["concurrency"])
             ideal = count * plan.latency_ms / 1000 / concurrency
             sweep = data["sweep"]

@@ -106,7 +106,7 @@ def _demo(args: argparse.Namespace) -> int:
     """One onboarding end to end against the built-in stand-ins; no credentials, no network."""
     from bot.ops.demo import run_demo
 
-    return run_demo(socket_mode=args.socket_mode)
+    return run_demo(socket_mode=args.socket_mode, database_url=args.database_url)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run one onboarding end to end locally (no credentials, no network)")
     demo.add_argument("--socket-mode", action="store_true", help="connect to the Slack stand-in over Socket Mode")
+    demo.add_argument("--database-url", default=None, metavar="URL",
+                      help="keep the demo's case in this database (default: a temporary SQLite file); "
+                           "DATABASE_URL is not read, so the demo never writes to a real bot's database")
     demo.set_defaults(handler=_demo)
 
     check = commands.add_parser("check", help="check configuration, database, Slack token and Sinch")

@@ -234,7 +234,7 @@ class Settings:
             approver_users=tuple(users),
             approver_groups=tuple(groups),
             allow_self_approval=parsed("ALLOW_SELF_APPROVAL", _boolean, False),
-            database_url=text("DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url=_database_url(text("DATABASE_URL", DEFAULT_DATABASE_URL), problems),
             bot_secret_key=Secret(secret_key),
             sinch_auth_url=text("SINCH_AUTH_URL", cls.sinch_auth_url).rstrip("/"),
             sinch_conversation_url=conversation_url.rstrip("/"),
@@ -271,9 +271,22 @@ def _with_trailing_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def _database_url(url: str, problems: list[str]) -> str:
+    from store.db import database_problem, normalise_url
+
+    problem = database_problem(url)
+    if problem:
+        problems.append(f"DATABASE_URL: {problem}")
+    return normalise_url(url)
+
+
 def database_url_from_env(env: Mapping[str, str]) -> str:
     """The database URL alone, for commands (like `migrate`) that need nothing else."""
-    return env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    problems: list[str] = []
+    url = _database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL, problems)
+    if problems:
+        raise ConfigError(problems)
+    return url
 
 
 def describe_timers(timers: Timers) -> dict[str, str]:

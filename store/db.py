@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,15 +12,58 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
-__all__ = ["DatabaseDriverMissing", "current_revision", "head_revision", "make_engine", "migrate", "session_scope"]
+__all__ = [
+    "DatabaseDriverMissing", "current_revision", "database_problem", "head_revision", "is_contention", "make_engine",
+    "migrate", "normalise_url", "session_scope",
+]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+MIGRATION_LOCK_KEY = 0x6F6E626F61726400  # any constant: the advisory lock migrations take on PostgreSQL
+# The PostgreSQL driver the `postgres` extra installs; `postgres://` and `postgresql://` (as hosting platforms
+# hand them out) mean it too, where SQLAlchemy alone would look for psycopg2.
+POSTGRES_SCHEME = "postgresql+psycopg"
+_POSTGRES_ALIASES = ("postgres://", "postgresql://")
+# Connections per process: listener threads, poll workers, the outbox and the scheduler share them; several
+# replicas together must stay well under PostgreSQL's max_connections (100 by default).
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 10
+PG_CONNECT_TIMEOUT_S = 10
+PG_POOL_RECYCLE_S = 1800
+
+
+def normalise_url(url: str) -> str:
+    """`url`, with a driver-less PostgreSQL scheme pointed at psycopg (3)."""
+    for alias in _POSTGRES_ALIASES:
+        if url.startswith(alias):
+            return f"{POSTGRES_SCHEME}://{url[len(alias):]}"
+    return url
+
+
+def database_problem(url: str) -> str | None:
+    """What keeps the bot from using `url` (never echoing a password), or None."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        return "not a database URL; use sqlite:///path.db or postgresql+psycopg://user:password@host/dbname"
+    if parsed.get_backend_name() == "sqlite":
+        return None
+    if parsed.get_backend_name() != "postgresql":
+        return f"{parsed.get_backend_name()} is not supported; use SQLite or PostgreSQL"
+    driver = parsed.get_driver_name()
+    if driver != "psycopg":
+        missing = "" if importlib.util.find_spec(driver) else f"needs the {driver!r} module, which is not installed; "
+        return f"{missing}use {POSTGRES_SCHEME}:// (the psycopg 3 driver, the postgres extra), not {parsed.drivername}://"
+    if importlib.util.find_spec("psycopg") is None:
+        return "PostgreSQL needs the psycopg driver: pip install 'messenger-onboarding-bot[postgres]'"
+    return None
 
 
 class DatabaseDriverMissing(Exception):
@@ -28,9 +72,16 @@ class DatabaseDriverMissing(Exception):
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and write-locking transactions."""
+    url = normalise_url(url)
     if not url.startswith("sqlite"):
         try:
-            return create_engine(url, echo=echo, pool_pre_ping=True)
+            return create_engine(
+                url, echo=echo,
+                pool_pre_ping=True,  # a connection the server (or a proxy) closed is replaced, not handed out
+                pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW,
+                pool_recycle=PG_POOL_RECYCLE_S,  # under the idle timeouts of common proxies and load balancers
+                connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S, "application_name": "onboarding-bot"},
+            )
         except ModuleNotFoundError as exc:
             scheme = url.split("://", 1)[0]
             raise DatabaseDriverMissing(f"DATABASE_URL needs the {exc.name!r} module for {scheme}, which is not "
@@ -103,6 +154,11 @@ def migrate(engine: Engine, revision: str = "head") -> str:
             raw.execute("PRAGMA foreign_keys=OFF")
         try:
             with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    # Replicas migrate on start. Without this, two of them starting together on a new database
+                    # both create the tables and one fails; with it, the others wait and find the work done.
+                    # (SQLite's BEGIN IMMEDIATE already serialises them.)
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 command.upgrade(_alembic_config(connection), revision)
         finally:
             if sqlite and raw is not None:
@@ -123,3 +179,21 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(config).get_current_head()
     assert head is not None, "no migrations shipped"
     return head
+
+
+# PostgreSQL's "try the transaction again" errors: serialization failure, deadlock (class 40), lock not available.
+_PG_RETRYABLE_PREFIXES = ("40", "55P03")
+
+
+def is_contention(error: BaseException) -> bool:
+    """Whether `error` only means another transaction got in the way, so running the same one again can succeed:
+    a version conflict (StaleDataError), SQLite's "database is locked", or PostgreSQL's serialization failure,
+    deadlock or lock timeout."""
+    if isinstance(error, StaleDataError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if "database is locked" in str(error):
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_PG_RETRYABLE_PREFIXES)

@@ -10,10 +10,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from store import payloads
+from store.limits import clip, is_storable
 from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage, OutboxStatus
 from store.states import OPEN_STATES, OnboardingState, check_transition
 
@@ -106,7 +107,10 @@ def in_states(*, session: Session, states: Iterable[OnboardingState]) -> list[On
 def find_by_name(*, session: Session, text: str, open_only: bool = True) -> list[Onboarding]:
     """Cases whose customer name contains `text` (case-insensitive); exact matches first."""
     key = normalise_name(text)
-    statement = select(Onboarding).where(func.instr(Onboarding.customer_key, key) > 0)
+    if not is_storable(key):
+        return []  # no stored name holds a NUL or a lone surrogate (intake drops them), and the database refuses them
+    # LIKE with escaping rather than SQLite's instr(), which PostgreSQL lacks; both sides are casefolded.
+    statement = select(Onboarding).where(col(Onboarding.customer_key).contains(key, autoescape=True))
     if open_only:
         statement = statement.where(col(Onboarding.state).in_(OPEN_STATES))
     matches = list(session.exec(statement.order_by(col(Onboarding.id))))
@@ -148,7 +152,9 @@ def record_event(
         action=action,
         from_state=from_state,
         to_state=to_state,
-        detail=detail,
+        # System text (an error from Sinch, a status description) may be long; what people type is
+        # checked against the column before it gets here.
+        detail=clip(detail, AuditEvent, "detail"),
     )
     session.add(event)
     return event

@@ -27,6 +27,7 @@ from bot.slack.blocks.replies import NoticeContext
 from bot.workflow.notices import Resolution, decode_notice, decode_resolution, step_of
 from store import repo
 from store.db import session_scope
+from store.limits import clip
 from store.models import Onboarding, OutboxKind, OutboxMessage, OutboxStatus
 
 __all__ = ["METADATA_EVENT", "OutboxDispatcher"]
@@ -273,7 +274,7 @@ class OutboxDispatcher:
                 row = session.get(OutboxMessage, job.row_id)
                 assert row is not None
                 row.status = OutboxStatus.FAILED
-                row.last_error = error
+                row.last_error = clip(error, OutboxMessage, "last_error")
                 session.add(row)
             self.stats.failed += 1
             return
@@ -289,7 +290,7 @@ class OutboxDispatcher:
             backoff = min(MAX_BACKOFF, timedelta(seconds=2 ** min(row.attempts, 10)))
             row.status = OutboxStatus.SENDING if in_doubt else OutboxStatus.PENDING
             row.next_attempt_at = self._clock() + backoff
-            row.last_error = error[:2000]
+            row.last_error = clip(error, OutboxMessage, "last_error")
             session.add(row)
         self.stats.retried += 1
 

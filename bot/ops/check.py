@@ -163,7 +163,11 @@ def run_checks(
         out.write(CheckResult("sinch package", False, shadowed).line() + "\n")
         return False
     config, settings = _configuration(env)
-    results = [config, _database(database_url_from_env(env))]
+    try:
+        database = _database(database_url_from_env(env))
+    except ConfigError as exc:
+        database = CheckResult("database", False, "; ".join(exc.problems))
+    results = [config, database]
     if settings is None:
         results.append(CheckResult("slack", False, "skipped: fix the configuration first"))
         results.append(CheckResult("sinch", False, "skipped: fix the configuration first"))

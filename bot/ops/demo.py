@@ -61,7 +61,7 @@ class DemoFailed(Exception):
 
 
 class Demo:
-    def __init__(self, workdir: Path, out: IO[str], *, socket_mode: bool = False) -> None:
+    def __init__(self, database_url: str, out: IO[str], *, socket_mode: bool = False) -> None:
         self.out = out
         self.started = time.monotonic()
         self.slack_state = FakeSlackState()
@@ -79,7 +79,7 @@ class Demo:
             "ONBOARDING_CHANNEL": CHANNEL,
             "APPROVERS": LEAD,
             "BOT_SECRET_KEY": generate_key(),
-            "DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}",
+            "DATABASE_URL": database_url,
             "SINCH_AUTH_URL": self.sandbox.url,
             "SINCH_CONVERSATION_URL": f"{self.sandbox.url}/conversation/{{region}}",
             "SINCH_PROVISIONING_URL": f"{self.sandbox.url}/provisioning",
@@ -88,6 +88,8 @@ class Demo:
             "POLL_FAST_INTERVAL": "1s",
         })
         self.runtime: Runtime = build_runtime(settings, post_interval=0.1)
+        # On a database given with --database-url the demo's case is the first one it creates, not #1.
+        self.cases_before = self._demo_case_ids()
         self.server: BackgroundServer | None = None
         self.connector: SocketModeConnector | None = None
         events_url = None
@@ -127,9 +129,17 @@ class Demo:
         self.out.write(f"[{time.monotonic() - self.started:5.1f}s] {text}\n")
         self.out.flush()
 
-    def case(self) -> Onboarding | None:
+    def _demo_case_ids(self) -> list[int]:
         with session_scope(self.runtime.deps.engine) as session:
-            return repo.get_onboarding(session=session, onboarding_id=1)
+            cases = repo.find_by_name(session=session, text=FORM["customer_name"], open_only=False)
+            return [case.id for case in cases if case.id is not None]
+
+    def case(self) -> Onboarding | None:
+        new = [case_id for case_id in self._demo_case_ids() if case_id not in self.cases_before]
+        if not new:
+            return None
+        with session_scope(self.runtime.deps.engine) as session:
+            return repo.get_onboarding(session=session, onboarding_id=new[0])
 
     def wait_for(self, what: str, condition: Callable[[], bool]) -> None:
         """Wait (with a visible heartbeat) until `condition` holds."""
@@ -216,10 +226,12 @@ class Demo:
         return render_thread(self.slack_state, CHANNEL, case.thread_ts)
 
 
-def run_demo(out: IO[str] = sys.stdout, *, socket_mode: bool = False) -> int:
-    """Run the demo (over Socket Mode with `socket_mode`); 0 only if the onboarding completed."""
+def run_demo(out: IO[str] = sys.stdout, *, socket_mode: bool = False, database_url: str | None = None) -> int:
+    """Run the demo (over Socket Mode with `socket_mode`); 0 only if the onboarding completed. Without
+    `database_url`, on a temporary SQLite file removed afterwards; with one (SQLite or PostgreSQL), the case
+    stays there to look at."""
     with tempfile.TemporaryDirectory(prefix="onboarding-demo-") as workdir:
-        demo = Demo(Path(workdir), out, socket_mode=socket_mode)
+        demo = Demo(database_url or f"sqlite:///{Path(workdir) / 'demo.db'}", out, socket_mode=socket_mode)
         if socket_mode:
             demo.say("the bot connects to the Slack stand-in over Socket Mode (a WebSocket on loopback)")
         try:

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.deps import Deps
 from bot.slack.error_handler import register_error_handler
+from bot.slack.id_limits import register_id_limits
 from bot.slack.listeners import register_all
 
 __all__ = ["LISTENER_THREADS", "build_app"]
@@ -44,5 +45,6 @@ def build_app(
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
     register_error_handler(app, settings)
+    register_id_limits(app)
     register_all(app, deps)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.workflow.access import apply_channel_status, cancel, confirm_invite, confirm_revocation, expire, remind
 from bot.workflow.core import (
     APP_CREATION_LEASE,
+    MAX_REASON,
     SYSTEM_ACTOR,
     Actor,
     app_display_name,
@@ -37,6 +38,7 @@ from bot.workflow.steps import STEPS, Performer, Step, StepProgress, progress
 __all__ = [
     "APP_CREATION_LEASE",
     "INTAKE_FIELDS",
+    "MAX_REASON",
     "STATE_LABELS",
     "STEPS",
     "SYSTEM_ACTOR",

@@ -7,8 +7,18 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
-from bot.workflow.core import SYSTEM_ACTOR, Actor, load, move, report, require_canceller, require_state, resolve
-from bot.workflow.errors import NotAllowed, StateChanged, WrongState
+from bot.workflow.core import (
+    SYSTEM_ACTOR,
+    Actor,
+    checked_reason,
+    load,
+    move,
+    report,
+    require_canceller,
+    require_state,
+    resolve,
+)
+from bot.workflow.errors import StateChanged, WrongState
 from bot.workflow.notices import (
     STATE_LABELS,
     Cancelled,
@@ -31,6 +41,7 @@ from bot.workflow.notices import (
 from bot.workflow.reminders import DueReminder
 from sinch import ChannelStatus, MessengerStatus
 from store import repo
+from store.limits import clip
 from store.models import Onboarding, OutboxKind
 from store.states import AFTER_INVITE, POLLED_STATES, TERMINAL_STATES, OnboardingState
 
@@ -78,13 +89,16 @@ def apply_channel_status(
     if case.state not in POLLED_STATES:
         return False  # cancelled or expired while the poll was in flight
     previous = (case.channel_status, case.channel_description)
-    status = reading.status
-    changed = previous != (status, reading.description)
+    # Sinch's words are kept as far as the columns allow; compared as stored, so a long description that
+    # had to be cut does not count as a change on every poll.
+    status = clip(reading.status, Onboarding, "channel_status")
+    description = clip(reading.description, Onboarding, "channel_description") if reading.description else None
+    changed = previous != (status, description)
     case.channel_status = status
-    case.channel_description = reading.description
+    case.channel_description = description
     case.channel_checked_at = now
     case.page_id = reading.page_id or case.page_id
-    case.page_name = reading.page_name or case.page_name
+    case.page_name = clip(reading.page_name, Onboarding, "page_name") if reading.page_name else case.page_name
     session.add(case)
     detail = f"status={status}" + (f" description={reading.description}" if reading.description else "")
 
@@ -160,9 +174,7 @@ def cancel(
             f"(it was {STATE_LABELS[seen_state]}). Submit again if you still want to cancel it."
         )
     require_canceller(case, actor)
-    reason = reason.strip()
-    if not reason:
-        raise NotAllowed("Give a reason for cancelling.")
+    reason = checked_reason(reason, missing="Give a reason for cancelling.")
     case.cancelled_by = actor.user_id
     case.cancel_reason = reason
     cancelled_from = case.state

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from bot.workflow.errors import NotAllowed, OnboardingNotFound, WrongState
 from bot.workflow.notices import STATE_LABELS, Notice, Outcome, Resolution, StepKey
 from store import repo
+from store.limits import is_storable
 from store.models import Onboarding, OutboxKind
 from store.states import TERMINAL_STATES, InvalidTransition, OnboardingState
 
@@ -17,7 +18,9 @@ __all__ = [
     "APP_CREATION_LEASE",
     "SYSTEM_ACTOR",
     "Actor",
+    "MAX_REASON",
     "app_display_name",
+    "checked_reason",
     "load",
     "move",
     "report",
@@ -110,3 +113,21 @@ def require_canceller(case: Onboarding, actor: Actor) -> None:
     """Only the requester or an approver may cancel."""
     if actor.user_id != case.requester_id and not actor.is_approver:
         raise NotAllowed("Only the requester or an approver can cancel an onboarding.")
+
+
+# The longest reason (reject, cancel) a person may give; the columns that keep it are larger
+# (tests/store/test_limits.py holds every such limit against store.limits).
+MAX_REASON = 1000
+
+
+def checked_reason(reason: str, *, missing: str) -> str:
+    """The reason, trimmed; NotAllowed (shown under the field) when it is empty or too long."""
+    text = reason.strip()
+    if not text:
+        raise NotAllowed(missing)
+    if len(text) > MAX_REASON:
+        raise NotAllowed(f"Keep the reason under {MAX_REASON} characters; this one has {len(text)}.")
+    if not is_storable(text):
+        # A NUL (PostgreSQL stores none in text) or a lone surrogate; Slack's own input never sends either.
+        raise NotAllowed("The reason holds a NUL or another character that cannot be stored; remove it.")
+    return text

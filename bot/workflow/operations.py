@@ -15,6 +15,7 @@ from bot.workflow.core import (
     SYSTEM_ACTOR,
     Actor,
     app_display_name,
+    checked_reason,
     load,
     move,
     report,
@@ -39,6 +40,7 @@ from bot.workflow.notices import (
     StepKey,
 )
 from store import repo
+from store.limits import clip
 from store.models import Onboarding
 from store.states import OnboardingState
 
@@ -119,9 +121,7 @@ def reject(*, session: Session, onboarding_id: int, actor: Actor, reason: str, n
     case = load(session=session, onboarding_id=onboarding_id)
     require_state(case, S.AWAITING_APPROVAL, attempted="be rejected")
     require_approver(actor, verb="reject")
-    reason = reason.strip()
-    if not reason:
-        raise NotAllowed("Give a reason so the requester knows what to fix.")
+    reason = checked_reason(reason, missing="Give a reason so the requester knows what to fix.")
     case.approver_id = actor.user_id
     case.decided_at = now
     case.rejection_reason = reason
@@ -172,7 +172,7 @@ def record_app_created(
         session.add(case)
         return case
     case.app_id = app_id
-    case.app_name = app_name
+    case.app_name = clip(app_name, Onboarding, "app_name")  # as Sinch answered it
     case.last_error = None
     case.next_poll_at = None
     move(session, case, S.INVITING, actor=SYSTEM_ACTOR, action="create_app", now=now,
@@ -195,11 +195,11 @@ def record_app_failure(
     case = load(session=session, onboarding_id=onboarding_id)
     require_state(case, S.CREATING_APP, attempted="record an app failure")
     case.app_attempts += 1
-    case.last_error = error[:2000]
+    case.last_error = clip(error, Onboarding, "last_error")
     case.updated_at = now
     case.next_poll_at = now + retry_in if retry_in is not None else None
     repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="create_app_failed",
-                      now=now, detail=error[:3000])
+                      now=now, detail=error)
     session.add(case)
     if retry_in is None:
         report(session, case, now, AppFailed(error=error[:1500], attempts=case.app_attempts))

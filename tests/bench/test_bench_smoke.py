@@ -19,9 +19,10 @@ KEYS = {"name", "size", "all_targets_met", "figures", "details", "notes", "start
 FIGURE_KEYS = {"metric", "measured", "unit", "target", "met", "baseline"}
 
 
-def run_bench(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+def run_bench(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: str) -> dict[str, Any]:
+    """Run the benchmark on the suite's database (SQLite or PostgreSQL), through `--database-url`."""
     path = tmp_path / f"{name}.json"
-    assert main([name, "--size", "tiny", "--json", str(path)]) == 0
+    assert main([name, "--size", "tiny", "--json", str(path), "--database-url", database_url]) == 0
     printed = capsys.readouterr().out
     assert f"== {name} (tiny)" in printed and "all targets met:" in printed
     data: dict[str, Any] = json.loads(path.read_text())
@@ -34,8 +35,8 @@ def run_bench(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 @pytest.mark.e2e
-def test_ack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = run_bench("ack", tmp_path, capsys)
+def test_ack(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: str) -> None:
+    data = run_bench("ack", tmp_path, capsys, database_url)
     phases = data["details"]["phases"]
     assert set(phases) == {"paced", "burst"}
     for phase in phases.values():
@@ -48,8 +49,8 @@ def test_ack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.e2e
-def test_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = run_bench("sweep", tmp_path, capsys)
+def test_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: str) -> None:
+    data = run_bench("sweep", tmp_path, capsys, database_url)
     sizes = data["details"]["sizes"]
     assert sizes
     for size in sizes.values():
@@ -61,8 +62,8 @@ def test_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.e2e
-def test_memory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = run_bench("memory", tmp_path, capsys)
+def test_memory(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: str) -> None:
+    data = run_bench("memory", tmp_path, capsys, database_url)
     details = data["details"]
     assert details["polled"] == details["cases"] > 0 and details["failed"] == 0
     peak = details["rss_mb"]["after_sweep"]["VmHWM"]
@@ -70,8 +71,8 @@ def test_memory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert 10 < baseline <= peak < 2000
 
 
-def test_pacing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = run_bench("pacing", tmp_path, capsys)
+def test_pacing(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: str) -> None:
+    data = run_bench("pacing", tmp_path, capsys, database_url)
     details = data["details"]
     changes = details["changes"]
     assert details["delivered_rows"] == {"delivered": changes}

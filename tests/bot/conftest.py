@@ -11,7 +11,7 @@ from tests.bot.harness import BotHarness
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> Iterator[BotHarness]:
-    harness = BotHarness(tmp_path)
+def bot(tmp_path: Path, migrated_database_url: str) -> Iterator[BotHarness]:
+    harness = BotHarness(tmp_path, database_url=migrated_database_url)
     yield harness
     harness.close()

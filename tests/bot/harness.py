@@ -51,8 +51,10 @@ class Clock:
 
 
 class BotHarness:
-    def __init__(self, tmp_path: Any, *, wrap_sandbox: Callable[[Any], Any] | None = None, **env: str) -> None:
-        """`wrap_sandbox` puts a WSGI middleware (e.g. one that measures requests) in front of the sandbox."""
+    def __init__(self, tmp_path: Any, *, database_url: str, wrap_sandbox: Callable[[Any], Any] | None = None,
+                 **env: str) -> None:
+        """`database_url` is a fresh database (the `database_url` fixture); `wrap_sandbox` puts a WSGI
+        middleware (e.g. one that measures requests) in front of the sandbox."""
         self.clock = Clock()
         self.slack_state = FakeSlackState()
         for user, name in [(REQUESTER, "rita"), (LEAD, "lena"), (GROUP_LEAD, "gary"), (STAFF, "sam"),
@@ -72,7 +74,7 @@ class BotHarness:
             "ONBOARDING_CHANNEL": CHANNEL,
             "APPROVERS": f"{LEAD},S0LEADS",
             "BOT_SECRET_KEY": generate_key(),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            "DATABASE_URL": database_url,
             "SINCH_AUTH_URL": SANDBOX,
             "SINCH_CONVERSATION_URL": f"{SANDBOX}/conversation/{{region}}",
             "SINCH_PROVISIONING_URL": f"{SANDBOX}/provisioning",

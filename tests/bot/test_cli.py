@@ -34,10 +34,10 @@ def test_keygen_prints_a_usable_key() -> None:
     assert box.open(box.seal("x")) == "x"
 
 
-def test_migrate_creates_the_schema_at_database_url(tmp_path: Path) -> None:
+def test_migrate_creates_the_schema_at_database_url(tmp_path: Path, database_url: str) -> None:
     import os
 
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = database_url
     env = {**os.environ, "DATABASE_URL": url}
     result = run_cli("migrate", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -45,3 +45,13 @@ def test_migrate_creates_the_schema_at_database_url(tmp_path: Path) -> None:
     engine = make_engine(url)
     assert {"onboarding", "audit_event", "outbox", "alembic_version"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_migrate_refuses_an_unusable_database_url_as_a_configuration_error(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "DATABASE_URL": "postgresql+psycopg2://bot:hunter2@127.0.0.1/onboarding"}
+    result = run_cli("migrate", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "configuration error" in result.stderr and "use postgresql+psycopg://" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout and "Traceback" not in result.stderr

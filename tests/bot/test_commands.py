@@ -45,6 +45,16 @@ def test_status_explains_unknown_and_ambiguous(bot: BotHarness) -> None:
     assert "No onboarding matches" in command(bot, "status zzz")
 
 
+def test_status_matches_names_literally_on_every_database(bot: BotHarness) -> None:
+    """Part of a name, any case and spacing; `%` and `_` are characters, not wildcards."""
+    bot.submit_intake()
+    bot.submit_intake(customer_name="100% Bikes_Shop", contact_email="a@pct.test")
+    assert "100% Bikes_Shop" in command(bot, "status bikes_SHOP")
+    assert "100% Bikes_Shop" in command(bot, "status 100%   bikes")
+    assert "Acme Bikes" not in command(bot, "status %"), "`%` matches only the name that has one"
+    assert "No onboarding matches" in command(bot, "status e_b"), "`_` is not any character (acm[e b]ikes)"
+
+
 def test_cancel_by_an_outsider_is_refused(bot: BotHarness) -> None:
     bot.submit_intake()
     assert "Only the requester or an approver" in command(bot, "cancel 1", OUTSIDER)

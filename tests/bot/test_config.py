@@ -121,3 +121,21 @@ def test_bad_operations_settings_are_named() -> None:
         Settings.from_env(valid_env(HEALTH_PORT="99999", SHUTDOWN_TIMEOUT="soon"))
     text = str(raised.value)
     assert "HEALTH_PORT" in text and "SHUTDOWN_TIMEOUT" in text
+
+
+@pytest.mark.parametrize("given", ["postgres://u:pw@db:5432/bot", "postgresql://u:pw@db:5432/bot",
+                                   "postgresql+psycopg://u:pw@db:5432/bot"])
+def test_a_postgresql_url_always_means_the_psycopg_driver(given: str) -> None:
+    assert Settings.from_env(valid_env(DATABASE_URL=given)).database_url == "postgresql+psycopg://u:pw@db:5432/bot"
+
+
+@pytest.mark.parametrize(("given", "says"), [
+    ("mysql://u:hunter2@db/bot", "mysql is not supported"),
+    ("postgresql+psycopg2://u:hunter2@db/bot", "use postgresql+psycopg://"),
+    ("not a url at all hunter2", "not a database URL"),
+])
+def test_an_unusable_database_url_is_a_configuration_error_that_hides_the_password(given: str, says: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(valid_env(DATABASE_URL=given))
+    (problem,) = raised.value.problems
+    assert problem.startswith("DATABASE_URL:") and says in problem and "hunter2" not in problem

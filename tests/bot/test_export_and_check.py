@@ -121,11 +121,22 @@ def test_check_fails_clearly_for_a_wrong_sinch_key(bot: BotHarness) -> None:
     assert "wrong-secret" not in "\n".join(lines)
 
 
-def test_check_reports_every_configuration_problem_and_an_unmigrated_database(tmp_path: Path) -> None:
+def test_check_reports_every_configuration_problem_and_an_unmigrated_database(database_url: str) -> None:
     out = io.StringIO()
-    ok = run_checks({"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}, out,
+    ok = run_checks({"DATABASE_URL": database_url}, out,
                     sinch_transport=httpx.WSGITransport(app=make_app()))
     lines = out.getvalue().splitlines()
     assert not ok
     assert lines[0].startswith("FAIL") and "SLACK_BOT_TOKEN" in lines[0] and "APPROVERS" in lines[0]
     assert lines[1].startswith("FAIL") and "python -m bot migrate" in lines[1]
+
+
+def test_check_reports_an_unreachable_postgresql_server_without_a_traceback_or_password() -> None:
+    out = io.StringIO()
+    # Port 1 on loopback: nothing listens there.
+    ok = run_checks({"DATABASE_URL": "postgresql+psycopg://bot:hunter2@127.0.0.1:1/onboarding"}, out,
+                    sinch_transport=httpx.WSGITransport(app=make_app()))
+    text = out.getvalue()
+    database = next(line for line in text.splitlines() if "database" in line)
+    assert not ok and database.startswith("FAIL") and "cannot open postgresql" in database
+    assert "hunter2" not in text and "Traceback" not in text

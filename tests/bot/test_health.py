@@ -17,6 +17,7 @@ from bot.runtime import make_wsgi_app
 from store.db import session_scope
 from store.models import OutboxKind, OutboxMessage, OutboxStatus
 from tests.bot.harness import BotHarness
+from tests.databases import DatabaseServer, PostgresServer
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -80,7 +81,15 @@ def test_sinch_calls_are_counted_by_outcome_and_timed(bot: BotHarness) -> None:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url(database_server: DatabaseServer) -> Iterator[str]:
+    """A PostgreSQL database of this test's own: on the suite's server when TEST_DATABASE_URL names one (where
+    an unreachable server is an error); otherwise on a local one if there is one, as CI has."""
+    if isinstance(database_server, PostgresServer):
+        url = database_server.create(template=database_server.migrated_template())
+        yield url
+        set_database_gone(url, False)
+        database_server.drop(url)
+        return
     pytest.importorskip("psycopg")
     name = f"readyz_{uuid.uuid4().hex[:12]}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -111,7 +120,7 @@ def set_database_gone(url: str, gone: bool) -> None:
 
 def test_readyz_turns_unready_when_the_database_is_gone_and_ready_when_it_is_back(tmp_path: Path,
                                                                                   postgres_url: str) -> None:
-    harness = BotHarness(tmp_path, DATABASE_URL=postgres_url)
+    harness = BotHarness(tmp_path, database_url=postgres_url)
     harness.runtime.start_background()
     try:
         http = http_for(harness)

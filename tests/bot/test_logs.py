@@ -32,11 +32,11 @@ def test_an_explicit_onboarding_id_wins_and_lines_without_one_have_none() -> Non
     assert "onboarding_id" not in json.loads(JsonFormatter().format(record("scheduler started")))
 
 
-def test_migrate_logs_json_lines_without_alembic_chatter(tmp_path: Path) -> None:
+def test_migrate_logs_json_lines_without_alembic_chatter(tmp_path: Path, database_url: str) -> None:
     result = subprocess.run([sys.executable, "-m", "bot", "--log-level", "INFO", "migrate"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60,
                             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "LOG_FORMAT": "json",
-                                 "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"})
+                                 "DATABASE_URL": database_url})
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert all(json.loads(line)["level"] for line in lines)

@@ -17,6 +17,8 @@ from typing import Any
 from bot.slack.ids import ActionId
 from sinch import SinchClient
 from sinch.sandbox import endpoints_for
+from store.limits import column_length
+from store.models import AuditEvent, Onboarding
 from store.states import OnboardingState as S
 from tests.bot.harness import LEAD, SANDBOX, STAFF, BotHarness
 from tests.bot.jobs_helpers import (
@@ -127,6 +129,23 @@ def test_failing_is_alerted_with_sinchs_description_once_and_the_recovery_is_pos
     assert bot.case(case.case_id).state == S.REVOKING
     assert len(replies(bot, case.case_id, "Messenger channel failing")) == 1
     assert len(replies(bot, case.case_id, "Messenger channel ACTIVE")) == 1
+
+
+def test_a_description_longer_than_its_column_is_kept_cut_and_alerted_once(bot: BotHarness) -> None:
+    """Sinch's text is not ours to bound: it is stored cut to the column (PostgreSQL would refuse it whole),
+    and a description that had to be cut does not count as a new one on every poll."""
+    case = invite(bot)
+    description = "The Page access token could not be validated. " * 100
+    bot.sandbox.connect_page(case.project_id, case.app_id, outcome="FAILING", description=description)
+    for _ in range(5):
+        bot.clock.advance(minutes=1)
+        sweep(bot)
+    stored = bot.case(case.case_id)
+    assert stored.state == S.FAILING and stored.channel_description is not None
+    assert len(stored.channel_description) == column_length(Onboarding, "channel_description") < len(description)
+    assert description.startswith(stored.channel_description.removesuffix("…"))
+    assert len(replies(bot, case.case_id, "Messenger channel failing")) == 1
+    assert all(len(event.detail) <= column_length(AuditEvent, "detail") for event in bot.events(case.case_id))
 
 
 # -- Sinch errors ---------------------------------------------------------------------------------
@@ -263,7 +282,8 @@ class InFlightGauge:
                 self.in_flight -= 1
 
 
-def test_twenty_due_cases_are_polled_with_at_most_the_configured_number_of_requests_in_flight(tmp_path: Path) -> None:
+def test_twenty_due_cases_are_polled_with_at_most_the_configured_number_of_requests_in_flight(
+        tmp_path: Path, migrated_database_url: str) -> None:
     gauge: InFlightGauge | None = None
 
     def wrap(app: Callable[..., Iterable[bytes]]) -> InFlightGauge:
@@ -271,7 +291,7 @@ def test_twenty_due_cases_are_polled_with_at_most_the_configured_number_of_reque
         gauge = InFlightGauge(app)
         return gauge
 
-    bot = BotHarness(tmp_path, wrap_sandbox=wrap, POLL_CONCURRENCY="3")
+    bot = BotHarness(tmp_path, database_url=migrated_database_url, wrap_sandbox=wrap, POLL_CONCURRENCY="3")
     try:
         cases = [invite(bot, f"Customer {number}") for number in range(20)]
         assert gauge is not None
@@ -301,7 +321,8 @@ class SlowSinch:
         return self.app(environ, start_response)
 
 
-def test_the_time_a_poll_takes_does_not_stretch_the_cadence_by_a_sweep(tmp_path: Path) -> None:
+def test_the_time_a_poll_takes_does_not_stretch_the_cadence_by_a_sweep(tmp_path: Path, migrated_database_url: str,
+                                                                     ) -> None:
     slow: SlowSinch | None = None
 
     def wrap(app: Callable[..., Iterable[bytes]]) -> SlowSinch:
@@ -309,7 +330,7 @@ def test_the_time_a_poll_takes_does_not_stretch_the_cadence_by_a_sweep(tmp_path:
         slow = SlowSinch(app)
         return slow
 
-    bot = BotHarness(tmp_path, wrap_sandbox=wrap)
+    bot = BotHarness(tmp_path, database_url=migrated_database_url, wrap_sandbox=wrap)
     try:
         invite(bot)
         assert slow is not None

@@ -16,21 +16,25 @@ from __future__ import annotations
 import json
 import re
 import signal
-import sqlite3
 import subprocess
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text, update
+from sqlmodel import col
 
 from bot.background.outbox import METADATA_EVENT
 from bot.slack.ids import ActionId
 from devslack import BackgroundServer, FakeMessage, FakeSlackState, SlackUserSimulator, start_fake_slack
 from sinch.sandbox import SandboxControl, make_app
+from store.db import make_engine
+from store.models import Onboarding
 from store.secrets import generate_key
 from tests.e2e.processes import start_bot, wait_until
 
@@ -87,7 +91,7 @@ class Crashable:
     def __init__(self, tmp_path: Path, env: dict[str, str]) -> None:
         self.tmp_path = tmp_path
         self.env = env
-        self.db_path = tmp_path / "bot.db"
+        self.engine = make_engine(env["DATABASE_URL"])
         self.runs = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -105,12 +109,13 @@ class Crashable:
         return "\n".join((self.tmp_path / f"bot-{run}.log").read_text(errors="replace")[-3000:]
                          for run in range(1, self.runs + 1))
 
-    def query(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.db_path, timeout=10) as connection:
-            return connection.execute(sql, args).fetchall()
+    def query(self, sql: str, **params: object) -> list[tuple[Any, ...]]:
+        with self.engine.begin() as connection:
+            result = connection.execute(text(sql), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
 
     def case(self, case_id: int) -> dict[str, Any]:
-        rows = self.query("SELECT state, app_id, project_id, thread_ts FROM onboarding WHERE id = ?", case_id)
+        rows = self.query("SELECT state, app_id, project_id, thread_ts FROM onboarding WHERE id = :id", id=case_id)
         if not rows:
             return {}
         return dict(zip(("state", "app_id", "project_id", "thread_ts"), rows[0], strict=True))
@@ -120,7 +125,7 @@ class Crashable:
 
 
 class Scene:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, database_url: str) -> None:
         self.slack_state = FakeSlackState()
         for user, name in [(REQUESTER, "rita"), (LEAD, "lena"), (STAFF, "sam")]:
             self.slack_state.add_user(user, name)
@@ -134,7 +139,7 @@ class Scene:
         self.bot = Crashable(tmp_path, {
             "SLACK_BOT_TOKEN": self.slack_state.bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": self.slack.url, "ONBOARDING_CHANNEL": CHANNEL, "APPROVERS": LEAD,
-            "BOT_SECRET_KEY": generate_key(), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            "BOT_SECRET_KEY": generate_key(), "DATABASE_URL": database_url,
             "SINCH_AUTH_URL": url, "SINCH_CONVERSATION_URL": f"{url}/conversation/{{region}}",
             "SINCH_PROVISIONING_URL": f"{url}/provisioning", "SINCH_USE_PROVISIONING": "false",
             "SWEEP_INTERVAL": "1s", "POLL_FAST_INTERVAL": "1s", "SLACK_APP_TOKEN": "",
@@ -149,6 +154,7 @@ class Scene:
         self.http.close()
         self.sandbox_server.stop()
         self.slack.stop()
+        self.bot.engine.dispose()
 
     # -- driving the bot through Slack ---------------------------------------------------------------
 
@@ -232,8 +238,8 @@ class Scene:
 
 
 @pytest.fixture
-def scene(tmp_path: Path) -> Iterator[Scene]:
-    running = Scene(tmp_path)
+def scene(tmp_path: Path, migrated_database_url: str) -> Iterator[Scene]:
+    running = Scene(tmp_path, migrated_database_url)
     try:
         yield running
     finally:
@@ -261,7 +267,9 @@ def test_sigkill_at_the_worst_moments_loses_nothing_and_duplicates_nothing(scene
     assert (gamma["state"], gamma["app_id"]) == ("creating_app", None)
     # The scheduler takes over a creation the listener never finished once its 2-minute lease is over;
     # let the lease lapse instead of waiting for it.
-    bot.query("UPDATE onboarding SET next_poll_at = '2000-01-01 00:00:00.000000' WHERE id = ?", GAMMA)
+    with bot.engine.begin() as connection:
+        connection.execute(update(Onboarding).where(col(Onboarding.id) == GAMMA)
+                           .values(next_poll_at=datetime(2000, 1, 1, tzinfo=UTC)))
 
     bot.start()
     scene.wait_states({GAMMA: "inviting"})

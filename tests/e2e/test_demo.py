@@ -7,6 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
+
+from store.db import make_engine
+from store.models import Onboarding
+from store.states import OnboardingState
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,3 +33,21 @@ def test_the_demo_completes_an_onboarding_and_prints_the_thread(tmp_path: Path, 
         assert text in transcript, text
     assert "Result: onboarding completed (state: completed)" in out
     assert not list(tmp_path.iterdir()), "the demo leaves no files behind"
+
+
+@pytest.mark.e2e
+def test_the_demo_runs_on_the_database_it_is_given(tmp_path: Path, database_url: str) -> None:
+    """`--database-url` (SQLite or PostgreSQL, whichever the suite runs on): the case stays there, completed."""
+    result = subprocess.run([sys.executable, "-m", "bot", "demo", "--database-url", database_url], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Result: onboarding completed (state: completed)" in result.stdout
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            cases = session.exec(select(Onboarding)).all()
+            assert [(case.customer_name, case.state, case.key_secret_sealed) for case in cases] == [
+                ("Acme Bikes", OnboardingState.COMPLETED, None)]
+    finally:
+        engine.dispose()

@@ -33,7 +33,7 @@ ACK_BUDGET = 1.0  # seconds; Slack allows 3
 
 
 class Stack:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, database_url: str) -> None:
         self.slack_state = FakeSlackState()
         for user, name in [(REQUESTER, "rita"), (LEAD, "lena"), (STAFF, "sam")]:
             self.slack_state.add_user(user, name)
@@ -41,7 +41,7 @@ class Stack:
         self.sandbox_process, sandbox_url = start_sandbox(tmp_path)
         self.http = httpx.Client(timeout=10)
         self.sandbox = SandboxControl(self.http, sandbox_url)
-        self.db_url = f"sqlite:///{tmp_path / 'bot.db'}"
+        self.db_url = database_url
         self.bot_process, bot_url = start_bot(tmp_path, {
             "SLACK_BOT_TOKEN": self.slack_state.bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": self.slack.url, "ONBOARDING_CHANNEL": CHANNEL, "APPROVERS": LEAD,
@@ -102,8 +102,8 @@ class Stack:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    running = Stack(tmp_path)
+def stack(tmp_path: Path, migrated_database_url: str) -> Iterator[Stack]:
+    running = Stack(tmp_path, migrated_database_url)
     yield running
     running.close()
 

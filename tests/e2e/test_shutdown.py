@@ -42,12 +42,13 @@ def slack() -> Iterator[RunningFakeSlack]:
         yield running
 
 
-def start_run(tmp_path: Path, slack: RunningFakeSlack, *, socket_mode: bool) -> tuple[subprocess.Popen[bytes], str]:
+def start_run(tmp_path: Path, slack: RunningFakeSlack, *, socket_mode: bool,
+              database_url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT),
            "SLACK_BOT_TOKEN": slack.state.bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": slack.url, "ONBOARDING_CHANNEL": CHANNEL, "APPROVERS": LEAD,
-           "BOT_SECRET_KEY": generate_key(), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+           "BOT_SECRET_KEY": generate_key(), "DATABASE_URL": database_url,
            "SINCH_AUTH_URL": "http://127.0.0.1:9", "SINCH_CONVERSATION_URL": "http://127.0.0.1:9/{region}",
            "PORT": str(port)}
     if socket_mode:
@@ -78,8 +79,8 @@ def stop_run(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def rows(tmp_path: Path) -> list[OutboxMessage]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+def rows(database_url: str) -> list[OutboxMessage]:
+    engine = make_engine(database_url)
     try:
         with Session(engine) as session:
             return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
@@ -92,8 +93,9 @@ def rows(tmp_path: Path) -> list[OutboxMessage]:
                                                                                    "socket-sigterm",
                                                                                    "socket-sigint"])
 def test_a_signal_during_a_slow_post_delivers_it_once_and_exits_0(tmp_path: Path, slack: RunningFakeSlack,
-                                                                  socket_mode: bool, signum: signal.Signals) -> None:
-    process, url = start_run(tmp_path, slack, socket_mode=socket_mode)
+                                                                  socket_mode: bool, signum: signal.Signals,
+                                                                  migrated_database_url: str) -> None:
+    process, url = start_run(tmp_path, slack, socket_mode=socket_mode, database_url=migrated_database_url)
     sim = SlackUserSimulator.for_server(slack, signing_secret=SIGNING_SECRET, events_url=f"{url}/slack/events")
     try:
         def send(request: SignedRequest) -> None:
@@ -110,14 +112,14 @@ def test_a_signal_during_a_slow_post_delivers_it_once_and_exits_0(tmp_path: Path
         slack.state.add_fault("chat.postMessage", status=200, error="", retry_after=None, latency_ms=SLOW_POST_MS,
                               count=1)
         send(sim.submit_view(REQUESTER, view_id=view.view_id, values=FORM))
-        wait_until(lambda: any(row.status == OutboxStatus.SENDING for row in rows(tmp_path)),
+        wait_until(lambda: any(row.status == OutboxStatus.SENDING for row in rows(migrated_database_url)),
                    what="a post on the wire")
-        in_flight = next(row.id for row in rows(tmp_path) if row.status == OutboxStatus.SENDING)
+        in_flight = next(row.id for row in rows(migrated_database_url) if row.status == OutboxStatus.SENDING)
         process.send_signal(signum)
         assert process.wait(timeout=20) == 0, (tmp_path / "bot.log").read_text()
     finally:
         stop_run(process)
-    after = {row.id: row for row in rows(tmp_path)}
+    after = {row.id: row for row in rows(migrated_database_url)}
     assert after[in_flight].status == OutboxStatus.DELIVERED
     assert all(row.status in (OutboxStatus.DELIVERED, OutboxStatus.PENDING) for row in after.values())
     posts = [call for call in slack.state.calls_to("chat.postMessage") if call.ok]

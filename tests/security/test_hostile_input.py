@@ -28,8 +28,10 @@ from bot.runtime import build_runtime, make_wsgi_app
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.listeners.common import form_values
 from bot.workflow import INTAKE_FIELDS, IntakeInvalid, parse_intake
+from store.limits import is_storable, slack_id_length
 from store.models import Onboarding
 from tests.bot.harness import CHANNEL, LEAD, OUTSIDER, REQUESTER, VALID_FORM, BotHarness
+from tests.databases import DatabaseServer
 from tests.security.figures import FIGURES
 from tests.security.hostile import (
     EXAMPLES,
@@ -53,8 +55,9 @@ from tests.security.hostile import (
 
 
 @pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
-    bot = BotHarness(tmp_path_factory.mktemp("hostile"))
+def endpoint(tmp_path_factory: pytest.TempPathFactory, database_server: DatabaseServer) -> Iterator[Endpoint]:
+    url = database_server.create(template=database_server.migrated_template())
+    bot = BotHarness(tmp_path_factory.mktemp("hostile"), database_url=url)
     # A few cases in different states, so that clicks and modal submissions reach real branches.
     bot.submit_intake()
     bot.submit_intake(customer_name="Beta Bakery", contact_email="b@beta.test")
@@ -62,7 +65,25 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     bot.deliver()
     yield Endpoint(bot)
     bot.close()
+    database_server.drop(url)
 
+
+UNSTORABLE_ID = "that this bot cannot store"
+
+
+def unstorable_user(payload: dict[str, Any]) -> bool:
+    """The payload's user id is one no database column can keep (too long, or with a NUL): the bot refuses
+    the request with an answer, whatever else it holds."""
+    user = payload.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    return isinstance(user_id, str) and (len(user_id) > slack_id_length() or not is_storable(user_id))
+
+
+def assert_refused_for_its_id(outcome: str, errors: dict[str, str]) -> None:
+    """A modal refused for its user id: the reason under a field (or, with no field to put it under, the
+    modal just closes); either way nothing was stored (checked by the caller)."""
+    assert outcome in ("errors", "accepted"), outcome
+    assert all(UNSTORABLE_ID in message for message in errors.values()), errors
 
 
 # -- intake submissions ---------------------------------------------------------------------------
@@ -102,6 +123,11 @@ def test_intake_submissions_get_field_errors_or_are_stored_intact(endpoint: Endp
     if response.status_code != 200:
         assert endpoint.case_count() == before, "a refused request stored something"
         FIGURES["hostile intake: refused as malformed (400)"] += 1
+    elif unstorable_user(payload):
+        outcome, errors = assert_modal_answer(response, set(INTAKE_FIELDS))
+        assert_refused_for_its_id(outcome, errors)
+        assert endpoint.case_count() == before
+        FIGURES["hostile intake: refused for an unstorable user id"] += 1
     else:
         outcome, errors = assert_modal_answer(response, set(INTAKE_FIELDS))
         assert outcome != "update"
@@ -213,7 +239,11 @@ def test_modal_submissions_get_field_errors_or_are_accepted(endpoint: Endpoint, 
 
     garbage = garbage or not isinstance(metadata, str | None)
     assert_not_a_server_error(response, garbage)
-    if response.status_code == 200:
+    if response.status_code == 200 and unstorable_user(payload):
+        outcome, errors = assert_modal_answer(response, set(fields))
+        assert_refused_for_its_id(outcome, errors)
+        FIGURES["hostile modal submissions: refused for an unstorable user id"] += 1
+    elif response.status_code == 200:
         outcome, _ = assert_modal_answer(response, set(fields))
         FIGURES[f"hostile modal submissions: {outcome}"] += 1
         if outcome == "accepted":
@@ -282,10 +312,10 @@ def test_at_least_500_payloads_were_tried() -> None:
 # -- the bug behind "a refused click is an error in Slack" ------------------------------------------
 
 
-def test_a_refused_click_in_http_mode_is_acknowledged(tmp_path: Any) -> None:
+def test_a_refused_click_in_http_mode_is_acknowledged(tmp_path: Any, migrated_database_url: str) -> None:
     """Over HTTP the bot runs listeners after the ack (process_before_response=False). A refusal raised
     after ack() used to make Bolt drop the ack: Slack waited 3 s and got 404 (an error on the button)."""
-    bot = BotHarness(tmp_path)
+    bot = BotHarness(tmp_path, database_url=migrated_database_url)
     production = build_runtime(bot.settings, clock=bot.clock, post_interval=0)  # the HTTP server's own mode
     try:
         bot.submit_intake()

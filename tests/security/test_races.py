@@ -1,7 +1,8 @@
 """Races: two people (or a person and the scheduler) acting on one case at the same instant.
 
 Every scenario runs RUNS times with real threads, released together by a barrier, against a file-backed
-SQLite database (WAL, `BEGIN IMMEDIATE`), each run on a fresh copy of a migrated and seeded template file.
+SQLite database (WAL, `BEGIN IMMEDIATE`) or a PostgreSQL one (TEST_DATABASE_URL), each run on a fresh copy
+of a migrated and seeded template database.
 Each run must end in exactly one transition with exactly one audit event, and the loser must get a domain
 error (WrongState / NotAllowed) - never a second transition, never an unexpected exception.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -28,10 +28,11 @@ from bot.runtime import make_wsgi_app
 from bot.slack.ids import ActionId
 from bot.slack.listeners.common import in_transaction
 from bot.workflow import Actor, NotAllowed, NoticeType, OnboardingError, WrongState
-from store.db import make_engine, migrate, session_scope
+from store.db import make_engine, session_scope
 from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage
 from store.states import OnboardingState as S
 from tests.bot.harness import CHANNEL, GROUP_LEAD, LEAD, REQUESTER, STAFF, VALID_FORM, BotHarness
+from tests.databases import DatabaseServer
 from tests.security.figures import FIGURES
 
 RUNS = 50
@@ -84,21 +85,18 @@ def one_winner(outcomes: list[Outcome]) -> tuple[int, Outcome]:
 
 
 class Template:
-    """A migrated database file seeded to a scenario's starting point; each run works on a copy."""
+    """A migrated database seeded to a scenario's starting point; each run works on a copy."""
 
-    def __init__(self, directory: Path, name: str, seed: Callable[[Session], None]) -> None:
-        self.directory = directory
-        self.name = name
-        self.path = directory / f"{name}-template.db"
-        engine = make_engine(f"sqlite:///{self.path}")
-        migrate(engine)
+    def __init__(self, server: DatabaseServer, seed: Callable[[Session], None]) -> None:
+        self.server = server
+        self.url = server.create(template=server.migrated_template())
+        engine = make_engine(self.url)
         with session_scope(engine) as session:
             seed(session)
         with session_scope(engine) as session:
             self.last_event = session.exec(select(func.max(AuditEvent.id))).one() or 0
             self.last_outbox = session.exec(select(func.max(OutboxMessage.id))).one() or 0
-        engine.dispose()  # the last connection checkpoints the WAL into the main file
-        assert not Path(f"{self.path}-wal").exists(), "the template must be self-contained"
+        engine.dispose()  # no connection may stay open on a template (and SQLite checkpoints its WAL)
 
     @dataclass
     class Run:
@@ -124,26 +122,29 @@ class Template:
             return case
 
     def runs(self, deps: Deps, count: int) -> Iterator[Template.Run]:
-        for index in range(count):
-            path = self.directory / f"{self.name}-{index}.db"
-            shutil.copyfile(self.path, path)
-            engine = make_engine(f"sqlite:///{path}")
+        for _ in range(count):
+            url = self.server.create(template=self.url)
+            engine = make_engine(url)
             try:
                 yield Template.Run(replace(deps, engine=engine), self)
             finally:
                 engine.dispose()
-                for leftover in self.directory.glob(f"{path.name}*"):
-                    leftover.unlink()
+                self.server.drop(url)
+
+    def drop(self) -> None:
+        self.server.drop(self.url)
 
 
 # -- fixtures -------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
-    harness = BotHarness(tmp_path_factory.mktemp("race-bot"))
+def bot(tmp_path_factory: pytest.TempPathFactory, database_server: DatabaseServer) -> Iterator[BotHarness]:
+    url = database_server.create(template=database_server.migrated_template())
+    harness = BotHarness(tmp_path_factory.mktemp("race-bot"), database_url=url)
     yield harness
     harness.close()
+    database_server.drop(url)
 
 
 @pytest.fixture(scope="module")
@@ -159,9 +160,8 @@ def live_app(bot: BotHarness) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def templates(tmp_path_factory: pytest.TempPathFactory, bot: BotHarness, live_app: dict[str, str],
-              ) -> dict[str, Template]:
-    directory = tmp_path_factory.mktemp("race-dbs")
+def templates(database_server: DatabaseServer, bot: BotHarness, live_app: dict[str, str],
+              ) -> Iterator[dict[str, Template]]:
     now = bot.clock()
     sealed = bot.deps.secrets.seal(live_app["key_secret"])
 
@@ -182,11 +182,14 @@ def templates(tmp_path_factory: pytest.TempPathFactory, bot: BotHarness, live_ap
                                     app_name=workflow.app_display_name("Acme Bikes"), reused=False, now=now)
         workflow.confirm_invite(session=session, onboarding_id=1, actor=Actor(STAFF), now=now)
 
-    return {
-        "awaiting_approval": Template(directory, "awaiting_approval", submitted),
-        "creating_project": Template(directory, "creating_project", approved),
-        "awaiting_customer": Template(directory, "awaiting_customer", invited),
+    made = {
+        "awaiting_approval": Template(database_server, submitted),
+        "creating_project": Template(database_server, approved),
+        "awaiting_customer": Template(database_server, invited),
     }
+    yield made
+    for template in made.values():
+        template.drop()
 
 
 # -- the scenarios --------------------------------------------------------------------------------
@@ -306,10 +309,11 @@ def test_poll_sweep_applies_active_while_staff_cancel(bot: BotHarness, templates
 # -- the same race through Slack: two signed clicks on one Approve button ---------------------------
 
 
-def test_two_approvers_clicking_the_same_button_through_the_http_endpoint(tmp_path: Path) -> None:
+def test_two_approvers_clicking_the_same_button_through_the_http_endpoint(tmp_path: Path,
+                                                                          migrated_database_url: str) -> None:
     import httpx
 
-    bot = BotHarness(tmp_path)
+    bot = BotHarness(tmp_path, database_url=migrated_database_url)
     try:
         client = httpx.Client(transport=httpx.WSGITransport(app=make_wsgi_app(bot.app)), base_url="http://bot")
         for index in range(RUNS):
@@ -336,11 +340,12 @@ def test_two_approvers_clicking_the_same_button_through_the_http_endpoint(tmp_pa
         bot.close()
 
 
-def test_a_cancel_form_submitted_after_the_case_moved_on_reopens_for_the_new_state(tmp_path: Path) -> None:
+def test_a_cancel_form_submitted_after_the_case_moved_on_reopens_for_the_new_state(tmp_path: Path,
+                                                                                   migrated_database_url: str) -> None:
     """The slow version of "approve and cancel at once": the requester opens the cancel form, an approver
     approves meanwhile. The cancel is not applied to a case its author did not see; the form comes back
     saying what changed, reason kept, and a second submit cancels the case as it now is."""
-    bot = BotHarness(tmp_path)
+    bot = BotHarness(tmp_path, database_url=migrated_database_url)
     try:
         bot.submit_intake()
         bot.click(REQUESTER, ActionId.CANCEL, message=bot.thread()[0])

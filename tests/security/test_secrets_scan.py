@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import MetaData, make_url
 from sqlmodel import Session, col, select
 
 from bot.background import jobs
@@ -78,13 +79,14 @@ def onboard_to_completion(bot: BotHarness) -> tuple[dict[str, str], list[str]]:
     return {"project_id": creds.project_id, "key_id": creds.key_id, "key_secret": creds.key_secret}, answers
 
 
-def test_a_full_onboarding_leaks_no_secret_anywhere(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_full_onboarding_leaks_no_secret_anywhere(tmp_path: Path, migrated_database_url: str,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # the root logger: every library's debug output too
-    bot = BotHarness(tmp_path)
+    bot = BotHarness(tmp_path, database_url=migrated_database_url)
     try:
         creds, answers = onboard_to_completion(bot)
         events = bot.events()
-        database_while_running = {path.name: path.read_bytes() for path in tmp_path.glob("bot.db*")}
+        database_while_running = _database_contents(migrated_database_url)
         slack_bodies = [json.dumps(call.params, default=str) for call in bot.slack_state.calls]
         slack_bodies += [json.dumps(post.body, default=str) for post in bot.slack_state.response_posts]
         reprs = [repr(bot.settings), repr(bot.deps), repr(bot.deps.secrets), repr(bot.case()), str(bot.settings),
@@ -92,7 +94,7 @@ def test_a_full_onboarding_leaks_no_secret_anywhere(tmp_path: Path, caplog: pyte
                                        key_secret=creds["key_secret"], region=Region.EU))]
     finally:
         bot.close()
-    database_after_stop = {path.name: path.read_bytes() for path in tmp_path.glob("bot.db*")}
+    database_after_stop = _database_contents(migrated_database_url)
 
     env = cli_env(DATABASE_URL=bot.settings.database_url)
     export_csv = run_cli("export", env=env, cwd=tmp_path)
@@ -114,15 +116,15 @@ def test_a_full_onboarding_leaks_no_secret_anywhere(tmp_path: Path, caplog: pyte
     }
     places: dict[str, list[Any]] = {
         "log output (DEBUG, every logger)": [caplog.text, *(str(r.args) for r in caplog.records)],
-        "database files while running (db, -wal, -shm)": list(database_while_running.values()),
-        "database files after shutdown": list(database_after_stop.values()),
+        "the database while running (SQLite: db, -wal, -shm files)": list(database_while_running.values()),
+        "the database after shutdown": list(database_after_stop.values()),
         "audit export (python -m bot export, CSV)": [export_csv.stdout, export_csv.stderr],
         "audit export (JSON)": [export_json.getvalue()],
         "every Web API request and response_url body sent to Slack": slack_bodies,
         "the bot's HTTP answers to Slack": answers,
         "reprs of settings, deps, the secret box, the case and Sinch credentials": reprs,
     }
-    assert len(caplog.records) > 100 and slack_bodies and database_while_running["bot.db"], "nothing to scan"
+    assert len(caplog.records) > 100 and slack_bodies and any(database_while_running.values()), "nothing to scan"
     found = []
     for secret_name, secret in secrets.items():
         assert len(secret) >= 12, "a needle this short could match by chance"
@@ -137,8 +139,8 @@ def test_a_full_onboarding_leaks_no_secret_anywhere(tmp_path: Path, caplog: pyte
     FIGURES["secret scan findings"] = len(found)
 
 
-def test_the_key_secret_is_erased_when_the_case_ends_and_only_then(tmp_path: Path) -> None:
-    bot = BotHarness(tmp_path)
+def test_the_key_secret_is_erased_when_the_case_ends_and_only_then(tmp_path: Path, migrated_database_url: str) -> None:
+    bot = BotHarness(tmp_path, database_url=migrated_database_url)
     try:
         onboard_to_completion(bot)
         case = bot.case()
@@ -164,11 +166,32 @@ def test_the_key_secret_is_erased_when_the_case_ends_and_only_then(tmp_path: Pat
             assert session.exec(select(Onboarding).where(col(Onboarding.key_secret_sealed).is_not(None))).all() == []
     finally:
         bot.close()
-    # Erased, not just unlinked: once the bot has stopped, the sealed bytes are gone from the database file.
-    files = list(tmp_path.glob("bot.db*"))
-    assert files
-    for path in files:
-        assert sealed.encode() not in path.read_bytes(), path.name
+    # Erased, not just unlinked: once the bot has stopped, the sealed bytes are gone from the database file
+    # (SQLite's secure_delete; PostgreSQL's files are the server's, out of this test's reach).
+    database = make_url(migrated_database_url)
+    if database.get_backend_name() == "sqlite":
+        files = list(Path(str(database.database)).parent.glob(f"{Path(str(database.database)).name}*"))
+        assert files
+        for path in files:
+            assert sealed.encode() not in path.read_bytes(), path.name
+
+
+def _database_contents(url: str) -> dict[str, bytes]:
+    """What the database holds: SQLite's files byte for byte (free pages too); on PostgreSQL, whose files
+    belong to the server, every row of every table as text."""
+    database = make_url(url)
+    if database.get_backend_name() == "sqlite":
+        path = Path(str(database.database))
+        return {found.name: found.read_bytes() for found in path.parent.glob(f"{path.name}*")}
+    engine = make_engine(url)
+    try:
+        metadata = MetaData()
+        metadata.reflect(engine)
+        with engine.connect() as connection:
+            return {table.name: "\n".join(repr(tuple(row)) for row in connection.execute(table.select())).encode()
+                    for table in metadata.sorted_tables}
+    finally:
+        engine.dispose()
 
 
 def _seal_cases(url: str, box: SecretBox, secrets: list[str]) -> None:
@@ -195,9 +218,9 @@ def _sealed(url: str) -> list[str]:
         engine.dispose()
 
 
-def test_key_rotation_reseals_so_the_new_key_alone_opens_it(tmp_path: Path) -> None:
+def test_key_rotation_reseals_so_the_new_key_alone_opens_it(database_url: str) -> None:
     old, new = generate_key(), generate_key()
-    url = f"sqlite:///{tmp_path / 'rotate.db'}"
+    url = database_url
     _seal_cases(url, SecretBox(old), ["secret-one", "secret-two"])
     before = _sealed(url)
 
@@ -215,9 +238,9 @@ def test_key_rotation_reseals_so_the_new_key_alone_opens_it(tmp_path: Path) -> N
             SecretBox(old).open(sealed)
 
 
-def test_rotate_key_cli_reseals_a_database_file(tmp_path: Path) -> None:
+def test_rotate_key_cli_reseals_a_database(tmp_path: Path, database_url: str) -> None:
     old, new, stranger = generate_key(), generate_key(), generate_key()
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = database_url
     _seal_cases(url, SecretBox(old), ["cli-secret-one", "cli-secret-two", "cli-secret-three"])
     before = _sealed(url)
 

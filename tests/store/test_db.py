@@ -1,12 +1,12 @@
-"""The database: migrations, SQLite settings, and data shared between processes."""
+"""The database: migrations, SQLite settings, and data shared between processes (on SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,27 +42,28 @@ def test_migrations_produce_exactly_the_tables_the_models_declare(engine: Engine
     assert current_revision(engine) == head_revision()
 
 
+@pytest.mark.sqlite_only
 def test_file_database_uses_wal_and_a_busy_timeout(file_engine: Engine) -> None:
     with file_engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
 
 
-def test_upgrade_from_the_first_revision_keeps_rows(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+def test_upgrade_from_the_first_revision_keeps_rows(database_url: str) -> None:
+    engine = make_engine(database_url)
     migrate(engine, "0001")
+    then = datetime(2026, 1, 1, 10, 0)  # as revision 0001 stored it: UTC without a zone
     with engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO onboarding (version, customer_name, customer_key, contact_email, region, page, page_type,"
             " business_verified, page_admin, chat_button, notes, state, state_entered_at, created_at, updated_at,"
             " requester_id, app_attempts) VALUES (1, 'Old Co', 'old co', 'old@co.test', 'br', 'Old Page',"
-            " 'personal', 1, 1, 0, 'kept', 'inviting', '2026-01-01 10:00:00', '2026-01-01 10:00:00',"
-            " '2026-01-01 10:00:00', 'U7', 0)"
-        ))
+            " 'personal', :yes, :yes, :no, 'kept', 'inviting', :then, :then, :then, 'U7', 0)"
+        ), {"yes": True, "no": False, "then": then})
         connection.execute(text(
             "INSERT INTO audit_event (onboarding_id, at, actor, action, from_state, to_state, detail)"
-            " VALUES (1, '2026-01-01 10:00:00', 'U7', 'submit', NULL, 'awaiting_approval', '')"
-        ))
+            " VALUES (1, :then, 'U7', 'submit', NULL, 'awaiting_approval', '')"
+        ), {"then": then})
 
     assert migrate(engine) == head_revision()
 
@@ -78,10 +79,8 @@ def test_upgrade_from_the_first_revision_keeps_rows(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_a_row_written_by_one_process_is_read_by_another(tmp_path: Path) -> None:
-    path = tmp_path / "shared.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
+def test_a_row_written_by_one_process_is_read_by_another(migrated_database_url: str) -> None:
+    engine = make_engine(migrated_database_url)
     with session_scope(engine) as session:
         session.add(_case(customer_name="Written By Parent", customer_key="written by parent"))
 
@@ -89,7 +88,7 @@ def test_a_row_written_by_one_process_is_read_by_another(tmp_path: Path) -> None
         from sqlmodel import Session, select
         from store.db import make_engine
         from store.models import Onboarding
-        engine = make_engine({f"sqlite:///{path}"!r})
+        engine = make_engine({migrated_database_url!r})
         with Session(engine) as session:
             case = session.exec(select(Onboarding)).one()
             print(case.customer_name, case.state.value, case.created_at.isoformat())
@@ -137,3 +136,44 @@ def test_session_scope_rolls_back_on_error(engine: Engine) -> None:
         raise RuntimeError("boom")
     with Session(engine) as session:
         assert session.get(Onboarding, 1) is None
+
+
+def test_contention_errors_are_told_apart_from_real_failures() -> None:
+    import sqlite3
+
+    import psycopg.errors
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from store.db import is_contention
+
+    def wrapped(error: Exception) -> Exception:
+        return OperationalError("UPDATE onboarding …", {}, error)
+
+    assert is_contention(StaleDataError("version mismatch"))
+    assert is_contention(wrapped(sqlite3.OperationalError("database is locked")))
+    assert is_contention(wrapped(psycopg.errors.DeadlockDetected("deadlock detected")))
+    assert is_contention(wrapped(psycopg.errors.SerializationFailure("could not serialize access")))
+    assert is_contention(wrapped(psycopg.errors.LockNotAvailable("could not obtain lock")))
+    assert not is_contention(wrapped(sqlite3.OperationalError("no such table: onboarding")))
+    assert not is_contention(wrapped(psycopg.errors.StringDataRightTruncation("value too long")))
+    assert not is_contention(IntegrityError("INSERT …", {}, sqlite3.IntegrityError("UNIQUE constraint failed")))
+    assert not is_contention(RuntimeError("database is locked"))
+
+
+def test_processes_migrating_one_new_database_at_once_all_succeed(database_url: str) -> None:
+    """Replicas starting together each migrate on start: one does the work, the others find it done."""
+    start_at = time.time() + 3  # every process imported and connected, then all migrate at the same instant
+    script = textwrap.dedent(f"""
+        import time
+        from sqlalchemy import text
+        from store.db import make_engine, migrate
+        engine = make_engine({database_url!r})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        time.sleep(max(0.0, {start_at!r} - time.time()))
+        print(migrate(engine))
+    """)
+    runs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(3)]
+    results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+    assert [(code, out.strip()) for code, out, _ in results] == [(0, head_revision())] * 3, results

@@ -24,6 +24,7 @@ from slack_sdk.models.views import View
 from bot.slack.blocks.base import context, section
 from bot.slack.ids import CallbackId
 from bot.slack.mrkdwn import clip, escape
+from bot.workflow.core import MAX_REASON
 from sinch import Region
 from store.models import Onboarding
 
@@ -123,9 +124,6 @@ def register_project_modal(case: Onboarding) -> View:
     )
 
 
-REASON_MAX = 1000
-
-
 def reason_modal(callback_id: CallbackId, case: Onboarding, *, title: str, prompt: str, submit: str,
                  note: str | None = None, reason: str | None = None) -> View:
     """A one-field modal asking why (reject, cancel).
@@ -145,8 +143,8 @@ def reason_modal(callback_id: CallbackId, case: Onboarding, *, title: str, promp
         close="Back",
         blocks=[
             *blocks,
-            _text_input("reason", prompt, multiline=True, max_length=REASON_MAX,
-                        initial_value=clip(reason, REASON_MAX) if reason else None),
+            _text_input("reason", prompt, multiline=True, max_length=MAX_REASON,
+                        initial_value=clip(reason, MAX_REASON) if reason else None),
         ],
     )
 

@@ -40,6 +40,7 @@ __all__ = [
     "none_match",
     "open_the_thread",
     "unknown_subcommand",
+    "unstorable_id",
 ]
 
 UNKNOWN_CASE = "That button or form does not belong to a known onboarding."
@@ -102,3 +103,9 @@ def key_check_failed(exc: SinchError, project_id: str, region: str) -> dict[str,
     if isinstance(exc, SinchRateLimited | SinchServerError | SinchTransportError):
         return {"project_id": "Sinch could not be reached to check the key just now. Try again in a minute."}
     return {"project_id": f"Sinch refused the check: {exc}"[:300]}
+
+
+def unstorable_id(field: str) -> str:
+    """Why a request carrying a Slack id the bot cannot store (too long, or holding a NUL) was not acted on."""
+    return (f"This request could not be handled: Slack sent a {field} that this bot cannot store. "
+            "Nothing was changed; please tell whoever runs the bot.")

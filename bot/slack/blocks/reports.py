@@ -49,3 +49,4 @@ def help_text(commands: Sequence[tuple[str, str]]) -> Rendered:
     lines = ["*`/onboard`* — start an onboarding (opens the form)"]
     lines += [f"*`/onboard {usage}`* — {description}" for usage, description in commands]
     return Rendered(text="How to use /onboard", blocks=[section("\n".join(lines))])
+

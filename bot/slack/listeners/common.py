@@ -8,15 +8,14 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot import workflow
 from bot.deps import Deps
 from bot.slack.blocks import refusals
 from bot.workflow import Actor
-from store.db import session_scope
+from store.db import is_contention, session_scope
 from store.states import OnboardingState
 
 __all__ = [
@@ -50,8 +49,8 @@ def in_transaction(deps: Deps, operation: Callable[[Session], T]) -> T:
                 result = operation(session)
             deps.outbox.wake()
             return result
-        except (StaleDataError, OperationalError) as exc:
-            if attempt == MAX_ATTEMPTS or (isinstance(exc, OperationalError) and "locked" not in str(exc)):
+        except SQLAlchemyError as exc:
+            if attempt == MAX_ATTEMPTS or not is_contention(exc):
                 raise
             logger.info("concurrent update (%s); retrying", type(exc).__name__)
     raise AssertionError("unreachable")

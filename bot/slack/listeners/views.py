@@ -27,6 +27,7 @@ from bot.slack.listeners.common import (
 from sinch import SinchCredentials, SinchError
 from store import repo
 from store.db import session_scope
+from store.limits import is_storable
 from store.states import OnboardingState
 
 __all__ = ["cancel", "intake", "register", "register_project", "reject"]
@@ -46,7 +47,8 @@ def _credential_errors(project_id: str, key_id: str, key_secret: str) -> dict[st
         errors["project_id"] = refusals.BAD_PROJECT_ID
     if not _IDENTIFIER.match(key_id):
         errors["key_id"] = refusals.BAD_KEY_ID
-    if not key_secret or len(key_secret) > 200 or any(ch.isspace() for ch in key_secret):
+    if not key_secret or len(key_secret) > 200 or any(ch.isspace() for ch in key_secret) \
+            or not is_storable(key_secret):
         errors["key_secret"] = refusals.BAD_KEY_SECRET
     return errors
 

@@ -1,0 +1,244 @@
+"""The databases tests run on: SQLite files by default, PostgreSQL when TEST_DATABASE_URL names a server.
+
+Every test gets a database of its own that other processes can open too (a file, or a PostgreSQL database
+with a unique name), created empty or as a copy of a template: a database migrated once per session, or
+one a test seeded itself. Copying a template (a file copy; `CREATE DATABASE … TEMPLATE`) is much faster
+than running the migrations again for every test.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from store.db import make_engine, migrate
+
+__all__ = ["ENV_VARIABLE", "DatabaseServer", "PostgresServer", "SQLiteServer", "server_from_env"]
+
+ENV_VARIABLE = "TEST_DATABASE_URL"
+NAME_PREFIX = "bot_test_"
+LEFTOVER_HOURS = 6
+
+
+class DatabaseServer(Protocol):
+    dialect: str
+
+    def create(self, *, template: str | None = None) -> str:
+        """A URL for a new database: empty, or a copy of the database at `template` (a URL from here)."""
+
+    def drop(self, url: str) -> None:
+        """Remove a database made by `create`, closing whatever still holds it open."""
+
+    def migrated_template(self) -> str:
+        """A database at the latest migration, made once; `create(template=…)` copies it."""
+
+    def describe(self) -> str:
+        """Which database this run used, and how many it made, for the summary."""
+
+
+class SQLiteServer:
+    """SQLite "databases" are files in one directory."""
+
+    dialect = "sqlite"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._migrated: str | None = None
+        self.made = 0
+
+    def _path(self, url: str) -> Path:
+        database = make_url(url).database
+        assert database, f"not a file database: {url}"
+        return Path(database)
+
+    def create(self, *, template: str | None = None) -> str:
+        path = self.directory / f"{NAME_PREFIX}{uuid.uuid4().hex[:12]}.db"
+        self.made += 1
+        if template is not None:
+            source = self._path(template)
+            assert not Path(f"{source}-wal").exists(), "a template must be closed (its WAL checkpointed)"
+            shutil.copyfile(source, path)
+        return f"sqlite:///{path}"
+
+    def drop(self, url: str) -> None:
+        path = self._path(url)
+        for leftover in path.parent.glob(f"{path.name}*"):  # the file, its -wal and -shm
+            leftover.unlink()
+
+    def migrated_template(self) -> str:
+        if self._migrated is None:
+            self._migrated = _migrated(self.create())
+        return self._migrated
+
+    def describe(self) -> str:
+        return f"SQLite files ({ENV_VARIABLE} unset): {self.made} made"
+
+
+class PostgresServer:
+    """One PostgreSQL server; each database gets a unique name, so parallel test runs never meet.
+
+    Creating a database from a template takes ~45 ms and dropping one ~90 ms (more on a busy machine), for
+    each of several hundred tests. So helper threads do that work while tests run, several at once (the
+    server does them in parallel well): they drop the databases tests are done with (after closing their
+    connections) and keep a few copies of the migrated template ready.
+    """
+
+    dialect = "postgresql"
+    SPARES = 2
+    HELPERS = 4
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        # AUTOCOMMIT: CREATE and DROP DATABASE cannot run inside a transaction.
+        self._admin = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool,
+                                    connect_args={"connect_timeout": 10})
+        self._migrated: str | None = None
+        self.created: set[str] = set()
+        self.made = 0
+        self._spares: queue.Queue[str] = queue.Queue()
+        self._helpers = ThreadPoolExecutor(self.HELPERS, thread_name_prefix="test-databases")
+        self._failure: BaseException | None = None
+
+    def check(self) -> None:
+        """Raise RuntimeError, saying what to do, when the server cannot be reached."""
+        try:
+            with self._admin.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise RuntimeError(
+                f"{ENV_VARIABLE} names a PostgreSQL server that cannot be reached "
+                f"({self.url.render_as_string(hide_password=True)}): {exc.__class__.__name__}: {exc}. "
+                f"Start it, or unset {ENV_VARIABLE} to run the tests on SQLite."
+            ) from exc
+
+    def drop_leftovers(self) -> None:
+        """Drop test databases an interrupted run left behind: unused and older than any run lasts (their age
+        is read from the server's files, which needs a superuser; without one, they stay)."""
+        try:
+            with self._admin.connect() as connection:
+                names = connection.execute(text(
+                    "SELECT datname FROM pg_database d WHERE datname LIKE :prefix"
+                    " AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)"
+                    " AND (pg_stat_file('base/' || d.oid || '/PG_VERSION')).modification"
+                    " < now() - make_interval(hours => :hours)"),
+                    {"prefix": f"{NAME_PREFIX}%", "hours": LEFTOVER_HOURS},
+                ).scalars().all()
+        except SQLAlchemyError:
+            return
+        for name in names:
+            self._drop_now(name)
+
+    def _name(self, url: str) -> str:
+        name = make_url(url).database
+        assert name and name.startswith(NAME_PREFIX), f"not a test database: {url}"
+        return name
+
+    def _url_of(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def _create_now(self, template: str | None) -> str:
+        name = f"{NAME_PREFIX}{uuid.uuid4().hex[:16]}"
+        statement = f'CREATE DATABASE "{name}"'
+        if template is not None:
+            statement += f' TEMPLATE "{self._name(template)}"'
+        with self._admin.connect() as connection:
+            connection.execute(text(statement))
+        self.created.add(name)
+        self.made += 1
+        return self._url_of(name)
+
+    def _drop_now(self, name: str) -> None:
+        with self._admin.connect() as connection:
+            # A test (or a bot process it started and killed) may have left connections open.
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.created.discard(name)
+
+    def _in_background(self, job: Callable[[], object]) -> None:
+        def run() -> None:
+            try:
+                job()
+            except BaseException as exc:  # noqa: B036 - handed to the test thread, which raises it
+                self._failure = exc
+
+        self._helpers.submit(run)
+
+    def _make_spare(self) -> None:
+        self._in_background(lambda: self._spares.put(self._create_now(self.migrated_template())))
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise RuntimeError(f"the test-database helper failed: {self._failure!r}") from self._failure
+
+    def create(self, *, template: str | None = None) -> str:
+        self._raise_failure()
+        if template is not None and template == self._migrated:
+            try:
+                spare = self._spares.get_nowait()
+            except queue.Empty:
+                spare = None
+            self._make_spare()
+            if spare is not None:
+                return spare
+        return self._create_now(template)
+
+    def drop(self, url: str) -> None:
+        """Drop the database soon, on a helper thread (its connections are closed first)."""
+        self._raise_failure()
+        name = self._name(url)
+        self._in_background(lambda: self._drop_now(name))
+
+    def migrated_template(self) -> str:
+        if self._migrated is None:
+            self._migrated = _migrated(self._create_now(None))
+            for _ in range(self.SPARES):
+                self._make_spare()
+        return self._migrated
+
+    def describe(self) -> str:
+        with self._admin.connect() as connection:
+            version = connection.execute(text("SHOW server_version")).scalar()
+        where = self.url.set(database=None).render_as_string(hide_password=True)
+        return f"PostgreSQL {version} ({ENV_VARIABLE}={where}): {self.made} databases made, dropped at the end"
+
+    def close(self) -> None:
+        """Wait for the helpers, then drop every database this run made (the spares and templates too)."""
+        self._helpers.shutdown(wait=True)
+        with ThreadPoolExecutor(self.HELPERS) as droppers:
+            list(droppers.map(self._drop_now, list(self.created)))
+        self._admin.dispose()
+        self._raise_failure()
+
+
+def _migrated(url: str) -> str:
+    engine: Engine = make_engine(url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()  # a template must have no open connection (PostgreSQL refuses to copy it otherwise)
+    return url
+
+
+def server_from_env(directory: Path) -> SQLiteServer | PostgresServer:
+    """PostgreSQL when TEST_DATABASE_URL is set (and it must then be reachable), else SQLite in `directory`."""
+    url = os.environ.get(ENV_VARIABLE, "").strip()
+    if not url:
+        return SQLiteServer(directory)
+    if make_url(url).get_backend_name() != "postgresql":
+        raise RuntimeError(f"{ENV_VARIABLE} must be a postgresql+psycopg:// URL, not {url!r}")
+    server = PostgresServer(url)
+    server.check()
+    server.drop_leftovers()
+    return server
