@@ -14,18 +14,20 @@ from sqlmodel import Session
 from bot import workflow
 from bot.deps import Deps
 from bot.slack.blocks import refusals
+from bot.slack.error_handler import IncompleteRequest
 from bot.workflow import Actor
 from store.db import is_contention, session_scope
 from store.states import OnboardingState
 
 __all__ = [
     "actor_for", "bind", "case_id_from_action", "case_id_from_view", "case_number", "form_values", "in_transaction",
-    "seen_state_from_view", "user_id",
+    "seen_state_from_view", "trigger_id", "user_id",
 ]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 3
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _CASE_NUMBER = re.compile(r"[1-9][0-9]{0,17}")  # positive and below 2**63
 
 
@@ -61,6 +63,14 @@ def user_id(body: Mapping[str, Any]) -> str:
     if isinstance(user, Mapping) and isinstance(user.get("id"), str):
         return str(user["id"])
     return str(body.get("user_id") or "")
+
+
+def trigger_id(body: Mapping[str, Any]) -> str:
+    """The request's trigger id, needed to open a modal; IncompleteRequest if Slack's request lacks one."""
+    value = body.get("trigger_id")
+    if not isinstance(value, str) or not value:
+        raise IncompleteRequest("a trigger id")
+    return value
 
 
 def actor_for(deps: Deps, body: Mapping[str, Any]) -> Actor:
@@ -124,8 +134,14 @@ def form_values(view: Mapping[str, Any]) -> dict[str, object]:
 def _element_value(element: Mapping[str, Any]) -> object:
     if "selected_options" in element:
         options = element.get("selected_options")
-        return [o.get("value") for o in options if isinstance(o, Mapping)] if isinstance(options, list) else []
+        return [_text(o.get("value")) for o in options if isinstance(o, Mapping)] if isinstance(options, list) else []
     if "selected_option" in element:
         option = element.get("selected_option")
-        return option.get("value") if isinstance(option, Mapping) else None
-    return element.get("value")
+        return _text(option.get("value")) if isinstance(option, Mapping) else None
+    return _text(element.get("value"))
+
+
+def _text(value: object) -> object:
+    """Typed text with lone surrogates (valid in JSON, `"\\ud800"`, but not in UTF-8) replaced by U+FFFD:
+    such a string could be neither stored, nor logged, nor sent anywhere."""
+    return _SURROGATES.sub("\ufffd", value) if isinstance(value, str) else value
