@@ -27,7 +27,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 3
-_SURROGATES = re.compile("[\ud800-\udfff]")
 _CASE_NUMBER = re.compile(r"[1-9][0-9]{0,17}")  # positive and below 2**63
 
 
@@ -134,14 +133,8 @@ def form_values(view: Mapping[str, Any]) -> dict[str, object]:
 def _element_value(element: Mapping[str, Any]) -> object:
     if "selected_options" in element:
         options = element.get("selected_options")
-        return [_text(o.get("value")) for o in options if isinstance(o, Mapping)] if isinstance(options, list) else []
+        return [o.get("value") for o in options if isinstance(o, Mapping)] if isinstance(options, list) else []
     if "selected_option" in element:
         option = element.get("selected_option")
-        return _text(option.get("value")) if isinstance(option, Mapping) else None
-    return _text(element.get("value"))
-
-
-def _text(value: object) -> object:
-    """Typed text with lone surrogates (valid in JSON, `"\\ud800"`, but not in UTF-8) replaced by U+FFFD:
-    such a string could be neither stored, nor logged, nor sent anywhere."""
-    return _SURROGATES.sub("\ufffd", value) if isinstance(value, str) else value
+        return option.get("value") if isinstance(option, Mapping) else None
+    return element.get("value")
