@@ -177,9 +177,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet_by_default = args.command in ("demo", "keygen", "export", "check")
+    # Secrets the log hygiene redacts wherever they would appear (each key of a BOT_SECRET_KEY keyring too).
+    secret_names = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "BOT_SECRET_KEY", "SINCH_KEY_SECRET")
+    secrets = [os.environ.get(name, "") for name in secret_names]
+    secrets += [key.strip() for key in os.environ.get("BOT_SECRET_KEY", "").split(",")]
     try:
         configure_logging(args.log_level or ("WARNING" if quiet_by_default else "INFO"),
-                          os.environ.get("LOG_FORMAT", "text").strip().lower() or "text")
+                          os.environ.get("LOG_FORMAT", "text").strip().lower() or "text", secrets=secrets)
     except ValueError as exc:
         print(f"configuration error:\n  - {exc}", file=sys.stderr)
         return 2

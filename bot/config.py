@@ -153,6 +153,7 @@ class Settings:
     health_port: int | None = None  # Socket Mode only: where /healthz, /readyz and /metrics are served
     shutdown_timeout: float = 10.0  # seconds in-flight work may take to finish after SIGTERM
     ready_outbox_age: timedelta = timedelta(minutes=5)  # /readyz fails while a Slack message waits longer
+    intake_limit_per_hour: int = 20  # onboardings one person may open per hour; 0 for no limit
     timers: Timers = field(default_factory=Timers)
 
     @property
@@ -244,6 +245,7 @@ class Settings:
             health_port=parsed("HEALTH_PORT", _port, None),
             shutdown_timeout=parsed("SHUTDOWN_TIMEOUT", lambda raw: parse_duration(raw).total_seconds(), 10.0),
             ready_outbox_age=parsed("READY_OUTBOX_AGE", parse_duration, timedelta(minutes=5)),
+            intake_limit_per_hour=parsed("INTAKE_LIMIT_PER_HOUR", _non_negative_int, cls.intake_limit_per_hour),
             timers=Timers(**timer_values),
         )
         if problems:
@@ -258,6 +260,13 @@ def _boolean(text: str) -> bool:
     if lowered in _FALSE:
         return False
     raise ValueError(f"{text!r} is not a boolean (use true or false)")
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"{text!r} must be a whole number, 0 or more")
+    return value
 
 
 def _port(text: str) -> int:

@@ -1,5 +1,8 @@
 """Logging set-up for the command line: plain text or, with LOG_FORMAT=json, one JSON object per line.
 
+Either way every record first goes through the log hygiene (bot/log_hygiene.py): no request bodies, no
+secrets, control characters escaped.
+
 The onboarding a line is about goes in its own field (`onboarding_id`): from `extra={"onboarding_id": …}`
 when the caller passes it, else from the "onboarding #N" the bot's messages already carry.
 """
@@ -9,7 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
+
+from bot.log_hygiene import install_log_hygiene
 
 __all__ = ["JsonFormatter", "configure_logging"]
 
@@ -36,14 +42,16 @@ class JsonFormatter(logging.Formatter):
         if onboarding_id is not None:
             entry["onboarding_id"] = onboarding_id
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            # exc_text is the traceback as the log hygiene cleaned it (secrets redacted).
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure_logging(level: str, log_format: str = "text") -> None:
-    """Root logging for one process; LOG_FORMAT is "text" (default) or "json"."""
+def configure_logging(level: str, log_format: str = "text", *, secrets: Iterable[str] = ()) -> None:
+    """Root logging for one process; LOG_FORMAT is "text" (default) or "json". `secrets` are redacted."""
     if log_format not in ("text", "json"):
         raise ValueError(f"LOG_FORMAT must be text or json, not {log_format!r}")
+    install_log_hygiene(secrets)  # before anything logs: it cleans every record, whatever the handler
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()

@@ -24,6 +24,7 @@ from bot.background.scheduler import build_scheduler
 from bot.config import Settings
 from bot.deps import Deps
 from bot.health import HEALTH_PATHS, Readiness, health_response
+from bot.log_hygiene import install_log_hygiene
 from bot.metrics import Metrics
 from bot.slack.app import build_app
 from bot.slack.approvers import ApproverDirectory
@@ -114,6 +115,7 @@ def build_runtime(
     process_before_response: bool = False,
 ) -> Runtime:
     """Everything `python -m bot run` needs, migrated and wired, nothing started yet."""
+    install_log_hygiene(_secret_values(settings))
     engine = make_engine(settings.database_url)
     migrate(engine)
     endpoints = SinchEndpoints(auth_url=settings.sinch_auth_url, conversation_url=settings.sinch_conversation_url,
@@ -144,11 +146,19 @@ def build_runtime(
     return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics)
 
 
+def _secret_values(settings: Settings) -> list[str]:
+    """Every secret in the settings, and each key of the BOT_SECRET_KEY keyring on its own."""
+    keyring = settings.bot_secret_key.reveal()
+    values = [settings.slack_bot_token.reveal(), settings.slack_signing_secret.reveal(),
+              settings.slack_app_token.reveal(), keyring]
+    return values + [key.strip() for key in keyring.split(",")]
+
+
 def make_wsgi_app(app: App, *, readiness: Readiness | None = None, metrics: Metrics | None = None) -> WSGIApp:
     """`/slack/events` to Bolt (which verifies signatures before any listener); /healthz, /readyz, /metrics.
 
     Before Bolt: signature headers its check would crash on get 401, a body it cannot parse (see
-    bot/envelope.py) 400, an oversized one 413, so malformed input gets a 4xx answer, never a 500.
+    bot/slack/envelope.py) 400, an oversized one 413, so malformed input gets a 4xx answer, never a 500.
     """
     slack = SlackRequestHandler(app, path="/slack/events")
 

@@ -85,8 +85,12 @@ class SinchCredentials:
         # Accept "eu" as well as Region.EU, and fail early on a blank value pasted into a modal.
         object.__setattr__(self, "region", Region(self.region))
         for name in ("project_id", "key_id", "key_secret"):
-            if not getattr(self, name).strip():
+            value = getattr(self, name)
+            if not value.strip():
                 raise ValueError(f"SinchCredentials.{name} must not be empty")
+            if not (value.isascii() and value.isprintable()):
+                # Sinch ids and secrets are printable ASCII; a lone surrogate could not even be encoded.
+                raise ValueError(f"SinchCredentials.{name} must be printable ASCII")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ __all__ = [
     "Onboarding",
     "OutboxKind",
     "OutboxMessage",
+    "OutboxPriority",
     "OutboxStatus",
     "PageType",
     "Region",
@@ -95,6 +96,7 @@ class Onboarding(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_onboarding_state_next_poll_at", "state", "next_poll_at"),
         sa.Index("ix_onboarding_state_entered", "state", "state_entered_at"),
+        sa.Index("ix_onboarding_requester_created", "requester_id", "created_at"),  # the intake limit's count
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -201,6 +203,13 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"  # gave up after a permanent Slack error
 
 
+class OutboxPriority(IntEnum):
+    """Which rows go first: a new case's first card and approval request before routine updates."""
+
+    ROUTINE = 0
+    URGENT = 1
+
+
 class OutboxMessage(SQLModel, table=True):
     """A Slack post or update written in the same transaction as the change it reports."""
 
@@ -218,3 +227,5 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = _when(nullable=False, default_factory=utcnow)
     delivered_at: datetime | None = _when()
     slack_ts: str | None = Field(default=None, max_length=32)
+    # Set at enqueue time; rows written by the previous version get the server default (routine).
+    priority: int = Field(default=OutboxPriority.ROUTINE, sa_column_kwargs={"server_default": "0"})

@@ -10,12 +10,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from store import payloads
 from store.limits import clip, is_storable
-from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage, OutboxStatus
+from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage, OutboxPriority, OutboxStatus
 from store.states import OPEN_STATES, OnboardingState, check_transition
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ __all__ = [
     "add_onboarding",
     "all_onboardings",
     "audit_trail",
+    "count_opened_since",
     "due_for_poll",
     "enqueue",
     "find_by_name",
@@ -92,6 +93,14 @@ def with_sealed_secret(*, session: Session) -> list[Onboarding]:
     """Cases that still hold a sealed access key secret (open cases past project registration)."""
     statement = select(Onboarding).where(col(Onboarding.key_secret_sealed).is_not(None)).order_by(col(Onboarding.id))
     return list(session.exec(statement))
+
+
+def count_opened_since(*, session: Session, requester_id: str, since: datetime) -> int:
+    """How many cases this person opened at or after `since` (any state: a cancelled one still counted)."""
+    statement = (select(func.count()).select_from(Onboarding)
+                 .where(col(Onboarding.requester_id) == requester_id)
+                 .where(col(Onboarding.created_at) >= since))
+    return int(session.exec(statement).one())
 
 
 def in_states(*, session: Session, states: Iterable[OnboardingState]) -> list[Onboarding]:
@@ -200,9 +209,16 @@ def enqueue(
     kind: OutboxKind,
     now: datetime,
     notice: DataclassInstance | None = None,
+    priority: OutboxPriority = OutboxPriority.ROUTINE,
 ) -> OutboxMessage:
-    """Queue a Slack post or update for delivery after this transaction commits (`notice`: what to say)."""
+    """Queue a Slack post or update for delivery after this transaction commits (`notice`: what to say).
+
+    An URGENT row is delivered before ROUTINE rows of other cases. It never overtakes its own case: if
+    the case still has undelivered routine rows, it is queued as routine (per-case order holds).
+    """
     assert onboarding.id is not None, "flush the case before queueing messages for it"
+    if priority > OutboxPriority.ROUTINE and _has_undelivered(session, onboarding.id, below=priority):
+        priority = OutboxPriority.ROUTINE
     message = OutboxMessage(
         onboarding_id=onboarding.id,
         kind=kind,
@@ -210,18 +226,29 @@ def enqueue(
         status=OutboxStatus.PENDING,
         next_attempt_at=now,
         created_at=now,
+        priority=int(priority),
     )
     session.add(message)
     return message
 
 
+def _has_undelivered(session: Session, onboarding_id: int, *, below: int) -> bool:
+    statement = (select(OutboxMessage.id).where(col(OutboxMessage.onboarding_id) == onboarding_id)
+                 .where(col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+                 .where(col(OutboxMessage.priority) < below).limit(1))
+    return session.exec(statement).first() is not None
+
+
 def outbox_due(*, session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
-    """Undelivered outbox rows whose time has come, in the order they were written."""
+    """Undelivered outbox rows whose time has come: urgent ones first, then in the order they were written.
+
+    Per-case order holds because `enqueue` never lets an urgent row overtake routine rows of its own case.
+    """
     statement = (
         select(OutboxMessage)
         .where(col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
         .where(col(OutboxMessage.next_attempt_at) <= now)
-        .order_by(col(OutboxMessage.id))
+        .order_by(col(OutboxMessage.priority).desc(), col(OutboxMessage.id))
         .limit(limit)
     )
     return list(session.exec(statement))

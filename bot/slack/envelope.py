@@ -7,19 +7,29 @@ JSON that is a list, bytes that are not UTF-8) makes Bolt raise before any liste
 answer, and the WSGI server turns that into a 500. `problem()` names what is wrong with such a body so the
 HTTP layer answers 400 instead. It says nothing about authenticity: Bolt verifies the signature of every
 body that passes, before any listener runs.
+
+This runs before the signature check, on anyone's bytes, so it must stay cheap and bounded: the size is
+capped by the caller (MAX_BODY_BYTES), and JSON is only handed to `json.loads` (which recurses once per
+level and raised RecursionError, a 500, at about 1,000 levels) after a linear scan has shown that it nests
+no deeper than MAX_JSON_DEPTH.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["MAX_BODY_BYTES", "problem"]
+__all__ = ["MAX_BODY_BYTES", "MAX_JSON_CONTAINERS", "MAX_JSON_DEPTH", "load_json", "nesting_depth_within", "problem"]
 
 # Slack's largest payloads (a modal's full state) stay far below this.
 MAX_BODY_BYTES = 1 << 20
+# Slack's deepest payloads (rich text inside a message inside block_actions) nest about a dozen levels.
+MAX_JSON_DEPTH = 64
+# The bot's own modals and messages (the payloads it receives carry them) hold a few hundred at most.
+MAX_JSON_CONTAINERS = 20_000
 
 # Fields Bolt or the listeners use as plain strings.
 _STRINGS = ("type", "token", "api_app_id", "team_id", "enterprise_id", "user_id", "channel_id", "trigger_id",
@@ -32,6 +42,49 @@ _OBJECTS = ("view", "message", "previous_message", "item", "assistant_thread", "
             "state", "workflow_step")
 _NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
 _MAX_DEPTH = 4
+# Where JSON structure can change: a bracket, or the start of a string (whose brackets do not count).
+_STRUCTURE = re.compile(r'["\[\]{}]')
+# The rest of a string after its opening quote. Possessive, so an unterminated string fails in one pass.
+_STRING_REST = re.compile(r'(?:[^"\\]++|\\.)*+"', re.DOTALL)
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH."""
+
+
+def nesting_depth_within(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether `text`, read as JSON, nests at most `limit` arrays/objects deep: one pass, no recursion.
+
+    It stops at the first level past the limit, so a body of 100,000 `[` costs as much as one of 65.
+    Malformed JSON may pass (an unterminated string, a stray `]`): `json.loads` refuses it next.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return True  # the common case for commands and small payloads: no scan at all
+    depth = 0
+    position = 0
+    while (found := _STRUCTURE.search(text, position)) is not None:
+        char = found.group()
+        if char == '"':
+            rest = _STRING_REST.match(text, found.end())
+            if rest is None:
+                return True  # unterminated: not JSON at all, and json.loads says so without recursing
+            position = rest.end()
+            continue
+        position = found.end()
+        if char in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        else:
+            depth -= 1
+    return True
+
+
+def load_json(text: str) -> Any:
+    """`json.loads`, but only for JSON nested at most MAX_JSON_DEPTH deep (TooDeep otherwise)."""
+    if not nesting_depth_within(text):
+        raise TooDeep(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return json.loads(text)
 
 
 def _parse(text: str, content_type: str | None) -> Any:
@@ -39,15 +92,17 @@ def _parse(text: str, content_type: str | None) -> Any:
     if not text:
         return {}
     if content_type == "application/json" or text.startswith("{"):
-        return json.loads(text)
+        return load_json(text)
     if "payload" in text:
         payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
-        return json.loads(payload) if payload is not None else {}
+        return load_json(payload) if payload is not None else {}
     return dict(parse_qsl(text, keep_blank_values=True))
 
 
 def problem(raw: bytes, content_type: str | None) -> str | None:
     """What makes this body unprocessable, or None when Bolt can safely read it."""
+    if _containers_at_most(raw) > MAX_JSON_CONTAINERS:
+        return "the body holds too many arrays and objects"
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -55,11 +110,22 @@ def problem(raw: bytes, content_type: str | None) -> str | None:
     media_type = content_type.split(";")[0].strip() if content_type else None
     try:
         body = _parse(text, media_type)
+    except TooDeep:
+        return "the body is nested too deeply"
     except ValueError:  # json.JSONDecodeError is a ValueError
         return "the body is neither JSON nor form data"
     if not isinstance(body, dict):
         return "the body is not an object"
     return _check(body, depth=0)
+
+
+def _containers_at_most(raw: bytes) -> int:
+    """An upper bound on the arrays and objects in the body, plain or URL-encoded, counted without decoding.
+
+    Byte counts run at C speed, so a body of a million brackets is refused before the form is decoded or
+    the depth scan (a Python loop) looks at it: the work an anonymous client can cause stays small.
+    """
+    return sum(raw.count(opening) for opening in (b"[", b"{", b"%5B", b"%5b", b"%7B", b"%7b"))
 
 
 def _check(payload: Mapping[str, Any], *, depth: int) -> str | None:

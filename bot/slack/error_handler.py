@@ -11,17 +11,30 @@ from typing import Any, TypeVar, cast
 
 from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
+from bot.slack.blocks.refusals import form_did_not_open, incomplete_request, unexpected_error
 from bot.slack.mrkdwn import escape
 from bot.workflow import OnboardingError
 from sinch import SinchError
 
-__all__ = ["register_error_handler", "report", "reports_errors", "user_message"]
+__all__ = [
+    "IncompleteRequest", "answer_by_response_url", "register_error_handler", "report", "reports_errors", "user_message",
+]
 
 logger = logging.getLogger(__name__)
 L = TypeVar("L", bound=Callable[..., Any])
+# views.open errors that mean the trigger id Slack sent (or a signed client forged) is unusable, not a bug.
+_TRIGGER_ERRORS = frozenset({"expired_trigger_id", "invalid_trigger_id", "trigger_exchanged", "invalid_arguments"})
+
+
+class IncompleteRequest(Exception):
+    """A signed request lacks a field the listener needs (Slack always sends it; a careless client may not)."""
+
+    def __init__(self, missing: str) -> None:
+        super().__init__(missing)
+        self.missing = missing
 
 
 def user_message(error: BaseException) -> str | None:
@@ -30,6 +43,10 @@ def user_message(error: BaseException) -> str | None:
         return str(error)
     if isinstance(error, SinchError):
         return f"Sinch: {error}"
+    if isinstance(error, IncompleteRequest):
+        return incomplete_request(error.missing)
+    if isinstance(error, SlackApiError) and error.response.get("error") in _TRIGGER_ERRORS:
+        return form_did_not_open(str(error.response.get("error")))
     return None
 
 
@@ -53,12 +70,11 @@ def report(error: Exception, body: Mapping[str, Any], client: WebClient, setting
     if text is None:
         reference = uuid.uuid4().hex[:8]
         logger.error("unexpected error (ref %s) handling %s", reference, body.get("type"), exc_info=error)
-        text = f"Something went wrong on our side (ref {reference}); it has been logged. Please try again."
+        text = unexpected_error(reference)
     else:
         logger.info("refused %s: %s", body.get("type"), text)
-    if "command" in body and respond is not None:
-        # Slash commands answer through response_url: it works even where the bot is not a member.
-        respond(text=escape(text), response_type="ephemeral")
+    # Slash commands answer through response_url: it works even where the bot is not a member.
+    if "command" in body and respond is not None and answer_by_response_url(respond, text=escape(text)):
         return
     user, channel, thread_ts = _where(body, settings)
     if not user or not channel:
@@ -67,6 +83,23 @@ def report(error: Exception, body: Mapping[str, Any], client: WebClient, setting
         client.chat_postEphemeral(channel=channel, user=user, text=escape(text), thread_ts=thread_ts)
     except SlackApiError as exc:
         logger.warning("could not tell %s about an error: %s", user, exc.response.get("error"))
+
+
+def answer_by_response_url(respond: Respond, **message: Any) -> bool:
+    """Post an ephemeral answer to the request's response_url; False (logged, never raised) if that fails.
+
+    A signed request may still carry no response_url, or one that is not a URL: then the reporter must
+    not become a second error. The caller falls back to an ephemeral message through the Web API.
+    """
+    try:
+        answer = respond(response_type="ephemeral", **message)
+    except (ValueError, OSError, SlackClientError) as exc:  # no URL, a junk URL, an unreachable host
+        logger.warning("could not answer through response_url: %s", type(exc).__name__)
+        return False
+    if answer.status_code >= 400:  # e.g. an expired or unknown response_url
+        logger.warning("could not answer through response_url: HTTP %s", answer.status_code)
+        return False
+    return True
 
 
 def register_error_handler(app: App, settings: Settings) -> None:

@@ -12,10 +12,12 @@ from bot.workflow.core import (
     load,
     require_approver,
     require_canceller,
+    require_decider,
 )
 from bot.workflow.errors import (
     DuplicateOnboarding,
     IntakeInvalid,
+    IntakeLimited,
     NotAllowed,
     OnboardingError,
     OnboardingNotFound,
@@ -26,6 +28,7 @@ from bot.workflow.intake import INTAKE_FIELDS, Intake, PageType, parse_intake
 from bot.workflow.notices import STATE_LABELS, NoticeType
 from bot.workflow.operations import (
     approve,
+    check_intake_allowance,
     record_app_created,
     record_app_failure,
     register_project,
@@ -46,6 +49,7 @@ __all__ = [
     "DuplicateOnboarding",
     "Intake",
     "IntakeInvalid",
+    "IntakeLimited",
     "NotAllowed",
     "NoticeType",
     "OnboardingError",
@@ -60,6 +64,7 @@ __all__ = [
     "apply_channel_status",
     "approve",
     "cancel",
+    "check_intake_allowance",
     "confirm_invite",
     "confirm_revocation",
     "expire",
@@ -74,5 +79,6 @@ __all__ = [
     "request_app_retry",
     "require_approver",
     "require_canceller",
+    "require_decider",
     "submit_intake",
 ]

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.workflow.errors import NotAllowed, OnboardingNotFound, WrongState
-from bot.workflow.notices import STATE_LABELS, Notice, Outcome, Resolution, StepKey
+from bot.workflow.notices import STATE_LABELS, ApprovalRequest, Notice, Outcome, Resolution, StepKey
 from store import repo
 from store.limits import is_storable
-from store.models import Onboarding, OutboxKind
+from store.models import Onboarding, OutboxKind, OutboxPriority
 from store.states import TERMINAL_STATES, InvalidTransition, OnboardingState
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "report",
     "require_approver",
     "require_canceller",
+    "require_decider",
     "require_state",
     "resolve",
 ]
@@ -81,10 +82,18 @@ def move(
 
 
 def report(session: Session, case: Onboarding, now: datetime, *notices: Notice) -> None:
-    """Queue a re-render of the status card and a thread reply per notice."""
-    repo.enqueue(session=session, onboarding=case, kind=OutboxKind.CARD, now=now)
-    for notice in notices:
-        repo.enqueue(session=session, onboarding=case, kind=OutboxKind.REPLY, now=now, notice=notice)
+    """Queue a re-render of the status card and a thread reply per notice.
+
+    An approval request (a new case asking for a decision) and the card it hangs from are urgent: they
+    are delivered before routine updates of other cases, so one busy case cannot hold up a new one.
+    """
+    asks = [isinstance(notice, ApprovalRequest) for notice in notices]
+    urgent, routine = OutboxPriority.URGENT, OutboxPriority.ROUTINE
+    repo.enqueue(session=session, onboarding=case, kind=OutboxKind.CARD, now=now,
+                 priority=urgent if any(asks) else routine)
+    for notice, ask in zip(notices, asks, strict=True):
+        repo.enqueue(session=session, onboarding=case, kind=OutboxKind.REPLY, now=now, notice=notice,
+                     priority=urgent if ask else routine)
 
 
 def resolve(session: Session, case: Onboarding, now: datetime, *, step: StepKey, outcome: Outcome, by: str) -> None:
@@ -107,6 +116,14 @@ def require_approver(actor: Actor, *, verb: str) -> None:
     """Only approvers may approve or reject."""
     if not actor.is_approver:
         raise NotAllowed(f"Only the team leads listed in APPROVERS can {verb} an onboarding.")
+
+
+def require_decider(case: Onboarding, actor: Actor, *, verb: str, allow_self_approval: bool) -> None:
+    """Four eyes: only approvers decide (approve or reject), and never on their own request unless the
+    team allows it (ALLOW_SELF_APPROVAL, for teams with a single approver). Cancelling is not deciding."""
+    require_approver(actor, verb=verb)
+    if actor.user_id == case.requester_id and not allow_self_approval:
+        raise NotAllowed(f"You requested this onboarding, so another approver has to {verb} it.")
 
 
 def require_canceller(case: Onboarding, actor: Actor) -> None:

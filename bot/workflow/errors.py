@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "DuplicateOnboarding",
     "IntakeInvalid",
+    "IntakeLimited",
     "NotAllowed",
     "OnboardingError",
     "OnboardingNotFound",
@@ -48,3 +49,7 @@ class IntakeInvalid(OnboardingError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
         self.errors = errors
+
+
+class IntakeLimited(OnboardingError):
+    """This person opened as many onboardings in the last hour as INTAKE_LIMIT_PER_HOUR allows."""

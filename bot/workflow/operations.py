@@ -19,11 +19,11 @@ from bot.workflow.core import (
     load,
     move,
     report,
-    require_approver,
+    require_decider,
     require_state,
     resolve,
 )
-from bot.workflow.errors import DuplicateOnboarding, NotAllowed
+from bot.workflow.errors import DuplicateOnboarding, IntakeLimited
 from bot.workflow.intake import Intake
 from bot.workflow.notices import (
     STATE_LABELS,
@@ -46,6 +46,7 @@ from store.states import OnboardingState
 
 __all__ = [
     "approve",
+    "check_intake_allowance",
     "record_app_created",
     "record_app_failure",
     "register_project",
@@ -57,10 +58,30 @@ __all__ = [
 S = OnboardingState
 
 
+INTAKE_WINDOW = timedelta(hours=1)
+
+
+def check_intake_allowance(*, session: Session, requester_id: str, now: datetime, limit_per_hour: int) -> None:
+    """IntakeLimited if this person already opened `limit_per_hour` onboardings in the last hour (0: no limit).
+
+    Counted from the database, so every replica of the bot sees the same count.
+    """
+    if limit_per_hour <= 0:
+        return
+    opened = repo.count_opened_since(session=session, requester_id=requester_id, since=now - INTAKE_WINDOW)
+    if opened >= limit_per_hour:
+        raise IntakeLimited(
+            f"You have opened {opened} onboardings in the last hour, the most this workspace allows "
+            f"(INTAKE_LIMIT_PER_HOUR={limit_per_hour}). Please try again later, or ask an approver for help."
+        )
+
+
 def submit_intake(
-    *, session: Session, intake: Intake, requester_id: str, channel: str, now: datetime
+    *, session: Session, intake: Intake, requester_id: str, channel: str, now: datetime, limit_per_hour: int = 0
 ) -> Onboarding:
-    """Open a case awaiting approval; refuse if one is already open for the same customer or e-mail."""
+    """Open a case awaiting approval; refuse if one is already open for the same customer or e-mail, or
+    if the requester reached their hourly limit (`limit_per_hour`, 0 for none)."""
+    check_intake_allowance(session=session, requester_id=requester_id, now=now, limit_per_hour=limit_per_hour)
     key = repo.normalise_name(intake.customer_name)
     existing = repo.find_open_duplicate(session=session, customer_key=key, contact_email=intake.contact_email)
     if existing is not None and existing.id is not None:
@@ -105,9 +126,7 @@ def approve(
     """An approver lets the customer be invited into our account."""
     case = load(session=session, onboarding_id=onboarding_id)
     require_state(case, S.AWAITING_APPROVAL, attempted="be approved")
-    require_approver(actor, verb="approve")
-    if actor.user_id == case.requester_id and not allow_self_approval:
-        raise NotAllowed("You requested this onboarding, so another approver has to approve it.")
+    require_decider(case, actor, verb="approve", allow_self_approval=allow_self_approval)
     case.approver_id = actor.user_id
     case.decided_at = now
     move(session, case, S.CREATING_PROJECT, actor=actor.user_id, action="approve", now=now, attempted="be approved")
@@ -116,11 +135,15 @@ def approve(
     return case
 
 
-def reject(*, session: Session, onboarding_id: int, actor: Actor, reason: str, now: datetime) -> Onboarding:
-    """An approver refuses the invitation, with a reason."""
+def reject(
+    *, session: Session, onboarding_id: int, actor: Actor, reason: str, now: datetime,
+    allow_self_approval: bool = False,
+) -> Onboarding:
+    """An approver refuses the invitation, with a reason; like approving, never on their own request
+    (unless ALLOW_SELF_APPROVAL). The requester who wants to stop their own request cancels it instead."""
     case = load(session=session, onboarding_id=onboarding_id)
     require_state(case, S.AWAITING_APPROVAL, attempted="be rejected")
-    require_approver(actor, verb="reject")
+    require_decider(case, actor, verb="reject", allow_self_approval=allow_self_approval)
     reason = checked_reason(reason, missing="Give a reason so the requester knows what to fix.")
     case.approver_id = actor.user_id
     case.decided_at = now

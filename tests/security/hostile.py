@@ -1,8 +1,15 @@
-"""Strategies, the signed endpoint and the output checks of the hostile-input tests."""
+"""Shared parts of the hostile-input tests: strategies for hostile values, the signed HTTP endpoint, and checks.
+
+Every payload is a real, correctly signed request to `make_wsgi_app(runtime.app)` (httpx WSGITransport), so
+it passes Slack's authenticity check and reaches the listeners. The endpoint also watches the bot's log:
+any record carrying a traceback while a hostile request is handled fails that example (and is counted in
+the "hostile: tracebacks in the bot's log" figure, which must stay 0).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from itertools import count
@@ -16,7 +23,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.runtime import make_wsgi_app
+from bot.slack.ids import ActionId
 from bot.workflow import INTAKE_FIELDS
+from store.limits import is_storable, slack_id_length
 from store.models import Onboarding
 from tests.bot.harness import GROUP_LEAD, LEAD, OUTSIDER, REQUESTER, STAFF, VALID_FORM, BotHarness
 from tests.security.figures import FIGURES
@@ -160,7 +169,23 @@ def envelope(draw: st.DrawFn, kind: str) -> tuple[dict[str, Any], bool]:
     return payload, garbage
 
 
+action_value = st.one_of(st.sampled_from(["1", "2", "3", "0", "-1", "99999999999999999999999", "#1", "1.0",
+                                          " 1", "²", "١"]), hostile_text, wrong_type)
+
+
 # -- the harness ----------------------------------------------------------------------------------
+
+
+class TracebackWatch(logging.Handler):
+    """Collects every log record, from any logger, that carries a traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.tracebacks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info or record.stack_info or "Traceback (most recent call last)" in record.getMessage():
+            self.tracebacks.append(f"{record.name}: {record.getMessage()}\n{record.exc_text or ''}")
 
 
 class Endpoint:
@@ -172,11 +197,23 @@ class Endpoint:
         self.seen_calls = 0
         self.seen_responses = 0
         self.emails = count()
+        self.watch = TracebackWatch()
+        logging.getLogger().addHandler(self.watch)
+
+    def close(self) -> None:
+        logging.getLogger().removeHandler(self.watch)
+        self.bot.close()
 
     def post(self, body: str, content_type: str = FORM) -> httpx.Response:
         headers = self.bot.sim.signed_headers(body, content_type)
         FIGURES["hostile payloads sent"] += 1
-        return self.http.post("/slack/events", content=body.encode(), headers=headers)
+        before = len(self.watch.tracebacks)
+        response = self.http.post("/slack/events", content=body.encode(), headers=headers)
+        self.bot.deliver()  # whatever the request queued runs now, inside this example
+        new = self.watch.tracebacks[before:]
+        FIGURES["hostile: tracebacks in the bot's log"] += len(new)
+        assert not new, f"the bot logged a traceback for a signed request: {new[0][:2000]}"
+        return response
 
     def interaction(self, payload: dict[str, Any]) -> httpx.Response:
         return self.post(urlencode({"payload": json.dumps(payload)}))
@@ -201,6 +238,14 @@ class Endpoint:
         return [(c.method, c.params) for c in calls if c.method in SLACK_WRITES] + \
             [("response_url", r.body) for r in responses]
 
+
+def hostile_endpoint(bot: BotHarness) -> Endpoint:
+    """The endpoint, with a few cases in different states so that clicks and modals reach real branches."""
+    bot.submit_intake()
+    bot.submit_intake(customer_name="Beta Bakery", contact_email="b@beta.test")
+    bot.click(LEAD, ActionId.APPROVE, message=bot.message_with(ActionId.APPROVE, case_id=2))
+    bot.deliver()
+    return Endpoint(bot)
 
 
 # -- checks ---------------------------------------------------------------------------------------
@@ -270,3 +315,21 @@ def assert_modal_answer(response: httpx.Response, fields: set[str]) -> tuple[str
 
 
 HYPOTHESIS = {"deadline": None, "suppress_health_check": list(HealthCheck), "database": None}
+
+
+UNSTORABLE_ID = "that this bot cannot store"
+
+
+def unstorable_user(payload: dict[str, Any]) -> bool:
+    """The payload's user id is one no database column can keep (too long, or with a NUL): the bot refuses
+    the request with an answer, whatever else it holds."""
+    user = payload.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    return isinstance(user_id, str) and (len(user_id) > slack_id_length() or not is_storable(user_id))
+
+
+def assert_refused_for_its_id(outcome: str, errors: dict[str, str]) -> None:
+    """A modal refused for its user id: the reason under a field (or, with no field to put it under, the
+    modal just closes); either way nothing was stored (checked by the caller)."""
+    assert outcome in ("errors", "accepted"), outcome
+    assert all(UNSTORABLE_ID in message for message in errors.values()), errors

@@ -13,25 +13,15 @@ a stack trace or a live mention that came from the input.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
 
-import httpx
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlmodel import Session
 
-from bot.runtime import build_runtime, make_wsgi_app
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.listeners.common import form_values
 from bot.workflow import INTAKE_FIELDS, IntakeInvalid, parse_intake
-from store.limits import is_storable, slack_id_length
-from store.models import Onboarding
-from tests.bot.harness import CHANNEL, LEAD, OUTSIDER, REQUESTER, VALID_FORM, BotHarness
-from tests.databases import DatabaseServer
+from tests.bot.harness import CHANNEL, REQUESTER
 from tests.security.figures import FIGURES
 from tests.security.hostile import (
     EXAMPLES,
@@ -39,52 +29,20 @@ from tests.security.hostile import (
     UNIQUE,
     VALID,
     Endpoint,
-    acting_user,
+    action_value,
     anything,
     assert_modal_answer,
     assert_not_a_server_error,
+    assert_refused_for_its_id,
     assert_safe_slack_output,
     envelope,
     extra_fields,
-    form_element,
     hostile_text,
     intake_values,
+    unstorable_user,
     weighted,
     wrong_type,
 )
-
-
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory, database_server: DatabaseServer) -> Iterator[Endpoint]:
-    url = database_server.create(template=database_server.migrated_template())
-    bot = BotHarness(tmp_path_factory.mktemp("hostile"), database_url=url)
-    # A few cases in different states, so that clicks and modal submissions reach real branches.
-    bot.submit_intake()
-    bot.submit_intake(customer_name="Beta Bakery", contact_email="b@beta.test")
-    bot.click(LEAD, ActionId.APPROVE, message=bot.message_with(ActionId.APPROVE, case_id=2))
-    bot.deliver()
-    yield Endpoint(bot)
-    bot.close()
-    database_server.drop(url)
-
-
-UNSTORABLE_ID = "that this bot cannot store"
-
-
-def unstorable_user(payload: dict[str, Any]) -> bool:
-    """The payload's user id is one no database column can keep (too long, or with a NUL): the bot refuses
-    the request with an answer, whatever else it holds."""
-    user = payload.get("user")
-    user_id = user.get("id") if isinstance(user, dict) else None
-    return isinstance(user_id, str) and (len(user_id) > slack_id_length() or not is_storable(user_id))
-
-
-def assert_refused_for_its_id(outcome: str, errors: dict[str, str]) -> None:
-    """A modal refused for its user id: the reason under a field (or, with no field to put it under, the
-    modal just closes); either way nothing was stored (checked by the caller)."""
-    assert outcome in ("errors", "accepted"), outcome
-    assert all(UNSTORABLE_ID in message for message in errors.values()), errors
-
 
 # -- intake submissions ---------------------------------------------------------------------------
 
@@ -155,9 +113,6 @@ def test_intake_submissions_get_field_errors_or_are_stored_intact(endpoint: Endp
 # -- button clicks --------------------------------------------------------------------------------
 
 
-action_value = st.one_of(st.sampled_from(["1", "2", "3", "0", "-1", "99999999999999999999999", "#1", "1.0",
-                                          " 1", "²", "١"]), hostile_text, wrong_type)
-
 
 @st.composite
 def block_actions(draw: st.DrawFn) -> tuple[dict[str, Any], bool]:
@@ -211,141 +166,3 @@ def test_button_clicks_never_crash_or_leak(endpoint: Endpoint, click: tuple[dict
     assert_safe_slack_output(endpoint.new_slack_writes())
 
 
-# -- the other modals: register project, reject, cancel ---------------------------------------------
-
-
-MODAL_FIELDS = {CallbackId.REGISTER_PROJECT: ("project_id", "key_id", "key_secret"),
-                CallbackId.REJECT: ("reason",), CallbackId.CANCEL: ("reason",)}
-known_metadata = st.sampled_from(["1", "2", "3", "1:awaiting_approval", "2:creating_project", "1:completed",
-                                  "1:nonsense", "2:", ":", "99999999999999999999:x"])
-metadata_value = weighted((3, known_metadata), (1, hostile_text), (1, wrong_type))
-
-
-@settings(max_examples=EXAMPLES["modals"], **HYPOTHESIS)  # type: ignore[arg-type]
-@given(data=st.data(), callback=st.sampled_from(sorted(MODAL_FIELDS)), metadata=metadata_value)
-def test_modal_submissions_get_field_errors_or_are_accepted(endpoint: Endpoint, data: st.DataObject,
-                                                          callback: CallbackId, metadata: Any) -> None:
-    FIGURES["hostile examples: modals"] += 1
-    payload, garbage = data.draw(envelope("view_submission"))
-    fields = MODAL_FIELDS[callback]
-    values = {field: {field: form_element("plain_text_input", data.draw(anything))} for field in fields
-              if data.draw(st.integers(0, 5)) != 3}
-    view = {"id": "V0HOSTILE2", "type": "modal", "callback_id": callback, "private_metadata": metadata,
-            "state": {"values": values}}
-    payload.update({"view": view, "trigger_id": endpoint.bot.slack_state.issue_trigger(REQUESTER),
-                    "response_urls": []})
-
-    response = endpoint.interaction(payload)
-
-    garbage = garbage or not isinstance(metadata, str | None)
-    assert_not_a_server_error(response, garbage)
-    if response.status_code == 200 and unstorable_user(payload):
-        outcome, errors = assert_modal_answer(response, set(fields))
-        assert_refused_for_its_id(outcome, errors)
-        FIGURES["hostile modal submissions: refused for an unstorable user id"] += 1
-    elif response.status_code == 200:
-        outcome, _ = assert_modal_answer(response, set(fields))
-        FIGURES[f"hostile modal submissions: {outcome}"] += 1
-        if outcome == "accepted":
-            _assert_stored(endpoint, callback, metadata, values)
-        elif outcome == "update":
-            # Only a cancel whose case moved on since the form opened: the form re-opens, for the new state.
-            view = response.json()["view"]
-            assert callback == CallbackId.CANCEL and view["callback_id"] == CallbackId.CANCEL
-            assert view["private_metadata"] != metadata
-    assert_safe_slack_output(endpoint.new_slack_writes())
-
-
-def _assert_stored(endpoint: Endpoint, callback: CallbackId, metadata: Any, values: dict[str, Any]) -> None:
-    """An accepted reject/cancel stored the reason as typed (trimmed); an accepted project its ids."""
-    number = re.fullmatch(r"([1-9][0-9]{0,17})(:.*)?", metadata or "", flags=re.DOTALL)
-    assert number, f"accepted a submission for no case: {metadata!r}"
-    with Session(endpoint.bot.deps.engine) as session:
-        case = session.get(Onboarding, int(number.group(1)))
-    assert case is not None
-    typed = {field: block[field].get("value") for field, block in values.items()}
-    if callback == CallbackId.REGISTER_PROJECT:
-        assert (case.project_id, case.key_id) == (typed["project_id"].strip(), typed["key_id"].strip())
-    else:
-        stored = case.rejection_reason if callback == CallbackId.REJECT else case.cancel_reason
-        assert stored == typed["reason"].strip()
-
-
-# -- /onboard -------------------------------------------------------------------------------------
-
-
-command_text = st.one_of(
-    hostile_text,
-    st.builds(lambda verb, rest: f"{verb} {rest}", st.sampled_from(["status", "cancel", "list", "help", "STATUS"]),
-              st.one_of(hostile_text, action_value.map(str))),
-)
-
-
-@settings(max_examples=EXAMPLES["commands"], **HYPOTHESIS)  # type: ignore[arg-type]
-@given(text=command_text, user=acting_user, extra=st.dictionaries(st.text(min_size=1, max_size=8),
-                                                                 st.text(max_size=20), max_size=3))
-def test_onboard_commands_never_crash_or_leak(endpoint: Endpoint, text: str, user: str,
-                                              extra: dict[str, str]) -> None:
-    FIGURES["hostile examples: commands"] += 1
-    sim = endpoint.bot.sim
-    fields = dict(extra)
-    fields.update({"command": "/onboard", "text": text, "user_id": user, "user_name": "someone", "team_id": "T0FAKE",
-                   "channel_id": CHANNEL, "api_app_id": "A0FAKE", "trigger_id": sim.state.issue_trigger(user),
-                   "response_url": f"{endpoint.bot.slack.base_url}/_fake/response/hostile{next(endpoint.emails)}"})
-    sim.state.register_response_url(fields["response_url"].rsplit("/", 1)[1], user=user, channel=CHANNEL)
-
-    response = endpoint.post(urlencode(fields))
-
-    assert_not_a_server_error(response, garbage=False)
-    assert_safe_slack_output(endpoint.new_slack_writes())
-
-
-def test_at_least_500_payloads_were_tried() -> None:
-    """The acceptance asks for at least 500 generated intake submissions and action payloads."""
-    ran = [name for name in EXAMPLES if FIGURES[f"hostile examples: {name}"]]
-    if len(ran) < len(EXAMPLES):
-        pytest.skip("only part of the module ran")
-    assert FIGURES["hostile payloads sent"] >= 500
-    assert FIGURES["hostile examples: intake"] + FIGURES["hostile examples: actions"] >= 500
-
-
-# -- the bug behind "a refused click is an error in Slack" ------------------------------------------
-
-
-def test_a_refused_click_in_http_mode_is_acknowledged(tmp_path: Any, migrated_database_url: str) -> None:
-    """Over HTTP the bot runs listeners after the ack (process_before_response=False). A refusal raised
-    after ack() used to make Bolt drop the ack: Slack waited 3 s and got 404 (an error on the button)."""
-    bot = BotHarness(tmp_path, database_url=migrated_database_url)
-    production = build_runtime(bot.settings, clock=bot.clock, post_interval=0)  # the HTTP server's own mode
-    try:
-        bot.submit_intake()
-        button = bot.message_with(ActionId.APPROVE)
-        client = httpx.Client(transport=httpx.WSGITransport(app=make_wsgi_app(production.app)),
-                              base_url="http://bot")
-        request = bot.sim.click(OUTSIDER, message=button, action_id=ActionId.APPROVE)
-        response = client.post("/slack/events", content=request.body.encode(), headers=request.headers)
-        assert (response.status_code, response.text) == (200, "")
-        assert bot.case().approver_id is None
-    finally:
-        production.app.listener_runner.listener_executor.shutdown(wait=True)
-        production.shutdown()
-        bot.close()
-    assert any("APPROVERS" in text for text in bot.ephemerals(OUTSIDER)), "the refusal was explained"
-
-
-def test_valid_form_is_still_accepted(endpoint: Endpoint) -> None:
-    """Control: the plausible path of the strategies really is accepted (so the properties above bite)."""
-    form = {**VALID_FORM, "customer_name": "Control <!channel> Co", "contact_email": "control@hostile.test",
-            "notes": "<@U9HOSTILE> *please*"}
-    assert endpoint.bot.submit_intake(**form).status == 200
-    case = endpoint.latest_case()
-    assert (case.customer_name, case.notes) == ("Control <!channel> Co", "<@U9HOSTILE> *please*")
-    assert_safe_slack_output(endpoint.new_slack_writes())
-
-
-def test_a_forged_user_id_never_becomes_a_mention() -> None:
-    from bot.slack.mrkdwn import mention
-
-    assert mention("U0REQ") == "<@U0REQ>" and mention("S0LEADS") == "<!subteam^S0LEADS>"
-    for forged in ("U1> <!channel", "<!here>", "U1|x", "u0req", "S1> <!everyone", "U" + "A" * 100):
-        assert "<" not in mention(forged) and "@" not in mention(forged).replace("&", "")

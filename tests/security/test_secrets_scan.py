@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import MetaData, make_url
 from sqlmodel import Session, col, select
@@ -20,7 +21,9 @@ from sqlmodel import Session, col, select
 from bot.background import jobs
 from bot.ops.export import export_audit
 from bot.ops.maintenance import rotate_key
+from bot.runtime import make_wsgi_app
 from bot.slack.ids import ActionId
+from devslack import SignedRequest
 from sinch import Region, SinchCredentials
 from store.db import make_engine, session_scope
 from store.models import Onboarding, PageType
@@ -44,8 +47,19 @@ def cli_env(**values: str) -> dict[str, str]:
     return env
 
 
-def onboard_to_completion(bot: BotHarness) -> tuple[dict[str, str], list[str]]:
-    """One onboarding through Slack, intake to access removed; returns the Sinch key and the bot's answers."""
+def replay_over_http(bot: BotHarness, request: SignedRequest) -> httpx.Response:
+    """Send a signed request through the HTTP app as it would arrive again later."""
+    client = httpx.Client(transport=httpx.WSGITransport(app=make_wsgi_app(bot.app)), base_url="http://bot")
+    return client.post("/slack/events", content=request.body.encode(), headers=request.headers)
+
+
+def onboard_to_completion(bot: BotHarness, *, replay: bool = False) -> tuple[dict[str, str], list[str]]:
+    """One onboarding through Slack, intake to access removed; returns the Sinch key and the bot's answers.
+
+    With `replay`, the register-project submission carrying the real key secret is also sent stale (signed
+    6 minutes ago, as a replay or a skewed clock would) and with a bad signature: Bolt refuses both (401)
+    and its RequestVerification logger writes the request body at INFO, which must never reach a log.
+    """
     answers: list[str] = []
 
     def send(response: Any) -> None:
@@ -60,8 +74,18 @@ def onboard_to_completion(bot: BotHarness) -> tuple[dict[str, str], list[str]]:
     send(bot.submit_modal(STAFF, {"project_id": creds.project_id, "key_id": creds.key_id,
                                   "key_secret": REJECTED_SECRET}))
     assert "key_secret" in json.loads(answers[-1])["errors"]
-    send(bot.submit_modal(STAFF, {"project_id": creds.project_id, "key_id": creds.key_id,
-                                  "key_secret": creds.key_secret}))
+    values = {"project_id": creds.project_id, "key_id": creds.key_id, "key_secret": creds.key_secret}
+    if replay:
+        view = bot.slack_state.last_view_for(STAFF)
+        assert view is not None
+        stale = bot.sim.submit_view(STAFF, view_id=view.view_id, values=values,
+                                    timestamp_override=int(bot.sim.clock()) - 360)
+        forged = bot.sim.submit_view(STAFF, view_id=view.view_id, values=values, signature_override="v0=" + "0" * 64)
+        for request in (stale, forged):
+            assert creds.key_secret in request.body
+            assert replay_over_http(bot, request).status_code == 401
+        assert bot.case().state == S.CREATING_PROJECT, "a refused request changed nothing"
+    send(bot.submit_modal(STAFF, values))
     case = bot.case()
     assert case.state == S.INVITING and case.key_secret_sealed
     assert creds.key_secret not in case.key_secret_sealed
@@ -84,7 +108,7 @@ def test_a_full_onboarding_leaks_no_secret_anywhere(tmp_path: Path, migrated_dat
     caplog.set_level(logging.DEBUG)  # the root logger: every library's debug output too
     bot = BotHarness(tmp_path, database_url=migrated_database_url)
     try:
-        creds, answers = onboard_to_completion(bot)
+        creds, answers = onboard_to_completion(bot, replay=True)
         events = bot.events()
         database_while_running = _database_contents(migrated_database_url)
         slack_bodies = [json.dumps(call.params, default=str) for call in bot.slack_state.calls]
@@ -116,6 +140,9 @@ def test_a_full_onboarding_leaks_no_secret_anywhere(tmp_path: Path, migrated_dat
     }
     places: dict[str, list[Any]] = {
         "log output (DEBUG, every logger)": [caplog.text, *(str(r.args) for r in caplog.records)],
+        "every log record's message, arguments and traceback": [
+            part for record in caplog.records
+            for part in (record.getMessage(), str(record.msg), repr(record.args), record.exc_text or "")],
         "the database while running (SQLite: db, -wal, -shm files)": list(database_while_running.values()),
         "the database after shutdown": list(database_after_stop.values()),
         "audit export (python -m bot export, CSV)": [export_csv.stdout, export_csv.stderr],
@@ -125,6 +152,11 @@ def test_a_full_onboarding_leaks_no_secret_anywhere(tmp_path: Path, migrated_dat
         "reprs of settings, deps, the secret box, the case and Sinch credentials": reprs,
     }
     assert len(caplog.records) > 100 and slack_bodies and any(database_while_running.values()), "nothing to scan"
+    loggers = {record.name for record in caplog.records}
+    # Third-party loggers were really heard, including the one that logs refused bodies.
+    assert "slack_bolt.RequestVerification" in loggers and any(name.startswith("slack_sdk") for name in loggers)
+    refusals = [r.getMessage() for r in caplog.records if r.name == "slack_bolt.RequestVerification"]
+    assert len(refusals) >= 2 and all("body: (redacted" in message for message in refusals), refusals
     found = []
     for secret_name, secret in secrets.items():
         assert len(secret) >= 12, "a needle this short could match by chance"
@@ -137,6 +169,8 @@ def test_a_full_onboarding_leaks_no_secret_anywhere(tmp_path: Path, migrated_dat
     FIGURES["secrets scanned"] = len(secrets)
     FIGURES["places scanned per secret"] = len(places)
     FIGURES["secret scan findings"] = len(found)
+    FIGURES["log records scanned (DEBUG)"] = len(caplog.records)
+    FIGURES["loggers scanned"] = len(loggers)
 
 
 def test_the_key_secret_is_erased_when_the_case_ends_and_only_then(tmp_path: Path, migrated_database_url: str) -> None:

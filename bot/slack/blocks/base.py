@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +16,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.slack.mrkdwn import clip
+from bot.slack.mrkdwn import clip, pack_lines
 
-__all__ = ["MAX_MESSAGE_BLOCKS", "Rendered", "button", "context", "section"]
+__all__ = ["MAX_MESSAGE_BLOCKS", "MAX_SECTION_TEXT", "Rendered", "button", "context", "line_sections", "section"]
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -49,6 +49,24 @@ def section(text: str, *, block_id: str | None = None) -> SectionBlock:
 
 def context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=clip(text, MAX_SECTION_TEXT))])
+
+
+def line_sections(lines: Sequence[str], *, max_blocks: int, more: Callable[[int], str],
+                  total: int | None = None) -> list[Block]:
+    """One line per item, packed into sections of whole lines, in at most `max_blocks` blocks.
+
+    Items that do not fit, plus those the caller already left out (`total` counts every item), are
+    counted in a last context block, `more(count)` ("…and 12 more"): every item is listed whole or counted.
+    """
+    total = len(lines) if total is None else total
+    chunks, left_out = pack_lines(list(lines), MAX_SECTION_TEXT, max_chunks=max_blocks)
+    if left_out + total - len(lines):
+        chunks, left_out = pack_lines(list(lines), MAX_SECTION_TEXT, max_chunks=max_blocks - 1)  # room for the count
+    blocks: list[Block] = [section(chunk) for chunk in chunks]
+    hidden = left_out + total - len(lines)
+    if hidden:
+        blocks.append(context(more(hidden)))
+    return blocks
 
 
 def button(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 from slack_sdk.models.views import View
 
-from bot.slack.blocks.base import actions, button, context, section
+from bot.slack.blocks.base import actions, button, context, line_sections, section
 from bot.slack.blocks.card import STATE_EMOJI
 from bot.slack.blocks.reports import thread_link
 from bot.slack.ids import ActionId
@@ -48,12 +48,9 @@ def overdue(cases: Sequence[Onboarding], now: datetime, *, manual_after: timedel
 
 
 def _sections(lines: list[str], total: int, cap: int, more: str) -> list[Block]:
-    shown = lines[:cap]
-    blocks: list[Block] = [section("\n".join(shown[i:i + LINES_PER_SECTION]))
-                           for i in range(0, len(shown), LINES_PER_SECTION)]
-    if total > cap:
-        blocks.append(context(f"…and {total - cap} more. {more}"))
-    return blocks
+    """At most `cap` lines (in about one section per LINES_PER_SECTION of them), the rest counted."""
+    return line_sections(lines[:cap], total=total, max_blocks=-(-cap // LINES_PER_SECTION) + 1,
+                         more=lambda count: f"…and {count} more. {more}")
 
 
 def home_view(cases: Sequence[Onboarding], now: datetime, *, manual_after: timedelta,

@@ -34,11 +34,14 @@ __all__ = [
     "already_has_project",
     "already_open",
     "duplicate_hint",
+    "form_did_not_open",
+    "incomplete_request",
     "key_check_failed",
     "many_match",
     "no_case",
     "none_match",
     "open_the_thread",
+    "unexpected_error",
     "unknown_subcommand",
     "unstorable_id",
 ]
@@ -109,3 +112,15 @@ def unstorable_id(field: str) -> str:
     """Why a request carrying a Slack id the bot cannot store (too long, or holding a NUL) was not acted on."""
     return (f"This request could not be handled: Slack sent a {field} that this bot cannot store. "
             "Nothing was changed; please tell whoever runs the bot.")
+
+
+def unexpected_error(reference: str) -> str:
+    return f"Something went wrong on our side (ref {reference}); it has been logged. Please try again."
+
+
+def incomplete_request(missing: str) -> str:
+    return f"Slack's request was missing {missing}, so nothing was done. Please try again."
+
+
+def form_did_not_open(slack_error: str) -> str:
+    return f"The form could not be opened (Slack said `{slack_error}`). Please try again."

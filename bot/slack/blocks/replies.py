@@ -47,6 +47,8 @@ from store.models import Onboarding, PageType
 
 __all__ = ["TOKEN_TYPE", "NoticeContext", "customer_instructions", "reminder_text", "render_notice"]
 
+REASON_SHOWN = 2000  # UTF-16 units of a reject/cancel reason in its thread reply; the audit keeps it all
+
 
 @dataclass(frozen=True)
 class NoticeContext:
@@ -89,7 +91,7 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
         case Approved(by=by):
             return _say(f":white_check_mark: Approved by {mention(by)}.", "Approved")
         case Rejected(by=by, requester=requester, reason=reason):
-            return _say(f":no_entry_sign: Rejected by {mention(by)} ({mention(requester)}): {escape(reason)}",
+            return _say(f":no_entry_sign: Rejected by {mention(by)} ({mention(requester)}): {_reason(reason)}",
                         "Rejected")
         case ProjectStep():
             return _project_step(ctx)
@@ -133,7 +135,7 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
             return _say(f":lock: {mention(by)} removed the customer's access. Onboarding *{escape(outcome.value)}*; "
                         "the stored access key secret was erased.", "Access removed")
         case Cancelled(by=by, reason=reason, needs_revoke=needs_revoke):
-            return _say(f":heavy_multiplication_x: Cancelled by {mention(by)}: {escape(reason)}"
+            return _say(f":heavy_multiplication_x: Cancelled by {mention(by)}: {_reason(reason)}"
                         + ("\nThe customer was already invited, so their access must still be removed."
                            if needs_revoke else ""), "Onboarding cancelled")
         case Expired(requester=requester):
@@ -281,3 +283,8 @@ def _status_detail(seen: ChannelSnapshot) -> str:
     if seen.description:
         parts.append(f"Sinch says: {escape(clip(seen.description, 1000))}")
     return ("\n" + " · ".join(parts)) if parts else ""
+
+
+def _reason(typed: str) -> str:
+    """A typed reason, escaped, then clipped whole-token so the rest of its message always fits in a section."""
+    return clip(escape(typed), REASON_SHOWN)

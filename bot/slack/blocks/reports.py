@@ -7,7 +7,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
-from bot.slack.blocks.base import Rendered, context, section
+from bot.slack.blocks.base import MAX_MESSAGE_BLOCKS, Rendered, line_sections, section
 from bot.slack.blocks.card import STATE_EMOJI
 from bot.slack.mrkdwn import age, clip, escape, mention
 from bot.workflow import STATE_LABELS
@@ -32,17 +32,18 @@ def case_line(case: Onboarding, now: datetime) -> str:
 
 
 def case_list(cases: Sequence[Onboarding], now: datetime) -> Rendered:
+    """Open cases, one whole line each; those that do not fit are counted at the end."""
     if not cases:
         return Rendered(text="No open onboardings.",
                         blocks=[section("No open onboardings. Start one with `/onboard`.")])
     blocks: list[Block] = [section(f"*Open onboardings ({len(cases)})*")]
-    lines = [case_line(case, now) for case in cases[:MAX_LISTED]]
-    # Several lines per section keep long lists inside the 50-block limit.
-    for start in range(0, len(lines), 10):
-        blocks.append(section("\n".join(lines[start:start + 10])))
-    if len(cases) > MAX_LISTED:
-        blocks.append(context(f"…and {len(cases) - MAX_LISTED} more. Use `/onboard status <name>` to find one."))
+    blocks += line_sections([case_line(case, now) for case in cases[:MAX_LISTED]], total=len(cases),
+                            max_blocks=MAX_MESSAGE_BLOCKS - 1, more=_and_more)
     return Rendered(text=f"{len(cases)} open onboardings", blocks=blocks)
+
+
+def _and_more(count: int) -> str:
+    return f"…and {count} more. Use `/onboard status <name>` to find one."
 
 
 def help_text(commands: Sequence[tuple[str, str]]) -> Rendered:

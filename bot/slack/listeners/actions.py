@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.slack.blocks import cancel_modal, refusals, register_project_modal, reject_modal
 from bot.slack.error_handler import reports_errors
 from bot.slack.ids import ActionId
-from bot.slack.listeners.common import actor_for, bind, case_id_from_action, in_transaction
+from bot.slack.listeners.common import actor_for, bind, case_id_from_action, in_transaction, trigger_id
 from store import repo
 from store.db import session_scope
 from store.models import Onboarding
@@ -51,10 +51,11 @@ def reject(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> 
     """Open the reason form (the rejection itself happens when it is submitted)."""
     ack()
     case = _case(deps, case_id_from_action(body))
-    workflow.require_approver(actor_for(deps, body), verb="reject")
+    workflow.require_decider(case, actor_for(deps, body), verb="reject",
+                             allow_self_approval=deps.settings.allow_self_approval)
     if case.state != OnboardingState.AWAITING_APPROVAL:
         raise workflow.WrongState(refusals.already_decided(case))
-    client.views_open(trigger_id=body["trigger_id"], view=reject_modal(case))
+    client.views_open(trigger_id=trigger_id(body), view=reject_modal(case))
 
 
 def register_project(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
@@ -63,7 +64,7 @@ def register_project(ack: Ack, body: dict[str, Any], client: WebClient, *, deps:
     case = _case(deps, case_id_from_action(body))
     if case.state != OnboardingState.CREATING_PROJECT:
         raise workflow.WrongState(refusals.already_has_project(case))
-    client.views_open(trigger_id=body["trigger_id"], view=register_project_modal(case))
+    client.views_open(trigger_id=trigger_id(body), view=register_project_modal(case))
 
 
 def retry_app(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
@@ -95,7 +96,7 @@ def cancel(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> 
     ack()
     case = _case(deps, case_id_from_action(body))
     workflow.require_canceller(case, actor_for(deps, body))
-    client.views_open(trigger_id=body["trigger_id"], view=cancel_modal(case))
+    client.views_open(trigger_id=trigger_id(body), view=cancel_modal(case))
 
 
 def _case(deps: Deps, case_id: int) -> Onboarding:

@@ -17,9 +17,9 @@ from bot.slack.blocks.base import Rendered, context
 from bot.slack.blocks.card import status_card
 from bot.slack.blocks.modals import intake_view
 from bot.slack.blocks.reports import case_list, help_text
-from bot.slack.error_handler import reports_errors
+from bot.slack.error_handler import IncompleteRequest, answer_by_response_url, reports_errors
 from bot.slack.ids import COMMAND
-from bot.slack.listeners.common import actor_for, bind, case_number
+from bot.slack.listeners.common import actor_for, bind, case_number, trigger_id, user_id
 from store import repo
 from store.db import session_scope
 from store.models import Onboarding
@@ -35,7 +35,9 @@ class Subcommand:
 
 
 def _reply(respond: Respond, rendered: Rendered) -> None:
-    respond(text=rendered.text, blocks=rendered.block_dicts(), response_type="ephemeral")
+    blocks = {"blocks": rendered.block_dicts()} if rendered.blocks else {}
+    if not answer_by_response_url(respond, text=rendered.text, **blocks):
+        raise IncompleteRequest("a usable response URL")  # reported as an ephemeral message instead
 
 
 def _list(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
@@ -77,7 +79,7 @@ def _cancel(deps: Deps, argument: str, command: Mapping[str, Any], client: WebCl
         raise workflow.OnboardingNotFound(refusals.SAY_WHICH_NUMBER)
     case = _find(deps, argument)
     workflow.require_canceller(case, actor_for(deps, command))
-    client.views_open(trigger_id=command["trigger_id"], view=cancel_modal(case))
+    client.views_open(trigger_id=trigger_id(command), view=cancel_modal(case))
 
 
 def _help(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
@@ -102,12 +104,15 @@ def onboard(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respo
     if not text:
         # The trigger id expires 3 s after Slack sent it: ack, then open the (static) form at once.
         ack()
-        client.views_open(trigger_id=command["trigger_id"], view=intake_view())
+        with session_scope(deps.engine) as session:  # a person at their hourly limit gets no form
+            workflow.check_intake_allowance(session=session, requester_id=user_id(command), now=deps.clock(),
+                                            limit_per_hour=deps.settings.intake_limit_per_hour)
+        client.views_open(trigger_id=trigger_id(command), view=intake_view())
         return
     ack()
     name, _, argument = text.partition(" ")
     subcommand = SUBCOMMANDS.get(name.lower())
     if subcommand is None:
-        respond(text=refusals.unknown_subcommand(name), response_type="ephemeral")
+        _reply(respond, Rendered(text=refusals.unknown_subcommand(name)))
         return
     subcommand.run(deps, argument, command, client, respond)

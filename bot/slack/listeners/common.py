@@ -14,13 +14,14 @@ from sqlmodel import Session
 from bot import workflow
 from bot.deps import Deps
 from bot.slack.blocks import refusals
+from bot.slack.error_handler import IncompleteRequest
 from bot.workflow import Actor
 from store.db import is_contention, session_scope
 from store.states import OnboardingState
 
 __all__ = [
     "actor_for", "bind", "case_id_from_action", "case_id_from_view", "case_number", "form_values", "in_transaction",
-    "seen_state_from_view", "user_id",
+    "seen_state_from_view", "trigger_id", "user_id",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,14 @@ def user_id(body: Mapping[str, Any]) -> str:
     if isinstance(user, Mapping) and isinstance(user.get("id"), str):
         return str(user["id"])
     return str(body.get("user_id") or "")
+
+
+def trigger_id(body: Mapping[str, Any]) -> str:
+    """The request's trigger id, needed to open a modal; IncompleteRequest if Slack's request lacks one."""
+    value = body.get("trigger_id")
+    if not isinstance(value, str) or not value:
+        raise IncompleteRequest("a trigger id")
+    return value
 
 
 def actor_for(deps: Deps, body: Mapping[str, Any]) -> Actor:

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import workflow
 from bot.background.app_creation import create_app
@@ -47,8 +48,10 @@ def _credential_errors(project_id: str, key_id: str, key_secret: str) -> dict[st
         errors["project_id"] = refusals.BAD_PROJECT_ID
     if not _IDENTIFIER.match(key_id):
         errors["key_id"] = refusals.BAD_KEY_ID
+    # Sinch secrets are printable ASCII; anything else (a lone surrogate, a zero-width space) was mis-pasted
+    # and could not even be encoded for the token request.
     if not key_secret or len(key_secret) > 200 or any(ch.isspace() for ch in key_secret) \
-            or not is_storable(key_secret):
+            or not is_storable(key_secret) or not (key_secret.isascii() and key_secret.isprintable()):
         errors["key_secret"] = refusals.BAD_KEY_SECRET
     return errors
 
@@ -72,7 +75,10 @@ def intake(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClie
     try:
         in_transaction(deps, lambda session: workflow.submit_intake(
             session=session, intake=form, requester_id=requester, channel=deps.settings.onboarding_channel,
-            now=deps.clock()))
+            now=deps.clock(), limit_per_hour=deps.settings.intake_limit_per_hour))
+    except workflow.IntakeLimited as exc:
+        ack(response_action="errors", errors={"customer_name": str(exc)})
+        return
     except workflow.DuplicateOnboarding as exc:
         ack(response_action="errors", errors={exc.field: refusals.duplicate_hint(str(exc), exc.existing_id)})
         _point_to_existing(deps, client, requester, exc.existing_id)
@@ -126,7 +132,8 @@ def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClie
     try:
         case_id = case_id_from_view(view)
         in_transaction(deps, lambda session: workflow.reject(
-            session=session, onboarding_id=case_id, actor=actor, reason=reason, now=deps.clock()))
+            session=session, onboarding_id=case_id, actor=actor, reason=reason, now=deps.clock(),
+            allow_self_approval=deps.settings.allow_self_approval))
     except workflow.OnboardingError as exc:
         ack(response_action="errors", errors={"reason": str(exc)})
         return
@@ -161,6 +168,8 @@ def _point_to_existing(deps: Deps, client: WebClient, user: str, existing_id: in
         case = repo.get_onboarding(session=session, onboarding_id=existing_id)
     if case is None:
         return
-    client.chat_postEphemeral(
-        channel=deps.settings.onboarding_channel, user=user,
-        text=refusals.already_open(case))
+    try:
+        client.chat_postEphemeral(channel=deps.settings.onboarding_channel, user=user,
+                                  text=refusals.already_open(case))
+    except SlackApiError as exc:  # e.g. the person is not in the channel: the modal already said it all
+        logger.info("could not point %s to onboarding #%s: %s", user, existing_id, exc.response.get("error"))
