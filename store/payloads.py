@@ -85,19 +85,28 @@ def _plain(value: object) -> object:
     return value
 
 
+_FIELDS: dict[type, tuple[tuple[dataclasses.Field[Any], Any], ...]] = {}
+
+
+def _fields(cls: type) -> tuple[tuple[dataclasses.Field[Any], Any], ...]:
+    """A payload class's fields with their resolved annotations (resolved once per class, not per row)."""
+    known = _FIELDS.get(cls)
+    if known is None:
+        if not dataclasses.is_dataclass(cls):
+            raise TypeError(f"{cls!r} is not a dataclass")
+        hints = typing.get_type_hints(cls)
+        known = _FIELDS[cls] = tuple((field, hints[field.name]) for field in dataclasses.fields(cls) if field.init)
+    return known
+
+
 def _build(cls: type[T], data: Mapping[str, Any]) -> T:
-    if not dataclasses.is_dataclass(cls):
-        raise TypeError(f"{cls!r} is not a dataclass")
-    hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):
-        if not field.init:
-            continue
+    for field, hint in _fields(cls):
         if field.name not in data:
             if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
                 raise PayloadError(f"{cls.__name__} payload lacks {field.name!r}")
             continue
-        values[field.name] = _value(hints[field.name], data[field.name], f"{cls.__name__}.{field.name}")
+        values[field.name] = _value(hint, data[field.name], f"{cls.__name__}.{field.name}")
     return cls(**values)
 
 
