@@ -221,7 +221,7 @@ def confirm_removal_check(*, session: Session, onboarding_id: int, actor: Actor,
     case.removal_checked_at = now
     move(session, case, outcome, actor=actor.user_id, action="confirm_removal_check", now=now,
          attempted="confirm the access removal", detail=f"removed by {case.revoked_by}")
-    resolve(session, case, now, step=StepKey.REMOVAL_CHECK, outcome=Outcome.CHECKED, by=actor.user_id)
+    resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.CHECKED, by=actor.user_id)
     report(session, case, now, Revoked(by=case.revoked_by or "", outcome=outcome, checked_by=actor.user_id))
     return case
 

@@ -46,7 +46,6 @@ class StepKey(StrEnum):
     INVITE = "invite"
     CONNECT = "connect"
     REVOKE = "revoke"
-    REMOVAL_CHECK = "removal_check"  # REMOVAL_CONFIRMATION=two-person: the second person's confirmation
 
     @classmethod
     def _missing_(cls, value: object) -> StepKey | None:

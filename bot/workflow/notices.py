@@ -115,7 +115,8 @@ class RemovalCheckStep:
     """REMOVAL_CONFIRMATION=two-person: someone other than `by` confirms the customer is gone."""
 
     tag: ClassVar[NoticeType] = NoticeType.REMOVAL_CHECK_STEP
-    step: ClassVar[StepKey] = StepKey.REMOVAL_CHECK
+    # Still the removal step: its resolution (CHECKED) applies to this message, posted after REMOVED was.
+    step: ClassVar[StepKey] = StepKey.REVOKE
     by: str
     email: str
     project_id: str | None = None

@@ -50,7 +50,6 @@ _STEP_TITLE = {
     StepKey.INVITE: "Invite the customer as Limited member",
     StepKey.CONNECT: "Customer connects their Facebook Page",
     StepKey.REVOKE: "Remove the customer's access to the project",
-    StepKey.REMOVAL_CHECK: "A second person confirms the customer is gone",
 }
 _PERFORMER_NOTE = {
     Performer.PERSON: "staff, in the Sinch dashboard",
