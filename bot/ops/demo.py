@@ -226,10 +226,11 @@ class Demo:
     def second_page(self, first_id: int, project_id: str) -> None:
         """Acme Bikes has a second Facebook Page: same project, a new key, a new app."""
         self.say(f"@rita types /onboard existing #{first_id}: a second Facebook Page for Acme Bikes, in their project")
-        self.sim.send(self.sim.slash_command(REQUESTER, text=f"existing #{first_id}", channel_id=CHANNEL))
+        self.send(self.sim.slash_command(REQUESTER, text=f"existing #{first_id}", channel_id=CHANNEL))
         view = self.modal_for(REQUESTER, "the second-Page form is open")
-        self.sim.send(self.sim.submit_view(REQUESTER, view_id=view.view_id, values={
-            "existing": str(first_id), "contact_email": FORM["contact_email"], "page": "https://www.facebook.com/acmebikesshop",
+        self.send(self.sim.submit_view(REQUESTER, view_id=view.view_id, values={
+            "existing": str(first_id), "contact_email": FORM["contact_email"],
+            "page": "https://www.facebook.com/acmebikesshop",
             "page_type": "business", "prerequisites": ["business_verified", "page_admin"], "notes": ""}))
         self.following = 1
         self.wait_for("second-Page card posted, approval requested", self.in_state(S.AWAITING_APPROVAL))
@@ -238,7 +239,7 @@ class Demo:
         creds = self.control.create_key(project_id, "eu")
         self.press(STAFF, ActionId.REGISTER_PROJECT, "Register project")
         modal = self.modal_for(STAFF, "the register-project form is open, project id filled in")
-        self.sim.send(self.sim.submit_view(STAFF, view_id=modal.view_id, values={
+        self.send(self.sim.submit_view(STAFF, view_id=modal.view_id, values={
             "project_id": project_id, "key_id": creds.key_id, "key_secret": creds.key_secret}))
         self.wait_for("same project, only our apps in it: second app created in EU", self.in_state(S.INVITING))
         self.press(STAFF, ActionId.INVITATION_SENT, "Invitation sent")
