@@ -49,7 +49,9 @@ def test_the_demo_runs_on_the_database_it_is_given(tmp_path: Path, database_url:
     try:
         with Session(engine) as session:
             cases = session.exec(select(Onboarding)).all()
+            # The first Page, then the second Page in the same project (`/onboard existing`).
             assert [(case.customer_name, case.state, case.key_secret_sealed) for case in cases] == [
-                ("Acme Bikes", OnboardingState.COMPLETED, None)]
+                ("Acme Bikes", OnboardingState.COMPLETED, None)] * 2
+            assert cases[1].existing_of == cases[0].id and cases[1].project_id == cases[0].project_id
     finally:
         engine.dispose()
