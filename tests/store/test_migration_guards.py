@@ -1,4 +1,4 @@
-"""Migration 0003_guards: nullable columns on top of 0002, reversible, rows kept both ways."""
+"""Migration 0003_guards: nullable columns on top of the previous head, reversible, rows kept both ways."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from store.db import _alembic_config, current_revision, head_revision, make_engine, migrate
 
+PREVIOUS = "0003_outbox_priority"
 NEW_COLUMNS = {"removal_checked_by", "removal_checked_at", "existing_of", "subproject_check", "page_check",
                "wrong_page_id"}
 
@@ -20,7 +21,7 @@ def _columns(engine: Engine) -> set[str]:
 
 def test_0003_adds_nullable_columns_and_downgrades_keeping_rows(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    migrate(engine, "0002")
+    migrate(engine, PREVIOUS)
     with engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO onboarding (version, customer_name, customer_key, contact_email, region, page, page_type,"
@@ -36,8 +37,8 @@ def test_0003_adds_nullable_columns_and_downgrades_keeping_rows(tmp_path: Path) 
 
     with engine.connect() as connection, connection.begin():
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        command.downgrade(_alembic_config(connection), "0002")
-    assert current_revision(engine) == "0002"
+        command.downgrade(_alembic_config(connection), PREVIOUS)
+    assert current_revision(engine) == PREVIOUS
     assert not NEW_COLUMNS & _columns(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT customer_name FROM onboarding")).scalar() == "Old Co"

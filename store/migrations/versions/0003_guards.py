@@ -3,7 +3,7 @@
 All columns are nullable, so the previous version keeps working against this schema.
 
 Revision ID: 0003_guards
-Revises: 0002
+Revises: 0003_outbox_priority
 Create Date: 2026-11-28
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from store.models import UTCDateTime
 
 revision = "0003_guards"
-down_revision = "0002"
+down_revision = "0003_outbox_priority"
 branch_labels = None
 depends_on = None
 
