@@ -1,4 +1,6 @@
-"""Benchmarks: ack latency, poll-sweep scaling, memory, Slack pacing. Run with `python -m bench <name>`.
+"""Benchmarks: ack latency, poll-sweep scaling, memory, Slack pacing, register-project latency.
+
+Run with `python -m bench <name>`.
 
 Each benchmark measures the bot against a baseline taken in the same run, prints a table of figures
 against their targets and writes JSON to `bench/results/<name>.json`. A missed target is reported,
@@ -9,5 +11,5 @@ from __future__ import annotations
 
 __all__ = ["BENCHMARKS", "SIZES"]
 
-BENCHMARKS = ("ack", "sweep", "memory", "pacing")
+BENCHMARKS = ("ack", "sweep", "memory", "pacing", "register")
 SIZES = ("tiny", "full")

@@ -1,4 +1,4 @@
-"""`python -m bench <ack|sweep|memory|pacing|all> [--size tiny|full] [--json PATH] [--profile DIR]`.
+"""`python -m bench <ack|sweep|memory|pacing|register|all> [--size tiny|full] [--json PATH] [--profile DIR]`.
 
 Prints each benchmark's table and writes its JSON (default `bench/results/<name>.json`). The exit status is
 1 only when a benchmark could not run; a missed target is reported in the table and the JSON, not raised.
@@ -30,6 +30,10 @@ def _runner(name: str, profile: Path | None, database_url: str | None) -> Callab
         from bench import memory
 
         return lambda size: memory.run(size, database_url=database_url)
+    if name == "register":
+        from bench import register
+
+        return lambda size: register.run(size, database_url=database_url)
     from bench import pacing
 
     return lambda size: pacing.run(size, database_url=database_url)

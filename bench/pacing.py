@@ -124,7 +124,8 @@ def run(size: str, *, database_url: str | None = None) -> BenchResult:
         ids = seed_awaiting_customer(engine, SecretBox(settings.bot_secret_key.reveal()), apps, now=now,
                                      channel=CHANNEL, thread_ts=parents)
         # The status changes, as a sweep would apply them: one transaction per case.
-        pending = MessengerStatus(status=ChannelStatus.PENDING, page_name="Bench Page")
+        # No Page name: a named Page that is not the requested one would add a mismatch reply per case.
+        pending = MessengerStatus(status=ChannelStatus.PENDING)
         for case_id in ids:
             with session_scope(engine) as session:
                 workflow.apply_channel_status(session=session, onboarding_id=case_id, reading=pending, now=now)

@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 __all__ = [
+    "ONE_PERSON",
+    "TWO_PERSON",
     "ConfigError",
     "Secret",
     "Settings",
@@ -22,6 +24,7 @@ __all__ = [
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///onboarding.db"
+ONE_PERSON, TWO_PERSON = "one-person", "two-person"  # REMOVAL_CONFIRMATION
 
 T = TypeVar("T")
 
@@ -149,6 +152,12 @@ class Settings:
     sinch_conversation_url: str = "https://{region}.conversation.api.sinch.com"
     sinch_provisioning_url: str = "https://provisioning.api.sinch.com"
     sinch_use_provisioning: bool = False
+    sinch_subprojects_url: str = "https://subproject.api.sinch.com"
+    # The ASP's own project and a key of it: registering that project, or one of its subprojects, is refused.
+    sinch_account_project_id: str = ""
+    sinch_account_key_id: str = ""
+    sinch_account_key_secret: Secret = field(default_factory=lambda: Secret(""), repr=False)
+    removal_confirmation: str = ONE_PERSON
     port: int = 3000
     health_port: int | None = None  # Socket Mode only: where /healthz, /readyz and /metrics are served
     shutdown_timeout: float = 10.0  # seconds in-flight work may take to finish after SIGTERM
@@ -159,6 +168,15 @@ class Settings:
     @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
+
+    @property
+    def two_person_removal(self) -> bool:
+        return self.removal_confirmation == TWO_PERSON
+
+    @property
+    def subproject_check_configured(self) -> bool:
+        """True when the ASP's own project has a key the bot can list its subprojects with."""
+        return bool(self.sinch_account_project_id and self.sinch_account_key_id and self.sinch_account_key_secret)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -222,6 +240,16 @@ class Settings:
         if "{region}" not in conversation_url:
             problems.append("SINCH_CONVERSATION_URL must contain {region}, e.g. https://{region}.conversation.api.sinch.com")
 
+        account_project = env.get("SINCH_ACCOUNT_PROJECT_ID", "").strip()
+        account_key_id = env.get("SINCH_ACCOUNT_KEY_ID", "").strip()
+        account_key_secret = env.get("SINCH_ACCOUNT_KEY_SECRET", "").strip()
+        if (account_key_id or account_key_secret) and not (account_project and account_key_id and account_key_secret):
+            problems.append("SINCH_ACCOUNT_KEY_ID and SINCH_ACCOUNT_KEY_SECRET go together, with "
+                            "SINCH_ACCOUNT_PROJECT_ID (the ASP's own project)")
+        removal = text("REMOVAL_CONFIRMATION", ONE_PERSON).lower()
+        if removal not in (ONE_PERSON, TWO_PERSON):
+            problems.append(f"REMOVAL_CONFIRMATION must be {ONE_PERSON} or {TWO_PERSON}, not {removal!r}")
+
         timer_values: dict[str, Any] = {}
         for variable, (attribute, parse) in _TIMER_VARIABLES.items():
             timer_values[attribute] = parsed(variable, parse, getattr(Timers(), attribute))
@@ -241,6 +269,11 @@ class Settings:
             sinch_conversation_url=conversation_url.rstrip("/"),
             sinch_provisioning_url=text("SINCH_PROVISIONING_URL", cls.sinch_provisioning_url).rstrip("/"),
             sinch_use_provisioning=parsed("SINCH_USE_PROVISIONING", _boolean, False),
+            sinch_subprojects_url=text("SINCH_SUBPROJECTS_URL", cls.sinch_subprojects_url).rstrip("/"),
+            sinch_account_project_id=account_project,
+            sinch_account_key_id=account_key_id,
+            sinch_account_key_secret=Secret(account_key_secret),
+            removal_confirmation=removal,
             port=parsed("PORT", _port, 3000),
             health_port=parsed("HEALTH_PORT", _port, None),
             shutdown_timeout=parsed("SHUTDOWN_TIMEOUT", lambda raw: parse_duration(raw).total_seconds(), 10.0),

@@ -119,7 +119,8 @@ def build_runtime(
     engine = make_engine(settings.database_url)
     migrate(engine)
     endpoints = SinchEndpoints(auth_url=settings.sinch_auth_url, conversation_url=settings.sinch_conversation_url,
-                               provisioning_url=settings.sinch_provisioning_url)
+                               provisioning_url=settings.sinch_provisioning_url,
+                               subprojects_url=settings.sinch_subprojects_url)
     # Background work retries through the database, not in-line: a failed poll or app creation is
     # rescheduled (honouring Retry-After) by its job. Sleeping out retries here would hold a sweep worker
     # for up to minutes and, with max_instances=1, delay the next sweep for every other case.

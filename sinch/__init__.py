@@ -14,6 +14,7 @@ from sinch.errors import (
     SinchNotFound,
     SinchRateLimited,
     SinchServerError,
+    SinchSubprojectsUnavailable,
     SinchTransportError,
 )
 from sinch.messenger import MessengerAPI
@@ -24,8 +25,10 @@ from sinch.models import (
     Region,
     SinchCredentials,
     SinchEndpoints,
+    Subproject,
 )
 from sinch.retry import should_retry, wait_seconds
+from sinch.subprojects import SubprojectsAPI
 
 # Sinch's own SDK (PyPI "sinch") installs a top-level `sinch` package too; the bot looks for this line in
 # the `sinch` it would import to tell the two apart (bot/ops/preflight.py) before importing it.
@@ -50,7 +53,10 @@ __all__ = [
     "SinchNotFound",
     "SinchRateLimited",
     "SinchServerError",
+    "SinchSubprojectsUnavailable",
     "SinchTransportError",
+    "Subproject",
+    "SubprojectsAPI",
     "should_retry",
     "wait_seconds",
 ]

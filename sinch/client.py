@@ -13,6 +13,7 @@ from sinch.errors import SinchAPIError, SinchAuthError, SinchForbidden
 from sinch.messenger import MessengerAPI
 from sinch.models import SinchCredentials, SinchEndpoints
 from sinch.session import ApiSession, CallObserver
+from sinch.subprojects import SubprojectsAPI
 
 __all__ = ["SinchClient"]
 
@@ -51,6 +52,7 @@ class SinchClient:
         self.endpoints = endpoints
         self.apps = AppsAPI(self._session)
         self.messenger = MessengerAPI(self._session, self.apps, use_provisioning=use_provisioning)
+        self.subprojects = SubprojectsAPI(self._session)
 
     @classmethod
     def create(

@@ -15,6 +15,7 @@ Exception tree::
         - SinchNotFound           - 404: unknown project/app, or the app lives in another region
         - SinchRateLimited        - 429 (``retry_after`` seconds when Sinch sent Retry-After)
         - SinchServerError        - 5xx
+        - SinchSubprojectsUnavailable - 403/404 from the Subprojects API: the account is not in its closed beta
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "SinchNotFound",
     "SinchRateLimited",
     "SinchServerError",
+    "SinchSubprojectsUnavailable",
     "SinchTransportError",
     "parse_retry_after",
     "raise_for_response",
@@ -141,6 +143,12 @@ class SinchServerError(SinchAPIError):
     """5xx: a failure on Sinch's side."""
 
     summary = "Sinch had a server error"
+
+
+class SinchSubprojectsUnavailable(SinchAPIError):
+    """403 or 404 from the Subprojects API: it is in closed beta, and this account (or key) does not have it."""
+
+    summary = "The Sinch Subprojects API is unavailable to this account"
 
 
 def _describe(lead: str, status: int, code: str, detail: str | None, resolution: str | None) -> str:

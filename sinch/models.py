@@ -17,6 +17,8 @@ __all__ = [
     "Region",
     "SinchCredentials",
     "SinchEndpoints",
+    "Subproject",
+    "SubprojectPage",
 ]
 
 
@@ -176,6 +178,47 @@ class ConversationApp:
 
 
 @dataclass(frozen=True)
+class Subproject:
+    """A subproject (Subprojects API): a project under a parent, sharing the parent's keys and billing."""
+
+    id: str
+    display_name: str
+    parent_project_id: str
+    deleted: bool = False
+
+    @classmethod
+    def from_json(cls, data: object) -> Subproject:
+        """From a Subproject resource `{"subprojectId", "displayName", "parentProjectId", "deleted", ...}`."""
+        body = _object(data, "subproject")
+        return cls(
+            id=_required(body, "subprojectId", "subproject"),
+            display_name=_optional(body, "displayName", "subproject") or "",
+            parent_project_id=_required(body, "parentProjectId", "subproject"),
+            deleted=body.get("deleted") is True,
+        )
+
+
+@dataclass(frozen=True)
+class SubprojectPage:
+    """One page of a subproject listing; `next_page_token` is None on the last page."""
+
+    subprojects: list[Subproject]
+    next_page_token: str | None
+
+    @classmethod
+    def from_json(cls, data: object) -> SubprojectPage:
+        """From `{"subprojects": [...], "nextPageToken": "..."}`."""
+        body = _object(data, "subproject list")
+        items = body.get("subprojects") or []
+        if not isinstance(items, list):
+            raise SinchInvalidResponse("Sinch sent an unexpected subproject list: 'subprojects' is not a list")
+        return cls(
+            subprojects=[Subproject.from_json(item) for item in items],
+            next_page_token=_optional(body, "nextPageToken", "subproject list"),
+        )
+
+
+@dataclass(frozen=True)
 class AccessToken:
     """An OAuth2 access token and the monotonic time it expires at."""
 
@@ -200,9 +243,10 @@ class SinchEndpoints:
     auth_url: str = "https://auth.sinch.com"
     conversation_url: str = "https://{region}.conversation.api.sinch.com"
     provisioning_url: str = "https://provisioning.api.sinch.com"
+    subprojects_url: str = "https://subproject.api.sinch.com"
 
     def __post_init__(self) -> None:
-        for name in ("auth_url", "conversation_url", "provisioning_url"):
+        for name in ("auth_url", "conversation_url", "provisioning_url", "subprojects_url"):
             url = getattr(self, name)
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"SinchEndpoints.{name} must be an http(s) URL, got {url!r}")

@@ -132,7 +132,7 @@ class Onboarding(SQLModel, table=True):
     cancel_reason: str | None = Field(default=None, max_length=3000)
 
     # Sinch project and key (registered by staff), app (created by the bot)
-    project_id: str | None = Field(default=None, max_length=64)
+    project_id: str | None = Field(default=None, max_length=64, index=True)
     key_id: str | None = Field(default=None, max_length=64)
     key_secret_sealed: str | None = Field(default=None, max_length=1000)
     project_registered_by: str | None = Field(default=None, max_length=32)
@@ -147,6 +147,17 @@ class Onboarding(SQLModel, table=True):
     invited_at: datetime | None = _when()
     revoked_by: str | None = Field(default=None, max_length=32)
     revoked_at: datetime | None = _when()
+    # REMOVAL_CONFIRMATION=two-person: the second person, who is not `revoked_by`.
+    removal_checked_by: str | None = Field(default=None, max_length=32)
+    removal_checked_at: datetime | None = _when()
+
+    # Guards (migration 0003): a second Page reuses the project of a completed onboarding (`existing_of`);
+    # `subproject_check` is passed | unavailable | not_configured; `page_check` is match | mismatch |
+    # unverified | wrong_confirmed | right_confirmed, and `wrong_page_id` the Page staff said is the wrong one.
+    existing_of: int | None = Field(default=None)
+    subproject_check: str | None = Field(default=None, max_length=16)
+    page_check: str | None = Field(default=None, max_length=16)
+    wrong_page_id: str | None = Field(default=None, max_length=64)
 
     # Messenger channel, as last seen
     channel_status: str | None = Field(default=None, max_length=32)

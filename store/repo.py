@@ -29,6 +29,8 @@ __all__ = [
     "due_for_poll",
     "enqueue",
     "find_by_name",
+    "find_by_project",
+    "list_completed",
     "find_open_duplicate",
     "get_onboarding",
     "in_states",
@@ -74,6 +76,26 @@ def find_open_duplicate(*, session: Session, customer_key: str, contact_email: s
         .order_by(col(Onboarding.id))
     )
     return session.exec(statement).first()
+
+
+def find_by_project(*, session: Session, project_id: str, exclude_id: int | None = None) -> list[Onboarding]:
+    """Every case, open or closed, that registered this Sinch project (oldest first), except `exclude_id`."""
+    statement = select(Onboarding).where(col(Onboarding.project_id) == project_id)
+    if exclude_id is not None:
+        statement = statement.where(col(Onboarding.id) != exclude_id)
+    return list(session.exec(statement.order_by(col(Onboarding.id))))
+
+
+def list_completed(*, session: Session, limit: int) -> list[Onboarding]:
+    """Completed cases that have a project, newest first (the choices for a second Page)."""
+    statement = (
+        select(Onboarding)
+        .where(col(Onboarding.state) == OnboardingState.COMPLETED)
+        .where(col(Onboarding.project_id).is_not(None))
+        .order_by(col(Onboarding.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(statement))
 
 
 def list_open(*, session: Session, limit: int | None = None) -> list[Onboarding]:

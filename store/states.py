@@ -12,6 +12,7 @@ __all__ = [
     "AFTER_INVITE",
     "OPEN_STATES",
     "POLLED_STATES",
+    "REMOVAL_STATES",
     "TERMINAL_STATES",
     "TRANSITIONS",
     "InvalidTransition",
@@ -29,6 +30,8 @@ class OnboardingState(StrEnum):
     ACTIVATING = "activating"
     FAILING = "failing"
     REVOKING = "revoking"
+    # REMOVAL_CONFIRMATION=two-person: a second person checks that the customer is gone from User management.
+    CONFIRMING_REMOVAL = "confirming_removal"
     COMPLETED = "completed"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
@@ -46,7 +49,10 @@ TRANSITIONS: dict[OnboardingState, frozenset[OnboardingState]] = {
     S.AWAITING_CUSTOMER: frozenset({S.ACTIVATING, S.FAILING, S.REVOKING}),
     S.ACTIVATING: frozenset({S.FAILING, S.REVOKING}),
     S.FAILING: frozenset({S.ACTIVATING, S.REVOKING}),
-    S.REVOKING: frozenset({S.COMPLETED, S.CANCELLED, S.EXPIRED}),
+    # Back to AWAITING_CUSTOMER only when the confirmer says the connected Page is the wrong one: the
+    # customer keeps access to fix it.
+    S.REVOKING: frozenset({S.COMPLETED, S.CANCELLED, S.EXPIRED, S.CONFIRMING_REMOVAL, S.AWAITING_CUSTOMER}),
+    S.CONFIRMING_REMOVAL: frozenset({S.COMPLETED, S.CANCELLED, S.EXPIRED}),
     S.COMPLETED: frozenset(),
     S.REJECTED: frozenset(),
     S.CANCELLED: frozenset(),
@@ -56,7 +62,9 @@ TRANSITIONS: dict[OnboardingState, frozenset[OnboardingState]] = {
 TERMINAL_STATES = frozenset(state for state, exits in TRANSITIONS.items() if not exits)
 OPEN_STATES = frozenset(TRANSITIONS) - TERMINAL_STATES
 # States in which the customer has been invited and the access is not yet removed.
-AFTER_INVITE = frozenset({S.AWAITING_CUSTOMER, S.ACTIVATING, S.FAILING, S.REVOKING})
+AFTER_INVITE = frozenset({S.AWAITING_CUSTOMER, S.ACTIVATING, S.FAILING, S.REVOKING, S.CONFIRMING_REMOVAL})
+# States in which staff must (still) see to the removal of the customer's access.
+REMOVAL_STATES = frozenset({S.REVOKING, S.CONFIRMING_REMOVAL})
 # States whose Messenger channel status the scheduler polls.
 POLLED_STATES = frozenset({S.AWAITING_CUSTOMER, S.ACTIVATING, S.FAILING})
 

@@ -126,7 +126,8 @@ def _sinch(settings: Settings, env: Mapping[str, str], transport: httpx.BaseTran
     from sinch import Region, SinchAuthError, SinchClient, SinchCredentials, SinchEndpoints, SinchError
 
     endpoints = SinchEndpoints(auth_url=settings.sinch_auth_url, conversation_url=settings.sinch_conversation_url,
-                               provisioning_url=settings.sinch_provisioning_url)
+                               provisioning_url=settings.sinch_provisioning_url,
+                               subprojects_url=settings.sinch_subprojects_url)
     key_id, key_secret = env.get("SINCH_KEY_ID", "").strip(), env.get("SINCH_KEY_SECRET", "").strip()
     probing = not (key_id and key_secret)
     if probing:
@@ -148,6 +149,33 @@ def _sinch(settings: Settings, env: Mapping[str, str], transport: httpx.BaseTran
         return CheckResult("sinch", False, f"{settings.sinch_auth_url} issued a token for a made-up key: "
                                            "is SINCH_AUTH_URL right?")
     return CheckResult("sinch", True, f"got a token for key {key_id} from {settings.sinch_auth_url}")
+
+
+def _subprojects(settings: Settings, transport: httpx.BaseTransport | None) -> CheckResult:
+    """The ASP's own project and its subprojects, which registration refuses (Subprojects API, closed beta)."""
+    from sinch import Region, SinchClient, SinchCredentials, SinchEndpoints, SinchError, SinchSubprojectsUnavailable
+
+    if not settings.subproject_check_configured:
+        return CheckResult("subprojects", True, "subproject check unavailable: set SINCH_ACCOUNT_KEY_ID and "
+                                                "SINCH_ACCOUNT_KEY_SECRET (a key of our project) to refuse its "
+                                                "subprojects too; our project itself is refused already")
+    endpoints = SinchEndpoints(auth_url=settings.sinch_auth_url, conversation_url=settings.sinch_conversation_url,
+                               provisioning_url=settings.sinch_provisioning_url,
+                               subprojects_url=settings.sinch_subprojects_url)
+    account = SinchCredentials(project_id=settings.sinch_account_project_id, key_id=settings.sinch_account_key_id,
+                               key_secret=settings.sinch_account_key_secret.reveal(), region=Region.US)
+    with SinchClient.create(endpoints=endpoints, transport=transport, timeout=10.0, max_attempts=2) as client:
+        try:
+            found = client.subprojects.list(account)
+        except SinchSubprojectsUnavailable as exc:
+            return CheckResult("subprojects", True, f"subproject check unavailable ({exc.status}: the Subprojects "
+                                                    "API is a closed beta); registering our own project is still "
+                                                    "refused, and each card notes the missing check")
+        except SinchError as exc:
+            return CheckResult("subprojects", False, f"cannot list the subprojects of our project "
+                                                     f"{settings.sinch_account_project_id}: {exc}")
+    return CheckResult("subprojects", True, f"{len(found)} subprojects of our project "
+                                            f"{settings.sinch_account_project_id}: registering any of them is refused")
 
 
 def run_checks(
@@ -176,6 +204,8 @@ def run_checks(
                                                        timeout=10))
         results.extend(_slack(settings, factory(settings)))
         results.append(_sinch(settings, env, sinch_transport))
+        if settings.sinch_account_project_id:
+            results.append(_subprojects(settings, sinch_transport))
     for result in results:
         out.write(result.line() + "\n")
     return all(result.ok for result in results)

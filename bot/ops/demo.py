@@ -64,6 +64,7 @@ class Demo:
     def __init__(self, database_url: str, out: IO[str], *, socket_mode: bool = False) -> None:
         self.out = out
         self.started = time.monotonic()
+        self.following = 0  # which of the demo's onboardings the story follows: the first, then the second Page
         self.slack_state = FakeSlackState()
         for user, name in [(REQUESTER, "rita"), (LEAD, "lena"), (STAFF, "sam")]:
             self.slack_state.add_user(user, name)
@@ -136,10 +137,10 @@ class Demo:
 
     def case(self) -> Onboarding | None:
         new = [case_id for case_id in self._demo_case_ids() if case_id not in self.cases_before]
-        if not new:
+        if len(new) <= self.following:
             return None
         with session_scope(self.runtime.deps.engine) as session:
-            return repo.get_onboarding(session=session, onboarding_id=new[0])
+            return repo.get_onboarding(session=session, onboarding_id=new[self.following])
 
     def wait_for(self, what: str, condition: Callable[[], bool]) -> None:
         """Wait (with a visible heartbeat) until `condition` holds."""
@@ -216,14 +217,50 @@ class Demo:
 
         self.press(STAFF, ActionId.ACCESS_REMOVED, "Access removed")
         self.wait_for("onboarding completed, key secret erased", self.in_state(S.COMPLETED))
+        first = self.case()
+        assert first is not None and first.id is not None
+        self.second_page(first.id, creds.project_id)
         self.wait_for("every Slack message delivered", lambda: not self.runtime.deps.outbox.pending())
         return True
 
-    def transcript(self) -> str:
+    def second_page(self, first_id: int, project_id: str) -> None:
+        """Acme Bikes has a second Facebook Page: same project, a new key, a new app."""
+        self.say(f"@rita types /onboard existing #{first_id}: a second Facebook Page for Acme Bikes, in their project")
+        self.send(self.sim.slash_command(REQUESTER, text=f"existing #{first_id}", channel_id=CHANNEL))
+        view = self.modal_for(REQUESTER, "the second-Page form is open")
+        self.send(self.sim.submit_view(REQUESTER, view_id=view.view_id, values={
+            "existing": str(first_id), "contact_email": FORM["contact_email"],
+            "page": "https://www.facebook.com/acmebikesshop",
+            "page_type": "business", "prerequisites": ["business_verified", "page_admin"], "notes": ""}))
+        self.following = 1
+        self.wait_for("second-Page card posted, approval requested", self.in_state(S.AWAITING_APPROVAL))
+        self.press(LEAD, ActionId.APPROVE, "Approve")
+        self.say("@sam creates a new access key in Acme Bikes' project (the first one was erased)")
+        creds = self.control.create_key(project_id, "eu")
+        self.press(STAFF, ActionId.REGISTER_PROJECT, "Register project")
+        modal = self.modal_for(STAFF, "the register-project form is open, project id filled in")
+        self.send(self.sim.submit_view(STAFF, view_id=modal.view_id, values={
+            "project_id": project_id, "key_id": creds.key_id, "key_secret": creds.key_secret}))
+        self.wait_for("same project, only our apps in it: second app created in EU", self.in_state(S.INVITING))
+        self.press(STAFF, ActionId.INVITATION_SENT, "Invitation sent")
+        self.wait_for("invitation recorded", self.in_state(S.AWAITING_CUSTOMER))
         case = self.case()
-        if case is None or case.thread_ts is None:
-            return "(no thread was posted)"
-        return render_thread(self.slack_state, CHANNEL, case.thread_ts)
+        assert case is not None and case.app_id
+        self.say("the customer connects their second Page")
+        self.control.connect_page(project_id, case.app_id, page_id="100200300400501", page_name="Acme Bikes Shop",
+                                  delay_seconds=1)
+        self.wait_for("second channel ACTIVE, access removal requested", self.in_state(S.REVOKING))
+        self.press(STAFF, ActionId.ACCESS_REMOVED, "Access removed")
+        self.wait_for("second-Page onboarding completed", self.in_state(S.COMPLETED))
+
+    def transcript(self) -> str:
+        threads = []
+        for case_id in [case_id for case_id in self._demo_case_ids() if case_id not in self.cases_before]:
+            with session_scope(self.runtime.deps.engine) as session:
+                case = repo.get_onboarding(session=session, onboarding_id=case_id)
+            if case is not None and case.thread_ts is not None:
+                threads.append(render_thread(self.slack_state, CHANNEL, case.thread_ts))
+        return "\n\n".join(threads) or "(no thread was posted)"
 
 
 def run_demo(out: IO[str] = sys.stdout, *, socket_mode: bool = False, database_url: str | None = None) -> int:
@@ -243,7 +280,7 @@ def run_demo(out: IO[str] = sys.stdout, *, socket_mode: bool = False, database_u
             transcript = demo.transcript()
             case = demo.case()
             demo.close()
-        out.write("\n--- the onboarding thread in #messenger-onboarding ---\n")
+        out.write("\n--- the onboarding threads in #messenger-onboarding ---\n")
         out.write(transcript + "\n")
         final = case.state.value if case else "nothing"
         out.write(f"\nResult: onboarding {'completed' if ok else 'did not complete'} (state: {final}) in "

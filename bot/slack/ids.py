@@ -11,6 +11,7 @@ COMMAND = "/onboard"
 
 class CallbackId(StrEnum):
     INTAKE = "onboard_intake"
+    INTAKE_EXISTING = "onboard_intake_existing"  # a second Page for a customer whose onboarding completed
     REGISTER_PROJECT = "onboard_register_project"
     REJECT = "onboard_reject"
     CANCEL = "onboard_cancel"
@@ -23,5 +24,7 @@ class ActionId(StrEnum):
     RETRY_APP = "onboard_retry_app"
     INVITATION_SENT = "onboard_invitation_sent"
     ACCESS_REMOVED = "onboard_access_removed"
+    WRONG_PAGE = "onboard_wrong_page"
+    REMOVAL_CHECKED = "onboard_removal_checked"
     CANCEL = "onboard_cancel"
     HOME_REFRESH = "onboard_home_refresh"

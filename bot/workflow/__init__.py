@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from bot.workflow.access import apply_channel_status, cancel, confirm_invite, confirm_revocation, expire, remind
+from bot.workflow.access import (
+    apply_channel_status,
+    cancel,
+    confirm_invite,
+    confirm_removal_check,
+    confirm_revocation,
+    expire,
+    keep_access_for_wrong_page,
+    remind,
+)
 from bot.workflow.core import (
     APP_CREATION_LEASE,
     MAX_REASON,
@@ -21,6 +30,7 @@ from bot.workflow.errors import (
     NotAllowed,
     OnboardingError,
     OnboardingNotFound,
+    ProjectNotFresh,
     StateChanged,
     WrongState,
 )
@@ -28,9 +38,12 @@ from bot.workflow.intake import INTAKE_FIELDS, Intake, PageType, parse_intake
 from bot.workflow.notices import STATE_LABELS, NoticeType
 from bot.workflow.operations import (
     approve,
+    base_project,
     check_intake_allowance,
+    check_project,
     record_app_created,
     record_app_failure,
+    record_project_checks,
     register_project,
     reject,
     request_app_retry,
@@ -54,6 +67,7 @@ __all__ = [
     "NoticeType",
     "OnboardingError",
     "OnboardingNotFound",
+    "ProjectNotFresh",
     "PageType",
     "Performer",
     "Step",
@@ -63,16 +77,21 @@ __all__ = [
     "app_display_name",
     "apply_channel_status",
     "approve",
+    "base_project",
     "cancel",
     "check_intake_allowance",
     "confirm_invite",
+    "confirm_removal_check",
     "confirm_revocation",
     "expire",
+    "keep_access_for_wrong_page",
     "load",
     "parse_intake",
     "progress",
     "record_app_created",
+    "check_project",
     "record_app_failure",
+    "record_project_checks",
     "register_project",
     "reject",
     "remind",

@@ -18,7 +18,7 @@ from bot.workflow.core import (
     require_state,
     resolve,
 )
-from bot.workflow.errors import StateChanged, WrongState
+from bot.workflow.errors import NotAllowed, StateChanged, WrongState
 from bot.workflow.notices import (
     STATE_LABELS,
     Cancelled,
@@ -32,20 +32,27 @@ from bot.workflow.notices import (
     Invited,
     Notice,
     Outcome,
+    PageMismatch,
     Reminder,
+    RemovalCheckStep,
     Revoked,
     RevokeReason,
     RevokeStep,
     StepKey,
+    WrongPage,
 )
+from bot.workflow.pages import PageCheck, compare_page
 from bot.workflow.reminders import DueReminder
 from sinch import ChannelStatus, MessengerStatus
 from store import repo
 from store.limits import clip
 from store.models import Onboarding, OutboxKind
-from store.states import AFTER_INVITE, POLLED_STATES, TERMINAL_STATES, OnboardingState
+from store.states import AFTER_INVITE, POLLED_STATES, REMOVAL_STATES, TERMINAL_STATES, OnboardingState
 
-__all__ = ["apply_channel_status", "cancel", "confirm_invite", "confirm_revocation", "expire", "remind"]
+__all__ = [
+    "apply_channel_status", "cancel", "confirm_invite", "confirm_removal_check", "confirm_revocation", "expire",
+    "keep_access_for_wrong_page", "remind",
+]
 
 S = OnboardingState
 # The step message whose buttons are still live in each state (replaced when the case is cancelled).
@@ -69,7 +76,9 @@ def confirm_invite(*, session: Session, onboarding_id: int, actor: Actor, now: d
 
 
 def _revoke_notice(case: Onboarding, reason: RevokeReason) -> RevokeStep:
-    return RevokeStep(reason=reason, email=case.contact_email, project_id=case.project_id)
+    return RevokeStep(reason=reason, email=case.contact_email, project_id=case.project_id,
+                      page_check=case.page_check, requested_page=case.page, page_name=case.page_name,
+                      page_id=case.page_id)
 
 
 Seen = TypeVar("Seen", bound=ChannelSnapshot)
@@ -79,6 +88,36 @@ def _seen(kind: type[Seen], case: Onboarding, reading: MessengerStatus) -> Seen:
     """A channel notice of this kind, recording the status as the poll just saw it."""
     return kind(status=reading.status, description=reading.description, page_name=case.page_name,
                 page_id=case.page_id)
+
+
+def _page_identity(page_id: str | None, page_name: str | None) -> str:
+    """What tells one connected Page from another: its id, or its name when Sinch sent no id."""
+    return (page_id or f"name:{page_name or ''}")[:64]  # the width of the stored column
+
+
+def _kept_wrong_page(case: Onboarding, reading: MessengerStatus) -> bool:
+    """A person said this connected Page is the wrong one: until the customer connects another, nothing moves."""
+    return (case.page_check == PageCheck.WRONG_CONFIRMED
+            and _page_identity(reading.page_id, reading.page_name) == case.wrong_page_id)
+
+
+def _check_page(session: Session, case: Onboarding, reading: MessengerStatus, now: datetime) -> PageMismatch | None:
+    """Compare the connected Page with the requested one; a thread notice the first time it does not match."""
+    if not reading.connected or _kept_wrong_page(case, reading):
+        return None
+    result = compare_page(case.page, page_id=reading.page_id, page_name=reading.page_name)
+    if case.page_check == result:
+        return None
+    case.page_check = result.value
+    if result == PageCheck.UNVERIFIED:
+        return None  # nothing was compared (no Provisioning API): the card says so, the audit has nothing to add
+    repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="page_check", now=now,
+                      detail=f"result={result.value} requested={case.page} page_id={reading.page_id} "
+                             f"page_name={reading.page_name}")
+    if result != PageCheck.MISMATCH:
+        return None
+    return PageMismatch(requester=case.requester_id, requested_page=case.page, page_name=reading.page_name,
+                        page_id=reading.page_id)
 
 
 def apply_channel_status(
@@ -97,11 +136,16 @@ def apply_channel_status(
     case.channel_status = status
     case.channel_description = description
     case.channel_checked_at = now
+    page_notice = _check_page(session, case, reading, now)
     case.page_id = reading.page_id or case.page_id
     case.page_name = clip(reading.page_name, Onboarding, "page_name") if reading.page_name else case.page_name
     session.add(case)
+    if page_notice is not None:
+        report(session, case, now, page_notice)
     detail = f"status={status}" + (f" description={reading.description}" if reading.description else "")
 
+    if status == ChannelStatus.ACTIVE and _kept_wrong_page(case, reading):
+        return changed  # still the Page a person called wrong: the customer keeps access to fix it
     if status == ChannelStatus.ACTIVE:
         case.active_at = now
         case.revoke_outcome = S.COMPLETED
@@ -135,17 +179,69 @@ def apply_channel_status(
     return changed
 
 
-def confirm_revocation(*, session: Session, onboarding_id: int, actor: Actor, now: datetime) -> Onboarding:
-    """Staff removed the customer's access in the dashboard: the case ends and the key secret is erased."""
+def confirm_revocation(
+    *, session: Session, onboarding_id: int, actor: Actor, now: datetime, two_person: bool = False
+) -> Onboarding:
+    """Staff removed the customer's access in the dashboard: the case ends and the key secret is erased.
+
+    With `two_person` (REMOVAL_CONFIRMATION=two-person) it ends only once someone else has confirmed the
+    customer is gone. When the connected Page did not match the request, pressing this button also says the
+    Page is right after all.
+    """
     case = load(session=session, onboarding_id=onboarding_id)
     require_state(case, S.REVOKING, attempted="record the access removal")
     outcome = case.revoke_outcome or S.COMPLETED
     case.revoked_by = actor.user_id
     case.revoked_at = now
-    move(session, case, outcome, actor=actor.user_id, action="confirm_revocation", now=now,
-          attempted="record the access removal")
+    detail = ""
+    if case.page_check == PageCheck.MISMATCH:
+        case.page_check = PageCheck.RIGHT_CONFIRMED.value
+        detail = f"page confirmed right: {case.page_name or case.page_id}"
     resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.REMOVED, by=actor.user_id)
+    if two_person:
+        move(session, case, S.CONFIRMING_REMOVAL, actor=actor.user_id, action="confirm_revocation", now=now,
+             attempted="record the access removal", detail=detail)
+        report(session, case, now, RemovalCheckStep(by=actor.user_id, email=case.contact_email,
+                                                    project_id=case.project_id))
+        return case
+    move(session, case, outcome, actor=actor.user_id, action="confirm_revocation", now=now,
+          attempted="record the access removal", detail=detail)
     report(session, case, now, Revoked(by=actor.user_id, outcome=outcome))
+    return case
+
+
+def confirm_removal_check(*, session: Session, onboarding_id: int, actor: Actor, now: datetime) -> Onboarding:
+    """A second person saw the customer gone from User management: now the case ends."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    require_state(case, S.CONFIRMING_REMOVAL, attempted="confirm the access removal")
+    if actor.user_id == case.revoked_by:
+        raise NotAllowed("You removed the access, so someone else has to confirm the customer is gone.")
+    outcome = case.revoke_outcome or S.COMPLETED
+    case.removal_checked_by = actor.user_id
+    case.removal_checked_at = now
+    move(session, case, outcome, actor=actor.user_id, action="confirm_removal_check", now=now,
+         attempted="confirm the access removal", detail=f"removed by {case.revoked_by}")
+    resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.CHECKED, by=actor.user_id)
+    report(session, case, now, Revoked(by=case.revoked_by or "", outcome=outcome, checked_by=actor.user_id))
+    return case
+
+
+def keep_access_for_wrong_page(*, session: Session, onboarding_id: int, actor: Actor, now: datetime) -> Onboarding:
+    """The confirmer says the connected Page is the wrong one: the customer keeps access to connect the right one."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    require_state(case, S.REVOKING, attempted="keep the customer's access")
+    if case.page_check != PageCheck.MISMATCH or case.revoke_outcome != S.COMPLETED:
+        raise WrongState(f"Onboarding #{case.id} has no Page to correct: remove the customer's access.")
+    case.page_check = PageCheck.WRONG_CONFIRMED.value
+    case.wrong_page_id = _page_identity(case.page_id, case.page_name)
+    case.revoke_outcome = None
+    case.active_at = None
+    case.next_poll_at = now
+    move(session, case, S.AWAITING_CUSTOMER, actor=actor.user_id, action="wrong_page", now=now,
+         attempted="keep the customer's access", detail=f"wrong page: {case.page_name} ({case.page_id})")
+    resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.WRONG_PAGE, by=actor.user_id)
+    report(session, case, now, WrongPage(by=actor.user_id, requested_page=case.page, page_name=case.page_name,
+                                         page_id=case.page_id))
     return case
 
 
@@ -163,7 +259,7 @@ def cancel(
     case = load(session=session, onboarding_id=onboarding_id)
     if case.state in TERMINAL_STATES:
         raise WrongState(f"Onboarding #{case.id} is already {STATE_LABELS[case.state]}.")
-    if case.state == S.REVOKING:
+    if case.state in REMOVAL_STATES:
         raise WrongState(
             f"Onboarding #{case.id} is already waiting for the customer's access to be removed; "
             "confirm the removal in its thread."

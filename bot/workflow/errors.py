@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.workflow.freshness import Verdict
+
 __all__ = [
     "DuplicateOnboarding",
     "IntakeInvalid",
@@ -9,6 +14,7 @@ __all__ = [
     "NotAllowed",
     "OnboardingError",
     "OnboardingNotFound",
+    "ProjectNotFresh",
     "StateChanged",
     "WrongState",
 ]
@@ -53,3 +59,11 @@ class IntakeInvalid(OnboardingError):
 
 class IntakeLimited(OnboardingError):
     """This person opened as many onboardings in the last hour as INTAKE_LIMIT_PER_HOUR allows."""
+
+
+class ProjectNotFresh(OnboardingError):
+    """The project staff tried to register fails the fresh-project check; `verdict` says what was found."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__("This project cannot be used for this onboarding.")
+        self.verdict = verdict

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import ClassVar
 
+from bot.workflow.notice_tags import NoticeType, Outcome, ReminderAbout, RevokeReason, StepKey
 from sinch import Region
 from store import payloads
 from store.states import OnboardingState
@@ -36,6 +36,7 @@ __all__ = [
     "InviteStep",
     "Invited",
     "Notice",
+    "PageMismatch",
     "NoticeType",
     "Outcome",
     "PollRecovered",
@@ -47,89 +48,17 @@ __all__ = [
     "ReminderAbout",
     "Resolution",
     "RevokeReason",
+    "RemovalCheckStep",
     "RevokeStep",
     "Revoked",
     "StepKey",
     "StepNotice",
     "UnknownNotice",
+    "WrongPage",
     "decode_notice",
     "decode_resolution",
     "step_of",
 ]
-
-
-class NoticeType(StrEnum):
-    """The `"type"` a notice is stored under."""
-
-    APPROVAL_REQUEST = "approval_request"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    PROJECT_STEP = "project_step"
-    PROJECT_REGISTERED = "project_registered"
-    APP_CREATED = "app_created"
-    APP_FAILED = "app_failed"
-    INVITE_STEP = "invite_step"
-    CUSTOMER_INSTRUCTIONS = "customer_instructions"
-    INVITED = "invited"
-    CHANNEL_PENDING = "channel_pending"
-    CHANNEL_FAILING = "channel_failing"
-    CHANNEL_RECOVERED = "channel_recovered"
-    CHANNEL_ACTIVE = "channel_active"
-    CHANNEL_OTHER = "channel_other"
-    REVOKE_STEP = "revoke_step"
-    REVOKED = "revoked"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-    REMINDER = "reminder"
-    POLL_TROUBLE = "poll_trouble"
-    POLL_RECOVERED = "poll_recovered"
-
-
-class StepKey(StrEnum):
-    """The runbook's steps (`bot.workflow.steps.STEPS`), also naming the step a thread message asks for."""
-
-    APPROVAL = "approval"
-    PROJECT = "project"
-    APP = "app"
-    INVITE = "invite"
-    CONNECT = "connect"
-    REVOKE = "revoke"
-
-    @classmethod
-    def _missing_(cls, value: object) -> StepKey | None:
-        # Before the steps and the notices shared this enum, the app step's messages were stored as "app_retry".
-        return cls.APP if value == "app_retry" else None
-
-
-class Outcome(StrEnum):
-    """How a step message was resolved (shown in place of its buttons)."""
-
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    REGISTERED = "registered"
-    CREATED = "created"
-    RETRIED = "retried"
-    SENT = "sent"
-    REMOVED = "removed"
-    CANCELLED = "cancelled"
-
-
-class RevokeReason(StrEnum):
-    """Why the customer's access must be removed."""
-
-    ACTIVE = "active"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-
-
-class ReminderAbout(StrEnum):
-    """What a reminder nudges people to do."""
-
-    APPROVAL = "approval"
-    PROJECT = "project"
-    INVITE = "invite"
-    CUSTOMER = "customer"
-    REVOKE = "revoke"
 
 
 # -- step messages: they carry buttons until resolved -----------------------------------------------
@@ -139,12 +68,16 @@ class ReminderAbout(StrEnum):
 class ApprovalRequest:
     tag: ClassVar[NoticeType] = NoticeType.APPROVAL_REQUEST
     step: ClassVar[StepKey] = StepKey.APPROVAL
+    existing_of: int | None = None  # a further Page: the completed onboarding whose project it goes into
+    project_id: str | None = None
 
 
 @dataclass(frozen=True)
 class ProjectStep:
     tag: ClassVar[NoticeType] = NoticeType.PROJECT_STEP
     step: ClassVar[StepKey] = StepKey.PROJECT
+    existing_of: int | None = None
+    project_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,9 +103,26 @@ class RevokeStep:
     reason: RevokeReason
     email: str
     project_id: str | None = None
+    # The Page check (bot.workflow.pages.PageCheck value) as it stood, and the Pages it compared.
+    page_check: str | None = None
+    requested_page: str | None = None
+    page_name: str | None = None
+    page_id: str | None = None
 
 
-StepNotice = ApprovalRequest | ProjectStep | AppFailed | InviteStep | RevokeStep
+@dataclass(frozen=True)
+class RemovalCheckStep:
+    """REMOVAL_CONFIRMATION=two-person: someone other than `by` confirms the customer is gone."""
+
+    tag: ClassVar[NoticeType] = NoticeType.REMOVAL_CHECK_STEP
+    # Still the removal step: its resolution (CHECKED) applies to this message, posted after REMOVED was.
+    step: ClassVar[StepKey] = StepKey.REVOKE
+    by: str
+    email: str
+    project_id: str | None = None
+
+
+StepNotice = ApprovalRequest | ProjectStep | AppFailed | InviteStep | RevokeStep | RemovalCheckStep
 
 
 # -- reports of what happened ---------------------------------------------------------------------
@@ -262,6 +212,29 @@ class Revoked:
     tag: ClassVar[NoticeType] = NoticeType.REVOKED
     by: str
     outcome: OnboardingState
+    checked_by: str | None = None  # two-person removal: who confirmed
+
+
+@dataclass(frozen=True)
+class PageMismatch:
+    """The connected Page is not the one asked for at intake (posted once per Page)."""
+
+    tag: ClassVar[NoticeType] = NoticeType.PAGE_MISMATCH
+    requester: str
+    requested_page: str
+    page_name: str | None = None
+    page_id: str | None = None
+
+
+@dataclass(frozen=True)
+class WrongPage:
+    """The confirmer said the connected Page is wrong: the customer keeps access to connect the right one."""
+
+    tag: ClassVar[NoticeType] = NoticeType.WRONG_PAGE
+    by: str
+    requested_page: str
+    page_name: str | None = None
+    page_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -315,14 +288,16 @@ class UnknownNotice:
 Notice = (
     ApprovalRequest | ProjectStep | AppFailed | InviteStep | RevokeStep | Approved | Rejected | ProjectRegistered
     | AppCreated | CustomerInstructions | Invited | ChannelPending | ChannelRecovered | ChannelActive | ChannelOther
-    | ChannelFailing | Revoked | Cancelled | Expired | Reminder | PollTrouble | PollRecovered | UnknownNotice
+    | ChannelFailing | Revoked | Cancelled | Expired | Reminder | PollTrouble | PollRecovered | RemovalCheckStep
+    | PageMismatch | WrongPage | UnknownNotice
 )
 
 NOTICE_KINDS: dict[str, type[Notice]] = {
     cls.tag: cls for cls in (
         ApprovalRequest, ProjectStep, AppFailed, InviteStep, RevokeStep, Approved, Rejected, ProjectRegistered,
         AppCreated, CustomerInstructions, Invited, ChannelPending, ChannelRecovered, ChannelActive, ChannelOther,
-        ChannelFailing, Revoked, Cancelled, Expired, Reminder, PollTrouble, PollRecovered,
+        ChannelFailing, Revoked, Cancelled, Expired, Reminder, PollTrouble, PollRecovered, RemovalCheckStep,
+        PageMismatch, WrongPage,
     )
 }
 
@@ -339,7 +314,7 @@ class Resolution:
 
 def step_of(notice: Notice) -> StepKey | None:
     """The step a notice's buttons act on, if it is a step message."""
-    if isinstance(notice, ApprovalRequest | ProjectStep | AppFailed | InviteStep | RevokeStep):
+    if isinstance(notice, ApprovalRequest | ProjectStep | AppFailed | InviteStep | RevokeStep | RemovalCheckStep):
         return notice.step
     return None
 
@@ -369,6 +344,7 @@ STATE_LABELS: dict[OnboardingState, str] = {
     OnboardingState.ACTIVATING: "channel activating",
     OnboardingState.FAILING: "channel failing",
     OnboardingState.REVOKING: "waiting for the customer's access to be removed",
+    OnboardingState.CONFIRMING_REMOVAL: "waiting for a second person to confirm the access removal",
     OnboardingState.COMPLETED: "completed",
     OnboardingState.REJECTED: "rejected",
     OnboardingState.CANCELLED: "cancelled",

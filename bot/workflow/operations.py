@@ -6,6 +6,7 @@ Slack outbox rows in the caller's transaction. No Slack, no network.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -23,7 +24,8 @@ from bot.workflow.core import (
     require_state,
     resolve,
 )
-from bot.workflow.errors import DuplicateOnboarding, IntakeLimited
+from bot.workflow.errors import DuplicateOnboarding, IntakeLimited, NotAllowed, ProjectNotFresh
+from bot.workflow.freshness import CheckRecord, FoundApp, ProjectFacts, Verdict, audit_summary, evaluate
 from bot.workflow.intake import Intake
 from bot.workflow.notices import (
     STATE_LABELS,
@@ -46,9 +48,11 @@ from store.states import OnboardingState
 
 __all__ = [
     "approve",
+    "base_project",
     "check_intake_allowance",
     "record_app_created",
     "record_app_failure",
+    "record_project_checks",
     "register_project",
     "reject",
     "request_app_retry",
@@ -77,11 +81,22 @@ def check_intake_allowance(*, session: Session, requester_id: str, now: datetime
 
 
 def submit_intake(
-    *, session: Session, intake: Intake, requester_id: str, channel: str, now: datetime, limit_per_hour: int = 0
+    *, session: Session, intake: Intake, requester_id: str, channel: str, now: datetime, limit_per_hour: int = 0,
+    existing_of: int | None = None,
 ) -> Onboarding:
     """Open a case awaiting approval; refuse if one is already open for the same customer or e-mail, or
-    if the requester reached their hourly limit (`limit_per_hour`, 0 for none)."""
+    if the requester reached their hourly limit (`limit_per_hour`, 0 for none).
+
+    With `existing_of`, a further Page for the customer of that completed onboarding, in its project and region.
+    """
     check_intake_allowance(session=session, requester_id=requester_id, now=now, limit_per_hour=limit_per_hour)
+    base = None
+    if existing_of is not None:
+        base = repo.get_onboarding(session=session, onboarding_id=existing_of)
+        if base is None or base.state != S.COMPLETED or not base.project_id:
+            raise NotAllowed(f"Onboarding #{existing_of} is not a completed onboarding with a project.")
+        if (base.customer_name, base.region) != (intake.customer_name, intake.region.value):
+            raise NotAllowed(f"A second Page keeps the customer and region of onboarding #{existing_of}.")
     key = repo.normalise_name(intake.customer_name)
     existing = repo.find_open_duplicate(session=session, customer_key=key, contact_email=intake.contact_email)
     if existing is not None and existing.id is not None:
@@ -110,13 +125,19 @@ def submit_intake(
         requester_id=requester_id,
         slack_channel=channel,
         app_name=app_display_name(intake.customer_name),
+        existing_of=existing_of,
     )
     repo.add_onboarding(session=session, onboarding=case)
+    if base is not None:
+        # Its own app name, so creating it never finds (and reuses) the app of an earlier Page.
+        case.app_name = app_display_name(f"{intake.customer_name} {case.reference}")
     repo.record_event(
         session=session, onboarding=case, actor=requester_id, action="submit", now=now,
-        to_state=S.AWAITING_APPROVAL, detail=f"region={case.region} page_type={case.page_type}",
+        to_state=S.AWAITING_APPROVAL, detail=f"region={case.region} page_type={case.page_type}"
+        + (f" second_page_of=#{existing_of} project_id={base.project_id}" if base is not None else ""),
     )
-    report(session, case, now, ApprovalRequest())
+    report(session, case, now, ApprovalRequest(existing_of=existing_of,
+                                               project_id=base.project_id if base is not None else None))
     return case
 
 
@@ -131,8 +152,17 @@ def approve(
     case.decided_at = now
     move(session, case, S.CREATING_PROJECT, actor=actor.user_id, action="approve", now=now, attempted="be approved")
     resolve(session, case, now, step=StepKey.APPROVAL, outcome=Outcome.APPROVED, by=actor.user_id)
-    report(session, case, now, Approved(by=actor.user_id), ProjectStep())
+    report(session, case, now, Approved(by=actor.user_id),
+           ProjectStep(existing_of=case.existing_of, project_id=base_project(session=session, onboarding=case)))
     return case
+
+
+def base_project(*, session: Session, onboarding: Onboarding) -> str | None:
+    """The existing project a second-Page onboarding goes into: its base onboarding's (None for a first Page)."""
+    if onboarding.existing_of is None:
+        return None
+    base = repo.get_onboarding(session=session, onboarding_id=onboarding.existing_of)
+    return base.project_id if base is not None else None
 
 
 def reject(
@@ -164,10 +194,23 @@ def register_project(
     key_id: str,
     key_secret_sealed: str,
     now: datetime,
+    apps: Sequence[FoundApp] = (),
+    account_project_id: str = "",
+    subproject_ids: frozenset[str] | None = None,
 ) -> Onboarding:
-    """Staff registered the new project and a verified access key; the bot creates the app next."""
+    """Staff registered the new project and a verified access key; the bot creates the app next.
+
+    The fresh-project check is decided here, in the transaction that stores the project, over the apps and
+    subprojects Sinch reported and the other cases as the database has them now (so two cases cannot both
+    take one project). A project that is not fresh raises ProjectNotFresh and nothing is written.
+    """
     case = load(session=session, onboarding_id=onboarding_id)
     require_state(case, S.CREATING_PROJECT, attempted="take a project")
+    verdict = check_project(session=session, case=case, project_id=project_id, apps=apps,
+                            account_project_id=account_project_id, subproject_ids=subproject_ids)
+    if not verdict.fresh:
+        raise ProjectNotFresh(verdict)
+    case.subproject_check = verdict.subproject_check.value
     case.project_id = project_id
     case.key_id = key_id
     case.key_secret_sealed = key_secret_sealed
@@ -176,10 +219,37 @@ def register_project(
     # The listener creates the app right away; the scheduler takes over only if that attempt never finishes.
     case.next_poll_at = now + APP_CREATION_LEASE
     move(session, case, S.CREATING_APP, actor=actor.user_id, action="register_project", now=now,
-          attempted="take a project", detail=f"project_id={project_id} key_id={key_id}")
+          attempted="take a project",
+          detail=f"project_id={project_id} key_id={key_id} {audit_summary(verdict.records)}")
     resolve(session, case, now, step=StepKey.PROJECT, outcome=Outcome.REGISTERED, by=actor.user_id)
     report(session, case, now, ProjectRegistered(by=actor.user_id, project_id=project_id, key_id=key_id))
     return case
+
+
+def check_project(
+    *, session: Session, case: Onboarding, project_id: str, apps: Sequence[FoundApp], account_project_id: str,
+    subproject_ids: frozenset[str] | None,
+) -> Verdict:
+    """The fresh-project verdict for `case` taking `project_id`, from Sinch's answers and the stored cases."""
+    base = None
+    if case.existing_of is not None:
+        base = repo.get_onboarding(session=session, onboarding_id=case.existing_of)
+    facts = ProjectFacts(
+        project_id=project_id,
+        other_cases=repo.find_by_project(session=session, project_id=project_id, exclude_id=case.id),
+        apps=apps, account_project_id=account_project_id, subproject_ids=subproject_ids, base=base,
+    )
+    return evaluate(case, facts)
+
+
+def record_project_checks(
+    *, session: Session, onboarding_id: int, actor: Actor, project_id: str, records: Sequence[CheckRecord],
+    now: datetime,
+) -> None:
+    """Audit the checks of a refused (or timed-out) registration; the case itself does not change."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    repo.record_event(session=session, onboarding=case, actor=actor.user_id, action="project_refused", now=now,
+                      detail=f"project_id={project_id} {audit_summary(records)}")
 
 
 def record_app_created(

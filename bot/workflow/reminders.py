@@ -21,7 +21,7 @@ S = OnboardingState
 LOOKAHEAD = 64  # enough due times to cover years of daily reminders
 # The states in which somebody can be nudged (CREATING_APP is the bot's own step).
 REMINDED_STATES = (S.AWAITING_APPROVAL, S.CREATING_PROJECT, S.INVITING, S.AWAITING_CUSTOMER, S.ACTIVATING,
-                   S.FAILING, S.REVOKING)
+                   S.FAILING, S.REVOKING, S.CONFIRMING_REMOVAL)
 _MANUAL_STEP = {S.AWAITING_APPROVAL: ReminderAbout.APPROVAL, S.CREATING_PROJECT: ReminderAbout.PROJECT,
                 S.INVITING: ReminderAbout.INVITE}
 
@@ -67,11 +67,13 @@ def due_reminder(case: Onboarding, now: datetime, timers: Timers) -> DueReminder
             return DueReminder(ReminderAbout.CUSTOMER, None, waited=timers.customer_reminder_after,
                                expires_after=timers.customer_expire_after)
         return None
-    if case.state == S.REVOKING:
+    if case.state in (S.REVOKING, S.CONFIRMING_REMOVAL):
+        # Two-person removal: until someone else confirms, the removal is chased on the same schedule.
         due = due_count(since=case.state_entered_at, now=now, offsets=revoke_due_times(timers, LOOKAHEAD))
         if due <= case.reminders_sent:
             return None
-        return DueReminder(ReminderAbout.REVOKE, due,
+        removal = ReminderAbout.REVOKE if case.state == S.REVOKING else ReminderAbout.REMOVAL_CHECK
+        return DueReminder(removal, due,
                            escalated=now - case.state_entered_at >= timers.revoke_escalate_after)
     about = _MANUAL_STEP.get(case.state)
     if about is None:

@@ -53,8 +53,10 @@ STEPS: tuple[Step, ...] = (
          frozenset({S.INVITING}), lambda case: case.invited_at is not None),
     Step(StepKey.CONNECT, Performer.CUSTOMER,
          frozenset({S.AWAITING_CUSTOMER, S.ACTIVATING, S.FAILING}), lambda case: case.active_at is not None),
+    # With REMOVAL_CONFIRMATION=two-person the step is done once a second person has confirmed it.
     Step(StepKey.REVOKE, Performer.PERSON,
-         frozenset({S.REVOKING}), lambda case: case.revoked_at is not None),
+         frozenset({S.REVOKING, S.CONFIRMING_REMOVAL}),
+         lambda case: case.revoked_at is not None and case.state != S.CONFIRMING_REMOVAL),
 )
 
 

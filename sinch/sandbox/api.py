@@ -12,7 +12,7 @@ from sinch.sandbox.routing import Route
 from sinch.sandbox.state import AccessKey, App, SandboxState
 from sinch.sandbox.wsgi import BadRequestBody, Request, Response, json_response
 
-__all__ = ["API_ROUTES", "NO_MESSENGER_CHANNEL"]
+__all__ = ["API_ROUTES", "NO_MESSENGER_CHANNEL", "authenticate", "authorize"]
 
 NO_MESSENGER_CHANNEL = "conversation_app_no_messenger_channel"
 _CONVERSATION = "/conversation/{region}/v1/projects/{project}"
@@ -33,7 +33,7 @@ def _unauthenticated(path: str, message: str, challenge: str) -> Response:
     return conversation_error(401, message, headers=headers)
 
 
-def _authenticate(state: SandboxState, request: Request) -> AccessKey | Response:
+def authenticate(state: SandboxState, request: Request) -> AccessKey | Response:
     """The key behind a Bearer token or Basic credentials, or a 401 in the route's API format."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
@@ -54,10 +54,10 @@ def _authenticate(state: SandboxState, request: Request) -> AccessKey | Response
     return _unauthenticated(request.path, "Request is missing authentication credentials.", 'Bearer realm="sinch"')
 
 
-def _authorize(state: SandboxState, request: Request, project_id: str) -> AccessKey | Response:
+def authorize(state: SandboxState, request: Request, project_id: str) -> AccessKey | Response:
     """The key, if it authenticates and belongs to the project (keys are project-scoped)."""
-    key = _authenticate(state, request)
-    if isinstance(key, Response) or key.project_id == project_id:
+    key = authenticate(state, request)
+    if isinstance(key, Response) or state.key_reaches(key, project_id):
         return key
     message = f"Access key {key.key_id} is not associated with project {project_id}"
     if api_of(request.path) == "provisioning":
@@ -77,7 +77,7 @@ def _scope(state: SandboxState, request: Request, params: dict[str, str]) -> Reg
     region = _region(params["region"])
     if isinstance(region, Response):
         return region
-    key = _authorize(state, request, params["project"])
+    key = authorize(state, request, params["project"])
     return key if isinstance(key, Response) else region
 
 
@@ -171,7 +171,7 @@ def delete_app(state: SandboxState, request: Request, params: dict[str, str]) ->
 
 def messenger_status(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
     """Provisioning GET messenger: status, statusDescription, id (Page), name (Page)."""
-    key = _authorize(state, request, params["project"])
+    key = authorize(state, request, params["project"])
     if isinstance(key, Response):
         return key
     if ULID_PATTERN.fullmatch(params["app"]) is None:

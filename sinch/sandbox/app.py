@@ -14,6 +14,7 @@ from sinch.sandbox.dashboard import CONTROL_ROUTES, ControlError, error_response
 from sinch.sandbox.formats import default_error
 from sinch.sandbox.routing import match
 from sinch.sandbox.state import Fault, SandboxState
+from sinch.sandbox.subprojects_api import SUBPROJECT_ROUTES
 from sinch.sandbox.wsgi import Request, Response, StartResponse, WSGIEnviron, json_response
 
 __all__ = ["UNMATCHED", "ConnectionDropped", "SandboxApp", "make_app"]
@@ -71,7 +72,7 @@ class SandboxApp:
             return error_response(exc)
 
     def _api(self, request: Request) -> Response:
-        found = match(API_ROUTES, request.method, request.path)
+        found = match(API_ROUTES + SUBPROJECT_ROUTES, request.method, request.path)
         faults = self.state.record_request(UNMATCHED if found is None else found.key, request.method, request.path)
         latency_ms = sum(fault.latency_ms for fault in faults)
         if latency_ms:

@@ -33,6 +33,28 @@ class SandboxControl:
             region=Region(region),
         )
 
+    def create_subproject(
+        self, parent_project_id: str, name: str, region: Region | str = Region.US
+    ) -> SinchCredentials:
+        """A subproject of `parent_project_id` and an access key made in it, as credentials for `region`."""
+        created = self._call("POST", f"/projects/{parent_project_id}/subprojects", {"name": name})
+        return SinchCredentials(
+            project_id=created["project_id"],
+            key_id=created["key_id"],
+            key_secret=created["key_secret"],
+            region=Region(region),
+        )
+
+    def create_key(self, project_id: str, region: Region | str = Region.US) -> SinchCredentials:
+        """One more access key of an existing project, as staff create it in the dashboard."""
+        created = self._call("POST", f"/projects/{project_id}/keys", {})
+        return SinchCredentials(
+            project_id=project_id,
+            key_id=created["key_id"],
+            key_secret=created["key_secret"],
+            region=Region(region),
+        )
+
     def connect_page(
         self,
         project_id: str,

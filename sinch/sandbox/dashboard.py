@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sinch.sandbox.routing import Route
-from sinch.sandbox.state import SandboxState
+from sinch.sandbox.state import SandboxState, SubprojectRefused
 from sinch.sandbox.wsgi import BadRequestBody, Request, Response, json_response
 
 __all__ = ["CONTROL_ROUTES", "OUTCOMES", "ControlError"]
@@ -69,6 +69,27 @@ def create_project(state: SandboxState, request: Request, params: dict[str, str]
     name = _text(_body(request, {"name"}), "name")
     project, key = state.create_project(name)
     return json_response(201, {"project_id": project.project_id, "key_id": key.key_id, "key_secret": key.secret})
+
+
+def create_subproject(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
+    """POST /_sandbox/projects/{project}/subprojects {"name"}: a subproject and an access key of its own."""
+    name = _text(_body(request, {"name"}), "name")
+    try:
+        project = state.create_subproject(params["project"], name)
+    except SubprojectRefused as exc:
+        raise ControlError(str(exc), status=404 if exc.not_found else 400) from exc
+    key = state.add_key(project.project_id)
+    return json_response(201, {"project_id": project.project_id, "parent_project_id": project.parent_project_id,
+                               "key_id": key.key_id, "key_secret": key.secret})
+
+
+def create_key(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
+    """POST /_sandbox/projects/{project}/keys: one more access key of a project (shown once)."""
+    _body(request, set())
+    if not state.has_project(params["project"]):
+        raise ControlError(f"no project {params['project']}", status=404)
+    key = state.add_key(params["project"])
+    return json_response(201, {"project_id": params["project"], "key_id": key.key_id, "key_secret": key.secret})
 
 
 def connect_messenger(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
@@ -171,6 +192,8 @@ def show_state(state: SandboxState, request: Request, params: dict[str, str]) ->
 
 CONTROL_ROUTES = (
     Route("/_sandbox/projects", {"POST": create_project}),
+    Route("/_sandbox/projects/{project}/subprojects", {"POST": create_subproject}),
+    Route("/_sandbox/projects/{project}/keys", {"POST": create_key}),
     Route("/_sandbox/projects/{project}/apps/{app}/messenger", {"POST": connect_messenger}),
     Route("/_sandbox/faults", {"POST": add_fault, "DELETE": clear_faults}),
     Route("/_sandbox/reset", {"POST": reset}),

@@ -70,8 +70,10 @@ def oauth_error(status: int, error: str, description: str, *, headers: list[tupl
 
 
 def api_of(path: str) -> str:
-    """Which API a path belongs to: oauth, conversation, provisioning, or other."""
-    for prefix, api in (("/oauth2/", "oauth"), ("/conversation/", "conversation"), ("/provisioning/", "provisioning")):
+    """Which API a path belongs to: oauth, conversation, provisioning, subprojects, or other."""
+    prefixes = (("/oauth2/", "oauth"), ("/conversation/", "conversation"), ("/provisioning/", "provisioning"),
+                ("/subprojects/", "subprojects"))
+    for prefix, api in prefixes:
         if path.startswith(prefix):
             return api
     return "other"

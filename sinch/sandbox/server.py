@@ -29,6 +29,7 @@ def endpoints_for(url: str) -> SinchEndpoints:
         auth_url=base,
         conversation_url=f"{base}/conversation/{{region}}",
         provisioning_url=f"{base}/provisioning",
+        subprojects_url=f"{base}/subprojects",
     )
 
 

@@ -13,7 +13,9 @@ from typing import Any
 from sinch.models import Region
 from sinch.sandbox.ids import new_access_token, new_app_id, new_key_secret, new_page_token, new_uuid
 
-__all__ = ["AccessKey", "App", "Fault", "MessengerConnection", "Project", "SandboxState", "TokenCheck"]
+__all__ = [
+    "AccessKey", "App", "Fault", "MessengerConnection", "Project", "SandboxState", "SubprojectRefused", "TokenCheck",
+]
 
 # What each connect outcome looks like in the Conversation API, which has no ERROR status.
 CONVERSATION_STATUS = {"ACTIVE": "ACTIVE", "FAILING": "FAILING", "ERROR": "FAILING"}
@@ -22,10 +24,21 @@ DEFAULT_FAILURE = "The Page access token could not be exchanged for a long-lived
 
 @dataclass
 class Project:
-    """A customer project, as staff create it in the dashboard."""
+    """A project as staff create it in the dashboard, or a subproject (`parent_project_id` set)."""
 
     project_id: str
     name: str
+    parent_project_id: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    created_at: float = 0.0
+
+
+class SubprojectRefused(ValueError):
+    """A subproject that cannot be created: unknown parent, or a parent that is itself a subproject."""
+
+    def __init__(self, message: str, *, not_found: bool = False) -> None:
+        super().__init__(message)
+        self.not_found = not_found
 
 
 @dataclass
@@ -158,6 +171,46 @@ class SandboxState:
             self.keys[key.key_id] = key
             return project, key
 
+    def create_subproject(
+        self, parent_project_id: str, name: str, labels: dict[str, str] | None = None
+    ) -> Project:
+        """A subproject of a (parent) project; Sinch allows no subprojects of subprojects."""
+        with self.lock:
+            parent = self.projects.get(parent_project_id)
+            if parent is None:
+                raise SubprojectRefused(f"Project {parent_project_id} not found", not_found=True)
+            if parent.parent_project_id is not None:
+                raise SubprojectRefused(f"Project {parent_project_id} is a subproject and cannot have subprojects")
+            project = Project(project_id=new_uuid(), name=name, parent_project_id=parent_project_id,
+                              labels=dict(labels or {}), created_at=self.clock())
+            self.projects[project.project_id] = project
+            return project
+
+    def add_key(self, project_id: str) -> AccessKey:
+        """A further access key of an existing project (or subproject)."""
+        with self.lock:
+            key = AccessKey(key_id=new_uuid(), project_id=project_id, secret=new_key_secret())
+            self.keys[key.key_id] = key
+            return key
+
+    def subprojects_of(self, parent_project_id: str) -> list[Project]:
+        """The parent's subprojects, oldest first."""
+        with self.lock:
+            return [p for p in self.projects.values() if p.parent_project_id == parent_project_id]
+
+    def project(self, project_id: str) -> Project | None:
+        """The project or subproject with this id."""
+        with self.lock:
+            return self.projects.get(project_id)
+
+    def key_reaches(self, key: AccessKey, project_id: str) -> bool:
+        """A key acts on its own project and, as Sinch documents, on that project's subprojects."""
+        if key.project_id == project_id:
+            return True
+        with self.lock:
+            project = self.projects.get(project_id)
+            return project is not None and project.parent_project_id == key.project_id
+
     def has_project(self, project_id: str) -> bool:
         """True when the project exists."""
         with self.lock:
@@ -278,6 +331,7 @@ class SandboxState:
                     {
                         "project_id": project.project_id,
                         "name": project.name,
+                        "parent_project_id": project.parent_project_id,
                         "key_ids": [k.key_id for k in self.keys.values() if k.project_id == project.project_id],
                     }
                     for project in self.projects.values()

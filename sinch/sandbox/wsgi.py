@@ -27,6 +27,7 @@ class Request:
     path: str
     headers: dict[str, str]  # lower-case names
     body: bytes
+    query: dict[str, str] = field(default_factory=dict)  # first value of each query parameter
 
     @classmethod
     def from_environ(cls, environ: WSGIEnviron) -> Request:
@@ -46,6 +47,7 @@ class Request:
             path=_decode_path(environ.get("PATH_INFO", "")) or "/",
             headers=headers,
             body=body,
+            query={name: values[0] for name, values in parse_qs(environ.get("QUERY_STRING", "")).items()},
         )
 
     def json(self) -> Any:

@@ -80,3 +80,11 @@ def test_pacing(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url
     assert details["max_posts_in_1s"] <= 1
     assert details["rate_limited"] >= 1 and len(details["retry_after_waits_s"]) == details["rate_limited"]
     assert details["first_to_last_post_s"] >= details["floor_s"]
+
+
+@pytest.mark.e2e
+def test_register(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: str) -> None:
+    data = run_bench("register", tmp_path, capsys, database_url)
+    details = data["details"]
+    assert len(details["latencies_ms"]) == 3 and all(0 < ms < 3000 for ms in details["latencies_ms"])
+    assert {f["metric"]: f["measured"] for f in data["figures"]}["registrations refused"] == 0

@@ -81,6 +81,7 @@ class BotHarness:
             # Tests open many onboardings as one person within one (frozen) hour; the hourly limit has its
             # own tests (tests/security/test_flood.py), which set it.
             "INTAKE_LIMIT_PER_HOUR": "0",
+            "SINCH_SUBPROJECTS_URL": f"{SANDBOX}/subprojects",
             **env,
         }
         self.settings = Settings.from_env(settings_env)

@@ -33,6 +33,13 @@ EVERY_KIND: list[n.Notice] = [
     n.Reminder(state=OnboardingState.REVOKING, since=AT, mention=("U1", "U2"), about=n.ReminderAbout.CUSTOMER,
                waited=timedelta(days=3), expires_after=timedelta(days=14)),
     n.PollTrouble(failures=3, error="timeout"), n.PollRecovered(),
+    n.RemovalCheckStep(by="U3", email="a@acme.example", project_id="p-1"),
+    n.PageMismatch(requester="U1", requested_page="https://facebook.com/acme", page_name="Other", page_id="9"),
+    n.WrongPage(by="U3", requested_page="https://facebook.com/acme", page_name="Other", page_id="9"),
+    n.Revoked(by="U3", outcome=OnboardingState.COMPLETED, checked_by="U4"),
+    n.RevokeStep(reason=n.RevokeReason.ACTIVE, email="a@acme.example", page_check="mismatch",
+                 requested_page="https://facebook.com/acme", page_name="Other", page_id="9"),
+    n.ApprovalRequest(existing_of=3, project_id="p-1"), n.ProjectStep(existing_of=3, project_id="p-1"),
 ]
 
 

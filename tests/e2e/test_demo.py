@@ -25,11 +25,13 @@ def test_the_demo_completes_an_onboarding_and_prints_the_thread(tmp_path: Path, 
     out = result.stdout
     for step in ("presses “Approve”", "presses “Register project”", "Conversation API app created in EU",
                  "presses “Invitation sent”", "connects their Facebook Page", "channel PENDING",
-                 "channel ACTIVE", "presses “Access removed”", "onboarding completed"):
+                 "channel ACTIVE", "presses “Access removed”", "onboarding completed", "/onboard existing #1",
+                 "second app created in EU", "second-Page onboarding completed"):
         assert step in out, step
-    transcript = out[out.index("--- the onboarding thread"):]
+    transcript = out[out.index("--- the onboarding threads"):]
     for text in ("Approval needed", "not a subproject", "Limited member", "Text to send the customer",
-                 "*PENDING*", "*ACTIVE*", "Remove the customer's access now", "Onboarding *completed*"):
+                 "*PENDING*", "*ACTIVE*", "Remove the customer's access now", "Onboarding *completed*",
+                 "a further Page, after onboarding #1", "no new project"):
         assert text in transcript, text
     assert "Result: onboarding completed (state: completed)" in out
     assert not list(tmp_path.iterdir()), "the demo leaves no files behind"
@@ -47,7 +49,9 @@ def test_the_demo_runs_on_the_database_it_is_given(tmp_path: Path, database_url:
     try:
         with Session(engine) as session:
             cases = session.exec(select(Onboarding)).all()
+            # The first Page, then the second Page in the same project (`/onboard existing`).
             assert [(case.customer_name, case.state, case.key_secret_sealed) for case in cases] == [
-                ("Acme Bikes", OnboardingState.COMPLETED, None)]
+                ("Acme Bikes", OnboardingState.COMPLETED, None)] * 2
+            assert cases[1].existing_of == cases[0].id and cases[1].project_id == cases[0].project_id
     finally:
         engine.dispose()

@@ -7,13 +7,16 @@ from datetime import datetime
 from slack_sdk.models.blocks import Block, ConfirmObject, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.slack.blocks.base import Rendered, actions, button, context, section
+from bot.slack.blocks.guards import SUBPROJECT_NOTES
 from bot.slack.blocks.replies import TOKEN_TYPE
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import age, clip, escape, mention, when
 from bot.workflow import STATE_LABELS, Performer, StepProgress, progress
+from bot.workflow.freshness import SubprojectCheck
 from bot.workflow.notices import StepKey
+from bot.workflow.pages import PageCheck
 from store.models import Onboarding
-from store.states import TERMINAL_STATES, OnboardingState
+from store.states import REMOVAL_STATES, TERMINAL_STATES, OnboardingState
 
 __all__ = ["STATE_EMOJI", "status_card"]
 
@@ -28,6 +31,7 @@ STATE_EMOJI: dict[OnboardingState, str] = {
     S.ACTIVATING: ":arrows_counterclockwise:",
     S.FAILING: ":warning:",
     S.REVOKING: ":rotating_light:",
+    S.CONFIRMING_REMOVAL: ":eyes:",
     S.COMPLETED: ":white_check_mark:",
     S.REJECTED: ":no_entry_sign:",
     S.CANCELLED: ":heavy_multiplication_x:",
@@ -80,11 +84,9 @@ def _channel(case: Onboarding) -> str:
 def status_card(case: Onboarding, *, now: datetime) -> Rendered:
     """The parent message of the case's thread."""
     state_line = f"{STATE_EMOJI[case.state]} *{STATE_LABELS[case.state]}*"
-    if case.state == S.REVOKING and case.revoke_outcome is not None:
+    if case.state in REMOVAL_STATES and case.revoke_outcome is not None:
         state_line += f" (then {case.revoke_outcome.value})"
-    page = escape(case.page)
-    if case.page_name:
-        page += f"\nconnected: {escape(case.page_name)}" + (f" (`{escape(case.page_id)}`)" if case.page_id else "")
+    page = escape(case.page) + _connected_page(case)
     app = "-"
     if case.app_name:
         app = escape(case.app_name) + (f"\n`{escape(case.app_id)}`" if case.app_id else " _(not created yet)_")
@@ -108,10 +110,15 @@ def status_card(case: Onboarding, *, now: datetime) -> Rendered:
     if case.notes:
         blocks.append(context(f"*Notes:* {escape(clip(case.notes, 1500))}"))
     footer = f"{case.reference} · opened {when(case.created_at)} · last change {age(case.updated_at, now)} ago"
+    if case.existing_of is not None:
+        footer += f" · a further Page for the customer of #{case.existing_of}, in the same project"
     if not case.chat_button:
         footer += " · :warning: no Messenger chat button on the Page yet"
+    note = SUBPROJECT_NOTES.get(SubprojectCheck(case.subproject_check)) if case.subproject_check else None
+    if note:
+        footer += f" · :information_source: {note}"
     blocks.append(context(footer))
-    if case.state not in TERMINAL_STATES and case.state != S.REVOKING:
+    if case.state not in TERMINAL_STATES and case.state not in REMOVAL_STATES:
         blocks.append(actions(button(
             "Cancel onboarding", ActionId.CANCEL, str(case.id), style="danger",
             confirm=ConfirmObject(title="Cancel this onboarding?", text="You'll be asked for a reason.",
@@ -121,9 +128,29 @@ def status_card(case: Onboarding, *, now: datetime) -> Rendered:
     return Rendered(text=fallback, blocks=blocks)
 
 
+def _connected_page(case: Onboarding) -> str:
+    """The connected Page and whether it is the requested one."""
+    connected = ""
+    if case.page_name or case.page_id:
+        connected = escape(case.page_name or "") + (f" (`{escape(case.page_id)}`)" if case.page_id else "")
+    match case.page_check:
+        case PageCheck.MATCH | PageCheck.RIGHT_CONFIRMED:
+            return f"\n:white_check_mark: connected: {connected}"
+        case PageCheck.MISMATCH:
+            return f"\n:warning: connected Page *{connected}*, requested *{escape(clip(case.page, 300))}*"
+        case PageCheck.WRONG_CONFIRMED:
+            return f"\n:warning: wrong Page connected ({connected}); the customer keeps access to fix it"
+        case PageCheck.UNVERIFIED:
+            return "\n_the connected Page could not be verified (no Provisioning API)_"
+    return f"\nconnected: {connected}" if connected else ""
+
+
 def _access(case: Onboarding, now: datetime) -> str:
     if case.invited_at is None:
         return "not invited"
+    if case.revoked_at is not None and case.state == S.CONFIRMING_REMOVAL:
+        return (f"removed by {mention(case.revoked_by)} {when(case.revoked_at)}; :eyes: waiting for someone else "
+                "to confirm")
     if case.revoked_at is not None:
         return f"removed by {mention(case.revoked_by)} {when(case.revoked_at)}"
     return f":key: has access for {age(case.invited_at, now)}"

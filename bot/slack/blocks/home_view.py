@@ -25,14 +25,16 @@ LINES_PER_SECTION = 10
 MAX_ACCESS_LINES = 30
 MAX_OVERDUE_LINES = 20
 MAX_LINES_PER_STATE = 10
-_HUMAN_STEPS = {S.AWAITING_APPROVAL, S.CREATING_PROJECT, S.INVITING, S.REVOKING}
+_HUMAN_STEPS = {S.AWAITING_APPROVAL, S.CREATING_PROJECT, S.INVITING, S.REVOKING, S.CONFIRMING_REMOVAL}
 # Open states in workflow order (the transition table's order), for a stable layout.
 _STATE_ORDER = [state for state in TRANSITIONS if state in OPEN_STATES]
 
 
 def access_holders(cases: Sequence[Onboarding]) -> list[Onboarding]:
     """Customers invited into our account and not yet removed: those due for removal first, oldest first."""
-    holders = [c for c in cases if c.invited_at is not None and c.revoked_at is None and c.state in OPEN_STATES]
+    # Under two-person removal, a removal nobody else has confirmed yet still counts as access held.
+    holders = [c for c in cases if c.invited_at is not None and c.state in OPEN_STATES
+               and (c.revoked_at is None or c.state == S.CONFIRMING_REMOVAL)]
     return sorted(holders, key=lambda c: (c.state != S.REVOKING,
                                           c.state_entered_at if c.state == S.REVOKING else c.invited_at))
 
@@ -41,7 +43,7 @@ def overdue(cases: Sequence[Onboarding], now: datetime, *, manual_after: timedel
             revoke_after: timedelta) -> list[Onboarding]:
     """Cases waiting on a person for longer than their first reminder, most overdue first."""
     def limit(case: Onboarding) -> timedelta:
-        return revoke_after if case.state == S.REVOKING else manual_after
+        return revoke_after if case.state in (S.REVOKING, S.CONFIRMING_REMOVAL) else manual_after
 
     late = [c for c in cases if c.state in _HUMAN_STEPS and now - c.state_entered_at >= limit(c)]
     return sorted(late, key=lambda c: c.state_entered_at + limit(c))

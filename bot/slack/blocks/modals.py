@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -29,11 +30,13 @@ from sinch import Region
 from store.models import Onboarding
 
 __all__ = [
-    "REGISTER_FIELDS", "cancel_modal", "intake_modal", "intake_view", "reason_modal", "register_project_modal",
+    "REGISTER_FIELDS", "cancel_modal", "existing_intake_modal",
+    "intake_modal", "intake_view", "reason_modal", "register_project_modal",
     "reject_modal",
 ]
 
 REGISTER_FIELDS = ("project_id", "key_id", "key_secret")
+MAX_SELECT_OPTIONS = 100  # Slack's limit for a static select
 _REGION_LABELS = {Region.US: "US", Region.EU: "EU", Region.BR: "BR (Brazil)"}
 
 
@@ -50,6 +53,37 @@ def _text_input(block_id: str, label: str, *, hint: str | None = None, optional:
     )
 
 
+def _contact_email() -> InputBlock:
+    return InputBlock(block_id="contact_email", label="Customer's contact e-mail",
+                      hint="The address the customer logs in to Sinch with; they are invited as Limited member.",
+                      element=EmailInputElement(action_id="contact_email"))
+
+
+def _page_blocks() -> list[InputBlock]:
+    """The Page, its owner, the prerequisites and notes: the same for a first and a second Page."""
+    return [
+        _text_input("page", "Facebook Page name or URL", max_length=300,
+                    hint="Its URL (facebook.com/… or profile.php?id=…) lets the bot check the connected Page."),
+        InputBlock(
+            block_id="page_type", label="Who owns the Page?",
+            element=RadioButtonsElement(action_id="page_type", options=[
+                Option(value="personal", label="A person (User access token)"),
+                Option(value="business", label="A business in Meta Business Manager (System User token)"),
+            ]),
+        ),
+        InputBlock(
+            block_id="prerequisites", label="Prerequisites", optional=True,
+            hint="The first two are required before we invite anyone.",
+            element=CheckboxesElement(action_id="prerequisites", options=[
+                Option(value="business_verified", label="The customer's business is verified in Meta"),
+                Option(value="page_admin", label="The customer is an admin of the Facebook Page"),
+                Option(value="chat_button", label="The Page has a Messenger chat button"),
+            ]),
+        ),
+        _text_input("notes", "Notes", optional=True, multiline=True, max_length=2000),
+    ]
+
+
 def intake_modal() -> View:
     """The `/onboard` form. Static on purpose: it opens before anything touches the DB or network."""
     return View(
@@ -60,33 +94,41 @@ def intake_modal() -> View:
         close="Cancel",
         blocks=[
             _text_input("customer_name", "Customer name", max_length=100),
-            InputBlock(block_id="contact_email", label="Customer's contact e-mail",
-                       hint="The address the customer logs in to Sinch with; they are invited as Limited member.",
-                       element=EmailInputElement(action_id="contact_email")),
+            _contact_email(),
             InputBlock(
                 block_id="region", label="Region",
                 hint="Where the customer's data must live. It cannot be changed once the app is created.",
                 element=StaticSelectElement(action_id="region", placeholder="Choose a region", options=[
                     Option(value=region.value, label=label) for region, label in _REGION_LABELS.items()]),
             ),
-            _text_input("page", "Facebook Page name or URL", max_length=300),
-            InputBlock(
-                block_id="page_type", label="Who owns the Page?",
-                element=RadioButtonsElement(action_id="page_type", options=[
-                    Option(value="personal", label="A person (User access token)"),
-                    Option(value="business", label="A business in Meta Business Manager (System User token)"),
-                ]),
-            ),
-            InputBlock(
-                block_id="prerequisites", label="Prerequisites", optional=True,
-                hint="The first two are required before we invite anyone.",
-                element=CheckboxesElement(action_id="prerequisites", options=[
-                    Option(value="business_verified", label="The customer's business is verified in Meta"),
-                    Option(value="page_admin", label="The customer is an admin of the Facebook Page"),
-                    Option(value="chat_button", label="The Page has a Messenger chat button"),
-                ]),
-            ),
-            _text_input("notes", "Notes", optional=True, multiline=True, max_length=2000),
+            *_page_blocks(),
+        ],
+    )
+
+
+def _existing_option(case: Onboarding) -> Option:
+    return Option(value=str(case.id), label=clip(f"{case.reference} {case.customer_name} · {case.region.upper()}", 75))
+
+
+def existing_intake_modal(completed: Sequence[Onboarding], chosen: Onboarding | None = None) -> View:
+    """`/onboard existing`: another Page for a customer whose onboarding completed, in that same project."""
+    options = [_existing_option(case) for case in completed[:MAX_SELECT_OPTIONS]]
+    return View(
+        type="modal",
+        callback_id=CallbackId.INTAKE_EXISTING,
+        title="Another Page",
+        submit="Submit",
+        close="Cancel",
+        blocks=[
+            section("A further Facebook Page for an existing customer: the bot reuses the customer's project and "
+                    "region, creates a new app in it, and the customer connects the new Page as before."),
+            InputBlock(block_id="existing", label="Existing customer project",
+                       hint="Completed onboardings, newest first.",
+                       element=StaticSelectElement(action_id="existing", placeholder="Choose the customer",
+                                                   options=options,
+                                                   initial_option=_existing_option(chosen) if chosen else None)),
+            _contact_email(),
+            *_page_blocks(),
         ],
     )
 
@@ -103,8 +145,15 @@ def intake_view() -> dict[str, Any]:
     return loaded
 
 
-def register_project_modal(case: Onboarding) -> View:
-    """Staff paste the new project's id and an access key made in it; the bot verifies before storing."""
+def register_project_modal(case: Onboarding, *, existing_project: str | None = None) -> View:
+    """Staff paste the new project's id and an access key made in it; the bot verifies before storing.
+
+    For a second Page, `existing_project` (the project of the completed onboarding) is filled in.
+    """
+    lead = (f"*{escape(clip(case.customer_name, 200))}* ({case.reference}), region *{case.region.upper()}*. "
+            + ("Use the *project* you just created (not a subproject)." if existing_project is None else
+               f"A second Page: use the customer's existing project `{escape(existing_project)}` and a *new* "
+               "access key made in it (the old one was erased)."))
     return View(
         type="modal",
         callback_id=CallbackId.REGISTER_PROJECT,
@@ -113,13 +162,14 @@ def register_project_modal(case: Onboarding) -> View:
         submit="Verify and save",
         close="Cancel",
         blocks=[
-            section(f"*{escape(clip(case.customer_name, 200))}* ({case.reference}), region "
-                    f"*{case.region.upper()}*. Use the *project* you just created (not a subproject)."),
-            _text_input("project_id", "Project id", placeholder="e.g. 8e7c2a4f-…", max_length=64),
+            section(lead),
+            _text_input("project_id", "Project id", placeholder="e.g. 8e7c2a4f-…", max_length=64,
+                        initial_value=existing_project),
             _text_input("key_id", "Access key id", max_length=64),
             _text_input("key_secret", "Access key secret", max_length=200,
                         hint="Stored encrypted, used only for this customer's app, erased when the onboarding ends."),
-            context("The bot gets a token with this key and lists the project's apps before saving anything."),
+            context("The bot gets a token with this key and checks the project is fresh (no apps in any region, "
+                    "not in use by another onboarding, not ours, not a subproject) before saving anything."),
         ],
     )
 

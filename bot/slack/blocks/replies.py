@@ -30,6 +30,7 @@ from bot.workflow.notices import (
     InviteStep,
     Notice,
     Outcome,
+    PageMismatch,
     PollRecovered,
     PollTrouble,
     ProjectRegistered,
@@ -37,12 +38,15 @@ from bot.workflow.notices import (
     Rejected,
     Reminder,
     ReminderAbout,
+    RemovalCheckStep,
     Resolution,
     Revoked,
     RevokeReason,
     RevokeStep,
     UnknownNotice,
+    WrongPage,
 )
+from bot.workflow.pages import PageCheck
 from store.models import Onboarding, PageType
 
 __all__ = ["TOKEN_TYPE", "NoticeContext", "customer_instructions", "reminder_text", "render_notice"]
@@ -73,6 +77,8 @@ _OUTCOME_TEXT = {
     Outcome.SENT: ":white_check_mark: Invitation sent",
     Outcome.REMOVED: ":white_check_mark: Access removed",
     Outcome.CANCELLED: ":heavy_multiplication_x: Onboarding cancelled",
+    Outcome.WRONG_PAGE: ":warning: Wrong Page: the customer keeps access to fix it",
+    Outcome.CHECKED: ":white_check_mark: Customer confirmed gone",
 }
 
 _REVOKE_REASON = {
@@ -87,14 +93,14 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
     case = ctx.case
     match notice:
         case ApprovalRequest():
-            return _approval_request(ctx)
+            return _approval_request(notice, ctx)
         case Approved(by=by):
             return _say(f":white_check_mark: Approved by {mention(by)}.", "Approved")
         case Rejected(by=by, requester=requester, reason=reason):
             return _say(f":no_entry_sign: Rejected by {mention(by)} ({mention(requester)}): {_reason(reason)}",
                         "Rejected")
         case ProjectStep():
-            return _project_step(ctx)
+            return _project_step(notice, ctx)
         case ProjectRegistered(by=by, project_id=project_id, key_id=key_id):
             return _say(f":white_check_mark: Project `{escape(project_id)}` registered by {mention(by)}; its access "
                         f"key `{escape(key_id)}` works. Creating the Conversation API app…", "Project registered")
@@ -131,9 +137,22 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
                         f"{_status_detail(notice)}", "Messenger channel status changed")
         case RevokeStep():
             return _revoke_step(notice, ctx)
-        case Revoked(by=by, outcome=outcome):
-            return _say(f":lock: {mention(by)} removed the customer's access. Onboarding *{escape(outcome.value)}*; "
-                        "the stored access key secret was erased.", "Access removed")
+        case Revoked(by=by, outcome=outcome, checked_by=checked_by):
+            checked = f", confirmed by {mention(checked_by)}" if checked_by else ""
+            return _say(f":lock: {mention(by)} removed the customer's access{checked}. Onboarding "
+                        f"*{escape(outcome.value)}*; the stored access key secret was erased.", "Access removed")
+        case RemovalCheckStep():
+            return _removal_check_step(notice, ctx)
+        case PageMismatch(requester=requester, requested_page=requested):
+            return _say(f":warning: *Not the requested Page* ({mention(requester)}): connected Page "
+                        f"*{_connected(notice)}*, requested *{escape(clip(requested, 300))}*. Whoever removes the "
+                        "customer's access is asked to confirm the Page first.",
+                        "Connected Page differs from the requested one")
+        case WrongPage(by=by, requested_page=requested):
+            return _say(f":warning: {mention(by)} says *{_connected(notice)}* is the wrong Page. The customer keeps "
+                        f"access: ask them to connect *{escape(clip(requested, 300))}* instead (without deselecting "
+                        "a Page that is live elsewhere). The bot keeps watching the channel.",
+                        "Wrong Page: the customer keeps access")
         case Cancelled(by=by, reason=reason, needs_revoke=needs_revoke):
             return _say(f":heavy_multiplication_x: Cancelled by {mention(by)}: {_reason(reason)}"
                         + ("\nThe customer was already invited, so their access must still be removed."
@@ -195,6 +214,10 @@ def reminder_text(reminder: Reminder) -> str:
         case ReminderAbout.REVOKE:
             return ("The customer still has access to our Sinch project. Remove it in the dashboard and press "
                     "*Access removed*." + (" Escalated to the approvers." if reminder.escalated else ""))
+        case ReminderAbout.REMOVAL_CHECK:
+            return ("Nobody has confirmed yet that the customer is gone from User management: someone other than "
+                    "the person who removed the access, press *Customer is gone*."
+                    + (" Escalated to the approvers." if reminder.escalated else ""))
         case _:
             assert_never(reminder.about)
 
@@ -223,12 +246,15 @@ def _step(text: str, fallback: str, ctx: NoticeContext, *buttons: ButtonElement)
     return Rendered(text=fallback, blocks=blocks)
 
 
-def _approval_request(ctx: NoticeContext) -> Rendered:
+def _approval_request(notice: ApprovalRequest, ctx: NoticeContext) -> Rendered:
     case = ctx.case
+    where = ("a new project in our Sinch account" if notice.existing_of is None else
+             f"their existing project `{escape(notice.project_id)}` (a further Page, after onboarding "
+             f"#{notice.existing_of})")
     text = (
         f":raised_hand: *Approval needed* {mentions(list(ctx.approvers))}\n"
         f"{mention(case.requester_id)} wants to invite *{escape(case.contact_email)}* "
-        f"({escape(case.customer_name)}) into a new project in our Sinch account as *Limited member*, "
+        f"({escape(case.customer_name)}) into {where} as *Limited member*, "
         f"region *{case.region.upper()}*. Their access is removed again once the channel is ACTIVE."
     )
     value = str(case.id)
@@ -237,8 +263,10 @@ def _approval_request(ctx: NoticeContext) -> Rendered:
                  button("Reject", ActionId.REJECT, value, style="danger"))
 
 
-def _project_step(ctx: NoticeContext) -> Rendered:
+def _project_step(notice: ProjectStep, ctx: NoticeContext) -> Rendered:
     case = ctx.case
+    if notice.existing_of is not None:
+        return _second_page_project_step(notice, ctx)
     text = (
         f":construction: *Step 1 — create the customer's project* ({mention(case.requester_id)})\n"
         f"1. In the Sinch Build Dashboard, create a *new project* named `{escape(case.customer_name)}`. "
@@ -248,6 +276,20 @@ def _project_step(ctx: NoticeContext) -> Rendered:
         f"The bot checks the key, then creates the Conversation API app in *{case.region.upper()}* itself."
     )
     return _step(text, "Create the customer's project", ctx,
+                 button("Register project", ActionId.REGISTER_PROJECT, str(case.id), style="primary"))
+
+
+def _second_page_project_step(notice: ProjectStep, ctx: NoticeContext) -> Rendered:
+    case = ctx.case
+    text = (
+        f":construction: *Step 1 — a new access key in the customer's project* ({mention(case.requester_id)})\n"
+        f"This is a further Page for the customer of onboarding #{notice.existing_of}: no new project.\n"
+        f"1. In the Sinch Build Dashboard, open project `{escape(notice.project_id)}` → *Settings → Access "
+        "keys* and create an access key (the previous one was erased when that onboarding ended).\n"
+        "2. Press *Register project* and paste the key id and secret. The bot checks it is the same project and "
+        f"holds only the apps it created, then creates a new Conversation API app in *{case.region.upper()}*."
+    )
+    return _step(text, "Register a new key in the customer's project", ctx,
                  button("Register project", ActionId.REGISTER_PROJECT, str(case.id), style="primary"))
 
 
@@ -263,17 +305,50 @@ def _invite_step(notice: InviteStep, ctx: NoticeContext) -> Rendered:
                  button("Invitation sent", ActionId.INVITATION_SENT, str(case.id), style="primary"))
 
 
+def _connected(page: PageMismatch | WrongPage | RevokeStep) -> str:
+    return escape(page.page_name or page.page_id or "unknown")
+
+
+def _page_line(notice: RevokeStep) -> str:
+    """What the remover must know about the Page before removing access."""
+    requested = escape(clip(notice.requested_page or "", 300))
+    if notice.page_check == PageCheck.MISMATCH:
+        return (f"\n:warning: *Check the Page first:* connected Page *{_connected(notice)}*, requested *{requested}*. "
+                "If it is the right Page after all, remove the access and press *Right Page, access removed*; if "
+                "not, press *Wrong Page, keep access* so the customer can connect the right one.")
+    if notice.page_check == PageCheck.UNVERIFIED and notice.reason is RevokeReason.ACTIVE:
+        return (f"\nThe bot could not verify which Page was connected (no Provisioning API): check it is "
+                f"*{requested}* in the app's Messenger channel before removing the access.")
+    return ""
+
+
 def _revoke_step(notice: RevokeStep, ctx: NoticeContext) -> Rendered:
     case = ctx.case
+    mismatch = notice.page_check == PageCheck.MISMATCH and notice.reason is RevokeReason.ACTIVE
+    done_label = "Right Page, access removed" if mismatch else "Access removed"
     text = (
         f":rotating_light: *Remove the customer's access now* ({mention(case.requester_id)})\n"
-        f"{_REVOKE_REASON[notice.reason]}\n"
+        f"{_REVOKE_REASON[notice.reason]}{_page_line(notice)}\n"
         f"In project `{escape(notice.project_id or case.project_id)}`: *User management* → "
-        f"*{escape(notice.email)}* → ⋮ → *Remove*, enter the 2FA code, then press *Access removed*. "
+        f"*{escape(notice.email)}* → ⋮ → *Remove*, enter the 2FA code, then press *{done_label}*. "
         "The bot keeps reminding until you do."
     )
-    return _step(text, "Remove the customer's access", ctx,
-                 button("Access removed", ActionId.ACCESS_REMOVED, str(case.id), style="danger"))
+    buttons = [button(done_label, ActionId.ACCESS_REMOVED, str(case.id), style="danger")]
+    if mismatch:
+        buttons.append(button("Wrong Page, keep access", ActionId.WRONG_PAGE, str(case.id)))
+    return _step(text, "Remove the customer's access", ctx, *buttons)
+
+
+def _removal_check_step(notice: RemovalCheckStep, ctx: NoticeContext) -> Rendered:
+    case = ctx.case
+    text = (
+        f":eyes: *Second pair of eyes* ({mention(case.requester_id)})\n"
+        f"{mention(notice.by)} removed the customer's access. Someone else: open project "
+        f"`{escape(notice.project_id or case.project_id)}` → *User management*, check that "
+        f"*{escape(notice.email)}* is no longer listed, then press *Customer is gone*."
+    )
+    return _step(text, "Confirm the customer is gone", ctx,
+                 button("Customer is gone", ActionId.REMOVAL_CHECKED, str(case.id), style="primary"))
 
 
 def _status_detail(seen: ChannelSnapshot) -> str:

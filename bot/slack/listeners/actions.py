@@ -21,7 +21,7 @@ from store.models import Onboarding
 from store.states import OnboardingState
 
 __all__ = ["access_removed", "approve", "cancel", "invitation_sent", "register", "register_project", "reject",
-           "retry_app"]
+           "removal_checked", "retry_app", "wrong_page"]
 
 
 def register(app: App, deps: Deps) -> None:
@@ -33,6 +33,8 @@ def register(app: App, deps: Deps) -> None:
         ActionId.RETRY_APP: retry_app,
         ActionId.INVITATION_SENT: invitation_sent,
         ActionId.ACCESS_REMOVED: access_removed,
+        ActionId.WRONG_PAGE: wrong_page,
+        ActionId.REMOVAL_CHECKED: removal_checked,
         ActionId.CANCEL: cancel,
     }
     for action_id, listener in listeners.items():
@@ -64,7 +66,10 @@ def register_project(ack: Ack, body: dict[str, Any], client: WebClient, *, deps:
     case = _case(deps, case_id_from_action(body))
     if case.state != OnboardingState.CREATING_PROJECT:
         raise workflow.WrongState(refusals.already_has_project(case))
-    client.views_open(trigger_id=trigger_id(body), view=register_project_modal(case))
+    with session_scope(deps.engine) as session:
+        existing_project = workflow.base_project(session=session, onboarding=case)
+    client.views_open(trigger_id=trigger_id(body),
+                      view=register_project_modal(case, existing_project=existing_project))
 
 
 def retry_app(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
@@ -84,10 +89,27 @@ def invitation_sent(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: 
 
 
 def access_removed(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
-    """Staff confirm they removed the customer from the project."""
+    """Staff confirm they removed the customer from the project (and, on a Page mismatch, that it is right)."""
     ack()
     case_id, actor = case_id_from_action(body), actor_for(deps, body)
     in_transaction(deps, lambda session: workflow.confirm_revocation(
+        session=session, onboarding_id=case_id, actor=actor, now=deps.clock(),
+        two_person=deps.settings.two_person_removal))
+
+
+def wrong_page(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    """The confirmer says the connected Page is the wrong one: the customer keeps access to fix it."""
+    ack()
+    case_id, actor = case_id_from_action(body), actor_for(deps, body)
+    in_transaction(deps, lambda session: workflow.keep_access_for_wrong_page(
+        session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+
+
+def removal_checked(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    """Two-person removal: someone else confirms the customer is gone from User management."""
+    ack()
+    case_id, actor = case_id_from_action(body), actor_for(deps, body)
+    in_transaction(deps, lambda session: workflow.confirm_removal_check(
         session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
 
 

@@ -15,7 +15,8 @@ from bot.deps import Deps
 from bot.slack.blocks import cancel_modal, refusals
 from bot.slack.blocks.base import Rendered, context
 from bot.slack.blocks.card import status_card
-from bot.slack.blocks.modals import intake_view
+from bot.slack.blocks.guards import NOTHING_COMPLETED, not_completed
+from bot.slack.blocks.modals import MAX_SELECT_OPTIONS, existing_intake_modal, intake_view
 from bot.slack.blocks.reports import case_list, help_text
 from bot.slack.error_handler import IncompleteRequest, answer_by_response_url, reports_errors
 from bot.slack.ids import COMMAND
@@ -82,6 +83,19 @@ def _cancel(deps: Deps, argument: str, command: Mapping[str, Any], client: WebCl
     client.views_open(trigger_id=trigger_id(command), view=cancel_modal(case))
 
 
+def _existing(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
+    """A further Page for a customer whose onboarding completed: choose the customer, then the usual form."""
+    chosen_id = case_number(argument.strip().removeprefix("#")) if argument.strip() else None
+    with session_scope(deps.engine) as session:
+        completed = repo.list_completed(session=session, limit=MAX_SELECT_OPTIONS)
+        chosen = repo.get_onboarding(session=session, onboarding_id=chosen_id) if chosen_id is not None else None
+    if chosen is not None and chosen not in completed:
+        raise workflow.OnboardingNotFound(not_completed(chosen.reference))
+    if not completed:
+        raise workflow.OnboardingNotFound(NOTHING_COMPLETED)
+    client.views_open(trigger_id=command["trigger_id"], view=existing_intake_modal(completed, chosen))
+
+
 def _help(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
     _reply(respond, help_text([(sub.usage, sub.description) for sub in SUBCOMMANDS.values()]))
 
@@ -89,6 +103,8 @@ def _help(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClie
 SUBCOMMANDS: dict[str, Subcommand] = {
     "list": Subcommand("list", "open onboardings with links to their threads", _list),
     "status": Subcommand("status <name|#id>", "one onboarding's status card", _status),
+    "existing": Subcommand("existing [#id]", "another Facebook Page for a customer whose onboarding completed "
+                                             "(same project, a new app)", _existing),
     "cancel": Subcommand("cancel <#id>", "cancel an onboarding (requester or approver; asks for a reason)", _cancel),
     "help": Subcommand("help", "this help", _help),
 }
