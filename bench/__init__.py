@@ -10,4 +10,4 @@ from __future__ import annotations
 __all__ = ["BENCHMARKS", "SIZES"]
 
 BENCHMARKS = ("ack", "sweep", "memory", "pacing")
-SIZES = ("tiny", "full")
+SIZES = ("tiny", "small", "full")

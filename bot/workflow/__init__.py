@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.workflow.access import apply_channel_status, cancel, confirm_invite, confirm_revocation, expire, remind
 from bot.workflow.core import (
-    APP_CREATION_LEASE,
     MAX_REASON,
     SYSTEM_ACTOR,
     Actor,
@@ -39,7 +38,6 @@ from bot.workflow.operations import (
 from bot.workflow.steps import STEPS, Performer, Step, StepProgress, progress
 
 __all__ = [
-    "APP_CREATION_LEASE",
     "INTAKE_FIELDS",
     "MAX_REASON",
     "STATE_LABELS",
