@@ -130,8 +130,10 @@ class OutboxDispatcher:
                         return delivered
                     outcome = self._deliver_one(row_id)
                     delivered += outcome is _Outcome.DELIVERED
-                    # A delivered or given-up row lets the next row of its case go: look again.
-                    progressed |= outcome in (_Outcome.DELIVERED, _Outcome.FAILED)
+                    if outcome in (_Outcome.DELIVERED, _Outcome.FAILED):
+                        # The next row of this case may go now, and may be urgent: look again first.
+                        progressed = True
+                        break
                 if not progressed:
                     return delivered
 
