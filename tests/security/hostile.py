@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.runtime import make_wsgi_app
+from bot.slack.envelope import problem as envelope_problem
 from bot.slack.ids import ActionId
 from bot.workflow import INTAKE_FIELDS
 from store.limits import is_storable, slack_id_length
@@ -293,7 +294,12 @@ def assert_safe_slack_output(writes: list[Any]) -> None:
 
 def assert_not_a_server_error(response: httpx.Response, garbage: bool) -> None:
     assert response.status_code < 500, response.text
-    if garbage:
+    request = response.request
+    if envelope_problem(request.content, request.headers.get("content-type")):
+        # Past one of the envelope's documented bounds (say, more brackets in its strings than
+        # MAX_JSON_CONTAINERS): refused before Bolt, however well-formed the rest is.
+        assert response.status_code == 400, f"{response.status_code}: {response.text}"
+    elif garbage:
         assert response.status_code in (200, 400), response.text
     else:
         assert response.status_code == 200, f"{response.status_code}: {response.text}"
