@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from store.db import make_engine
 from store.models import Onboarding
@@ -48,7 +48,7 @@ def test_the_demo_runs_on_the_database_it_is_given(tmp_path: Path, database_url:
     engine = make_engine(database_url)
     try:
         with Session(engine) as session:
-            cases = session.exec(select(Onboarding)).all()
+            cases = session.exec(select(Onboarding).order_by(col(Onboarding.id))).all()
             # The first Page, then the second Page in the same project (`/onboard existing`).
             assert [(case.customer_name, case.state, case.key_secret_sealed) for case in cases] == [
                 ("Acme Bikes", OnboardingState.COMPLETED, None)] * 2
