@@ -12,4 +12,4 @@ from __future__ import annotations
 __all__ = ["BENCHMARKS", "SIZES"]
 
 BENCHMARKS = ("ack", "sweep", "memory", "pacing", "register")
-SIZES = ("tiny", "full")
+SIZES = ("tiny", "small", "full")

@@ -1,4 +1,5 @@
-"""`python -m bench <ack|sweep|memory|pacing|register|all> [--size tiny|full] [--json PATH] [--profile DIR]`.
+"""`python -m bench <ack|sweep|memory|pacing|register|all> [--size tiny|small|full] [--processes N]
+[--database-url URL] [--json PATH] [--profile DIR]`.
 
 Prints each benchmark's table and writes its JSON (default `bench/results/<name>.json`). The exit status is
 1 only when a benchmark could not run; a missed target is reported in the table and the JSON, not raised.
@@ -17,15 +18,15 @@ from bench import BENCHMARKS, SIZES
 from bench.common import BenchResult, print_table, write_result
 
 
-def _runner(name: str, profile: Path | None, database_url: str | None) -> Callable[[str], BenchResult]:
+def _runner(name: str, profile: Path | None, processes: int, database_url: str | None) -> Callable[[str], BenchResult]:
     if name == "ack":
         from bench import ack
 
-        return lambda size: ack.run(size, profile_dir=profile, database_url=database_url)
+        return lambda size: ack.run(size, profile_dir=profile, processes=processes, database_url=database_url)
     if name == "sweep":
         from bench import sweep
 
-        return lambda size: sweep.run(size, profile_dir=profile, database_url=database_url)
+        return lambda size: sweep.run(size, profile_dir=profile, processes=processes, database_url=database_url)
     if name == "memory":
         from bench import memory
 
@@ -36,22 +37,27 @@ def _runner(name: str, profile: Path | None, database_url: str | None) -> Callab
         return lambda size: register.run(size, database_url=database_url)
     from bench import pacing
 
-    return lambda size: pacing.run(size, database_url=database_url)
+    return lambda size: pacing.run(size, processes=processes, database_url=database_url)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=[*BENCHMARKS, "all"])
     parser.add_argument("--size", choices=SIZES, default="full",
-                        help="tiny: a smoke run in seconds (what CI runs); full: the figures (default)")
+                        help="tiny: a smoke run in seconds (what CI runs); small: a few minutes; full: the figures "
+                             "(default)")
     parser.add_argument("--json", type=Path, help="where to write the JSON (one benchmark only; default "
                                                   "bench/results/<name>.json)")
+    parser.add_argument("--processes", type=int, default=1, metavar="N",
+                        help="ack, sweep, pacing: how many bot processes share the database (default 1)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="ack, sweep: record the bot process with py-spy into DIR and summarise it")
     parser.add_argument("--database-url", metavar="URL",
                         help="run on this scratch database (e.g. postgresql+psycopg://…/benchdb); EVERY TABLE IN IT "
                              "IS DROPPED before each step (default: temporary SQLite files)")
     args = parser.parse_args(argv)
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
     names = list(BENCHMARKS) if args.name == "all" else [args.name]
     if args.json is not None and len(names) > 1:
         parser.error("--json takes one benchmark; `all` writes bench/results/<name>.json each")
@@ -59,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = []
     for name in names:
         try:
-            result = _runner(name, args.profile, args.database_url)(args.size)
+            result = _runner(name, args.profile, args.processes, args.database_url)(args.size)
         except Exception:
             traceback.print_exc()
             print(f"\n{name}: could not run (see the traceback above)", file=sys.stderr)

@@ -8,7 +8,6 @@ process. The baseline, in the same run and with the same requests, is a minimal 
 
 from __future__ import annotations
 
-import http.client
 import os
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from slack_sdk import WebClient
 from sqlmodel import col, func, select
 
 from bench import common
+from bench.ack_client import LEAD, REQUESTERS, Client, Sample
 from bench.common import BenchResult, Figure, free_port, percentile, python_env, stop_process, wait_healthy
 from bench.pyspy import PySpy, summarize
 from bot import workflow
@@ -41,8 +41,6 @@ __all__ = ["AckPlan", "run"]
 
 SIGNING_SECRET = "bench-signing-secret-0123456789"
 CHANNEL = "C0ONBOARD"
-REQUESTERS = ("U0REQ", "U0REQ2", "U0REQ3", "U0REQ4")
-LEAD = "U0LEAD"
 SLACK_LATENCY_MS = 50
 P99_LIMIT_MS = 100.0
 P99_RATIO = 1.5
@@ -70,15 +68,9 @@ class AckPlan:
 # the ack path itself rather than how fast the post-ack work drains.
 PLANS = {
     "tiny": AckPlan(clients=20, phases=(Phase("paced", 1, 200), Phase("burst", 1, 0)), warmup=4),
+    "small": AckPlan(clients=20, phases=(Phase("paced", 15, 200), Phase("burst", 15, 0)), warmup=8),
     "full": AckPlan(clients=20, phases=(Phase("paced", 50, 200), Phase("burst", 50, 0)), warmup=20),
 }
-
-
-@dataclass
-class Sample:
-    kind: str
-    status: int
-    ms: float
 
 
 # -- setting the scene -------------------------------------------------------------------------
@@ -143,50 +135,6 @@ def _bot_env(slack: RunningFakeSlack, sandbox_url: str, db_url: str, port: int) 
 # -- load --------------------------------------------------------------------------------------
 
 
-class Client:
-    """One simulated Slack client: builds each signed request just before sending it on a kept-alive connection."""
-
-    def __init__(self, port: int, sim: SlackUserSimulator) -> None:
-        self._port = port
-        self._sim = sim
-        self._conn: http.client.HTTPConnection | None = None
-
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            self._conn = http.client.HTTPConnection("127.0.0.1", self._port, timeout=10)
-        return self._conn
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def send(self, kind: str, index: int, message: FakeMessage | None) -> Sample:
-        if kind == "click":
-            assert message is not None
-            req = self._sim.click(LEAD, message=message, action_id=ActionId.APPROVE)
-        else:
-            req = self._sim.slash_command(REQUESTERS[index % len(REQUESTERS)], text="", channel_id=CHANNEL)
-        body = req.body.encode()
-        for attempt in (1, 2):
-            conn = self._connection()
-            started = time.perf_counter()
-            try:
-                conn.request("POST", "/slack/events", body=body, headers=req.headers)
-                response = conn.getresponse()
-                response.read()
-            except (ConnectionError, http.client.HTTPException):
-                self.close()  # the server closed a kept-alive connection; a fresh one is what Slack would use
-                if attempt == 2:
-                    raise
-                continue
-            ms = (time.perf_counter() - started) * 1000
-            if response.getheader("Connection", "").lower() == "close":
-                self.close()
-            return Sample(kind, response.status, ms)
-        raise AssertionError("unreachable")
-
-
 def _schedule(plan: AckPlan, phase: Phase, clicks: list[FakeMessage]) -> list[list[tuple[str, FakeMessage | None]]]:
     """Per client: (kind, message) in order, commands and clicks alternating; each click on its own case."""
     queue = iter(clicks)
@@ -198,7 +146,7 @@ def _clicks_in(plan: AckPlan, phase: Phase) -> int:
     return sum((number + step) % 2 for number in range(plan.clients) for step in range(phase.per_client))
 
 
-def _load(port: int, sim: SlackUserSimulator, plan: AckPlan, phase: Phase,
+def _load(ports: list[int], sim: SlackUserSimulator, plan: AckPlan, phase: Phase,
           clicks: list[FakeMessage]) -> tuple[list[Sample], float]:
     """All clients start together; each sends its schedule back to back or every `interval_ms`."""
     schedule = _schedule(plan, phase, clicks)
@@ -209,7 +157,7 @@ def _load(port: int, sim: SlackUserSimulator, plan: AckPlan, phase: Phase,
     interval = phase.interval_ms / 1000
 
     def client_loop(number: int) -> None:
-        client = Client(port, sim)
+        client = Client(ports, sim, first=number)
         mine: list[Sample] = []
         try:
             barrier.wait()
@@ -223,7 +171,7 @@ def _load(port: int, sim: SlackUserSimulator, plan: AckPlan, phase: Phase,
         except BaseException as exc:  # reported after the join
             errors.append(exc)
         finally:
-            client.close()
+            client.close_all()
             with lock:
                 samples.extend(mine)
 
@@ -240,41 +188,43 @@ def _load(port: int, sim: SlackUserSimulator, plan: AckPlan, phase: Phase,
     return samples, elapsed
 
 
-def _serve_and_load(name: str, args: list[str], env: dict[str, str], port: int, workdir: Path,
+def _serve_and_load(name: str, args: list[str], envs: list[dict[str, str]], ports: list[int], workdir: Path,
                     sim: SlackUserSimulator, plan: AckPlan, warmup: list[FakeMessage],
                     clicks: dict[str, list[FakeMessage]], settle: Callable[[int], int] | None = None,
                     profile_dir: Path | None = None) -> dict[str, Any]:
-    """Start the server, warm it up, run every phase; `settle(n)` waits for n approvals between phases."""
-    log = (workdir / f"{name}.log").open("wb")
-    process = subprocess.Popen([sys.executable, *args], env=env, cwd=str(workdir), stdout=log, stderr=log)
+    """Start the server(s), warm up, run every phase; `settle(n)` waits for n approvals between phases."""
+    logs = [(workdir / f"{name}-{index}.log").open("wb") for index in range(len(ports))]
+    processes = [subprocess.Popen([sys.executable, *args], env=env, cwd=str(workdir), stdout=log, stderr=log)
+                 for env, log in zip(envs, logs, strict=True)]
     out: dict[str, Any] = {}
     approved = 0
     try:
-        wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
-        warm = Client(port, sim)
+        for port, process in zip(ports, processes, strict=True):
+            wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        warm = Client(ports, sim)
         warm_queue = iter(warmup)
         for index in range(plan.warmup):
             kind = "click" if index % 2 else "command"
             sample = warm.send(kind, index, next(warm_queue) if kind == "click" else None)
             if sample.status != 200:
                 raise RuntimeError(f"{name}: warm-up request answered {sample.status}")
-        warm.close()
+        warm.close_all()
         approved += plan.warmup // 2
         if settle is not None:
             settle(approved)
         time.sleep(0.5)  # the warm-up's post-ack work (views.open, outbox) is done or nearly
         for phase in plan.phases:
             profile = profile_dir / f"ack-{name}-{phase.name}.pyspy.txt" if profile_dir is not None else None
-            spy = PySpy(process.pid, profile) if profile is not None else None
-            server_cpu, own_cpu = _cpu_seconds(process.pid), _own_cpu_seconds()
+            spy = PySpy(processes[0].pid, profile) if profile is not None else None
+            server_cpu, own_cpu = sum(_cpu_seconds(p.pid) for p in processes), _own_cpu_seconds()
             try:
-                samples, elapsed = _load(port, sim, plan, phase, clicks[phase.name])
+                samples, elapsed = _load(ports, sim, plan, phase, clicks[phase.name])
             finally:
                 if spy is not None:
                     spy.stop()
             summary = _summary(samples, elapsed)
             summary["cpu_pct"] = {
-                "server": round(100 * (_cpu_seconds(process.pid) - server_cpu) / elapsed, 1),
+                "servers": round(100 * (sum(_cpu_seconds(p.pid) for p in processes) - server_cpu) / elapsed, 1),
                 "load_generator_and_fakes": round(100 * (_own_cpu_seconds() - own_cpu) / elapsed, 1)}
             approved += _clicks_in(plan, phase)
             if settle is not None:
@@ -285,8 +235,10 @@ def _serve_and_load(name: str, args: list[str], env: dict[str, str], port: int, 
                 summary["profile"] = summarize(profile)
             out[phase.name] = summary
     finally:
-        stop_process(process)
-        log.close()
+        for process in processes:
+            stop_process(process)
+        for log in logs:
+            log.close()
     return out
 
 
@@ -336,7 +288,8 @@ def _approved(db_url: str, expected: int, *, timeout: float = 60.0) -> int:
         engine.dispose()
 
 
-def run(size: str, *, profile_dir: Path | None = None, database_url: str | None = None) -> BenchResult:
+def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
+        database_url: str | None = None) -> BenchResult:
     plan = PLANS[size]
     result = BenchResult("ack", size)
     started = time.perf_counter()
@@ -358,10 +311,10 @@ def run(size: str, *, profile_dir: Path | None = None, database_url: str | None 
             runs: dict[str, dict[str, Any]] = {}
             for name, args in (("baseline", ["-m", "bench.baseline_server"]),
                                ("bot", ["-m", "bot", "run", "--host", "127.0.0.1"])):
-                port = free_port()
-                env = python_env(_bot_env(slack, sandbox.url, db_url, port))
+                ports = [free_port() for _ in range(processes)]
+                envs = [python_env(_bot_env(slack, sandbox.url, db_url, port)) for port in ports]
                 settle = (lambda n: _approved(db_url, n)) if name == "bot" else None
-                runs[name] = _serve_and_load(name, args, env, port, workdir, sim, plan, warmup, clicks,
+                runs[name] = _serve_and_load(name, args, envs, ports, workdir, sim, plan, warmup, clicks,
                                              settle=settle, profile_dir=profile_dir)
         finally:
             sandbox.stop()
@@ -386,6 +339,7 @@ def run(size: str, *, profile_dir: Path | None = None, database_url: str | None 
                    baseline=base["throughput_rps"]),
         ]
     result.details = {
+        "processes": processes, "database": _kind(database_url),
         "clients": plan.clients, "slack_latency_ms": SLACK_LATENCY_MS,
         "phases": {phase.name: {"per_client": phase.per_client, "interval_ms": phase.interval_ms,
                                 "clicks": needed[phase.name], "bot": runs["bot"][phase.name],
@@ -394,7 +348,14 @@ def run(size: str, *, profile_dir: Path | None = None, database_url: str | None 
     result.notes.append(f"{plan.clients} clients, alternating `/onboard` (opens the intake modal after the ack) "
                         "and Approve clicks (each on its own case, approved after the ack); times are per HTTP "
                         "request as a loopback client sees them.")
+    result.notes.append(f"{processes} process(es) of each server on one "
+                        f"{_kind(database_url)} database; each client sends its requests to them "
+                        "in turn (round robin).")
     result.notes.append("Both servers: waitress with 16 threads behind `bot.runtime.make_wsgi_app`, in their own "
                         "process; fake Slack (50 ms per Web API call) and Sinch sandbox on loopback.")
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _kind(database_url: str | None) -> str:
+    return "PostgreSQL" if database_url and database_url.startswith("postgres") else "SQLite"

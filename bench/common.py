@@ -228,7 +228,8 @@ def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 15.0) -> 
 def python_env(extra: Mapping[str, str]) -> dict[str, str]:
     """The environment for a child Python: this one minus the bot's variables, plus `extra`."""
     prefixes = ("SLACK_", "SINCH_", "BOT_", "DATABASE_URL", "ONBOARDING_", "APPROVERS", "ALLOW_SELF", "POLL_",
-                "CUSTOMER_", "REVOKE_", "MANUAL_STEP", "SWEEP_", "PORT", "INTAKE_")
+                "CUSTOMER_", "REVOKE_", "MANUAL_STEP", "SWEEP_", "PORT", "INTAKE_",
+                "LEASE_TTL", "APP_RETRY")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     # Loopback traffic must never go through a developer's proxy.
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):

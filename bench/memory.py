@@ -17,7 +17,7 @@ from bench.sweep import run_sweep
 __all__ = ["run"]
 
 TARGET_MB = 200.0
-PLANS = {"tiny": 200, "full": 10_000}
+PLANS = {"tiny": 200, "small": 1_000, "full": 10_000}
 LATENCY_MS = 5.0  # memory does not depend on it; the sweep-time benchmark uses 50 ms
 
 

@@ -43,7 +43,8 @@ class Plan:
     sinch_latency_ms: float
 
 
-PLANS = {"tiny": Plan(registrations=3, sinch_latency_ms=100), "full": Plan(registrations=20, sinch_latency_ms=300)}
+PLANS = {"tiny": Plan(registrations=3, sinch_latency_ms=100), "small": Plan(registrations=10, sinch_latency_ms=300),
+         "full": Plan(registrations=20, sinch_latency_ms=300)}
 FORM = {"customer_name": "Bench", "contact_email": "owner@bench.example", "region": "eu",
         "page": "https://www.facebook.com/bench", "page_type": "business",
         "prerequisites": ["business_verified", "page_admin"], "notes": ""}

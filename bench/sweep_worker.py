@@ -108,6 +108,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sweep_worker")
     parser.add_argument("--warmup", action="store_true", help="sweep once first (fills the token cache)")
     parser.add_argument("--baseline", action="store_true", help="also time the bare status reads")
+    parser.add_argument("--start-at", type=float, default=0.0, metavar="EPOCH",
+                        help="start the measured sweep at this time (several workers sharing one sweep)")
     args = parser.parse_args()
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"))
 
@@ -123,7 +125,10 @@ def main() -> int:
             out["warmup"] = _sweep(deps, counter)
             clock.offset += timedelta(hours=2)  # every case is due again
             out["due_after_warmup"] = _due(deps.engine, clock())
+        time.sleep(max(0.0, args.start_at - time.time()))
+        out["started_wall"] = time.time()
         out["sweep"] = _sweep(deps, counter)
+        out["ended_wall"] = time.time()
         out["rss_mb_after_sweep"] = peak_rss_mb()
         if args.baseline:
             out["raw_reads"] = _raw_reads(deps)

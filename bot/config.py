@@ -95,6 +95,7 @@ class Timers:
     revoke_escalate_after: timedelta = timedelta(hours=24)
     manual_step_reminder_after: timedelta = timedelta(hours=24)
     sweep_interval: timedelta = timedelta(seconds=15)
+    app_retry_interval: timedelta = timedelta(seconds=30)  # doubled after each failed app creation
     poll_failure_alert_after: int = 3
     poll_concurrency: int = 8
 
@@ -115,6 +116,7 @@ _TIMER_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "REVOKE_ESCALATE_AFTER": ("revoke_escalate_after", parse_duration),
     "MANUAL_STEP_REMINDER_AFTER": ("manual_step_reminder_after", parse_duration),
     "SWEEP_INTERVAL": ("sweep_interval", parse_duration),
+    "APP_RETRY_INTERVAL": ("app_retry_interval", parse_duration),
     "POLL_FAILURE_ALERT_AFTER": ("poll_failure_alert_after", lambda text: _positive_int(text)),
     "POLL_CONCURRENCY": ("poll_concurrency", lambda text: _positive_int(text)),
 }
@@ -163,6 +165,11 @@ class Settings:
     shutdown_timeout: float = 10.0  # seconds in-flight work may take to finish after SIGTERM
     ready_outbox_age: timedelta = timedelta(minutes=5)  # /readyz fails while a Slack message waits longer
     intake_limit_per_hour: int = 20  # onboardings one person may open per hour; 0 for no limit
+    # How long a process owns a piece of work it claimed (an outbox row, a case's poll or app creation,
+    # its reminders) before another process may take it over. See docs/replicas.md.
+    lease_ttl: timedelta = timedelta(seconds=30)
+    # The least time between two posts to one channel, all processes together (Slack allows about 1/s).
+    slack_post_interval: timedelta = timedelta(seconds=1)
     timers: Timers = field(default_factory=Timers)
 
     @property
@@ -279,6 +286,8 @@ class Settings:
             shutdown_timeout=parsed("SHUTDOWN_TIMEOUT", lambda raw: parse_duration(raw).total_seconds(), 10.0),
             ready_outbox_age=parsed("READY_OUTBOX_AGE", parse_duration, timedelta(minutes=5)),
             intake_limit_per_hour=parsed("INTAKE_LIMIT_PER_HOUR", _non_negative_int, cls.intake_limit_per_hour),
+            lease_ttl=parsed("LEASE_TTL", _lease_ttl, cls.lease_ttl),
+            slack_post_interval=parsed("SLACK_POST_INTERVAL", parse_duration, cls.slack_post_interval),
             timers=Timers(**timer_values),
         )
         if problems:
@@ -299,6 +308,16 @@ def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise ValueError(f"{text!r} must be a whole number, 0 or more")
+    return value
+
+
+MAX_LEASE_TTL = timedelta(seconds=60)
+
+
+def _lease_ttl(text: str) -> timedelta:
+    value = parse_duration(text)
+    if not timedelta(seconds=1) <= value <= MAX_LEASE_TTL:
+        raise ValueError(f"{text!r} must be between 1s and 60s: a dead process's work waits this long")
     return value
 
 

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.background.inflight import InFlight
 from bot.background.outbox import OutboxDispatcher
 from bot.config import Settings
 from bot.slack.approvers import ApproverDirectory
@@ -29,6 +28,9 @@ class Deps:
     approvers: ApproverDirectory
     outbox: OutboxDispatcher
     clock: Callable[[], datetime]
-    in_flight: InFlight = field(default_factory=InFlight)
-    home_viewers: HomeViewers = field(default_factory=HomeViewers)
+    home_viewers: HomeViewers
+    # This process's name in the database's leases (host, pid and a random part; see store/leases.py).
+    worker_id: str
+    # Runs work a listener starts after its transaction commits (an app creation), off the request thread.
+    run_later: Callable[[Callable[[], None]], None]
     on_poll: Callable[[str], None] = field(default=lambda outcome: None)  # counts polls by outcome (metrics)

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +35,7 @@ from bot.slack.approvers import ApproverDirectory
 from bot.slack.client import make_web_client
 from bot.slack.envelope import MAX_BODY_BYTES
 from bot.slack.envelope import problem as envelope_problem
+from bot.slack.home_viewers import HomeViewers
 from bot.slack.socket_mode import SocketModeConnector
 from sinch import SinchClient, SinchEndpoints
 from store.db import make_engine, migrate
@@ -41,6 +46,8 @@ __all__ = ["Runtime", "build_runtime", "make_wsgi_app"]
 
 logger = logging.getLogger(__name__)
 INTERACTIVE_SINCH_TIMEOUT = 2.0  # a key check happens inside a modal submission, which Slack gives 3 s
+BACKGROUND_SINCH_TIMEOUT = 10.0
+AFTER_ACK_THREADS = 4
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -53,6 +60,7 @@ class Runtime:
     scheduler: BackgroundScheduler
     metrics: Metrics = field(default_factory=Metrics)
     connector: SocketModeConnector | None = None  # set by serve() in Socket Mode
+    after_ack: ThreadPoolExecutor | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -91,6 +99,8 @@ class Runtime:
             thread.join(timeout=left())
             if thread.is_alive():
                 logger.warning("shutdown: %s still busy after the shutdown timeout", thread.name)
+        if self.after_ack is not None:
+            self.after_ack.shutdown(wait=True)
         self.deps.sinch.close()
         self.deps.sinch_interactive.close()
         self.deps.engine.dispose()
@@ -110,11 +120,15 @@ def build_runtime(
     *,
     clock: Callable[[], datetime] = utcnow,
     sinch_transport: httpx.BaseTransport | None = None,
-    post_interval: float = 1.0,
+    post_interval: float | None = None,
     token_verification: bool = True,
-    process_before_response: bool = False,
+    run_later: Callable[[Callable[[], None]], None] | None = None,
 ) -> Runtime:
-    """Everything `python -m bot run` needs, migrated and wired, nothing started yet."""
+    """Everything `python -m bot run` needs, migrated and wired, nothing started yet.
+
+    `run_later` runs what a listener starts after its commit (an app creation); by default a small thread
+    pool, so the request is answered first. Tests pass one that runs it at once.
+    """
     install_log_hygiene(_secret_values(settings))
     engine = make_engine(settings.database_url)
     migrate(engine)
@@ -125,26 +139,60 @@ def build_runtime(
     # rescheduled (honouring Retry-After) by its job. Sleeping out retries here would hold a sweep worker
     # for up to minutes and, with max_instances=1, delay the next sweep for every other case.
     metrics = Metrics()
+    # A call to Sinch must end well within the lease of the case it works on, or another process could take
+    # the case over while Sinch is still creating its app (an app creation makes up to three calls).
+    background_timeout = min(BACKGROUND_SINCH_TIMEOUT, settings.lease_ttl.total_seconds() / 4)
     sinch = SinchClient.create(endpoints=endpoints, use_provisioning=settings.sinch_use_provisioning,
-                               transport=sinch_transport, max_attempts=1, observer=metrics.observe_sinch)
+                               transport=sinch_transport, timeout=background_timeout, max_attempts=1,
+                               observer=metrics.observe_sinch)
     sinch_interactive = SinchClient.create(endpoints=endpoints, use_provisioning=settings.sinch_use_provisioning,
                                            transport=sinch_transport, timeout=INTERACTIVE_SINCH_TIMEOUT,
                                            max_attempts=1, observer=metrics.observe_sinch)
     listener_client = make_web_client(settings, background=False)
-    background_client = make_web_client(settings, background=True,
-                                        on_rate_limit=lambda seconds: metrics.slack_rate_limited.inc())
+    dispatchers: list[OutboxDispatcher] = []
+
+    def rate_limited(seconds: float) -> None:
+        metrics.slack_rate_limited.inc()
+        # A post waiting out a 429 keeps its outbox row claimed meanwhile (only on the dispatcher's thread).
+        for dispatcher in dispatchers:
+            dispatcher.extend_lease(seconds)
+
+    background_client = make_web_client(settings, background=True, on_rate_limit=rate_limited)
     approvers = ApproverDirectory(background_client, users=settings.approver_users, groups=settings.approver_groups)
+    worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
     outbox = OutboxDispatcher(engine=engine, client=background_client, approvers=approvers.mentions, clock=clock,
-                              post_interval=post_interval, monotonic=time.monotonic)
+                              owner=worker_id, lease_ttl=settings.lease_ttl,
+                              post_interval=settings.slack_post_interval.total_seconds() if post_interval is None
+                              else post_interval)
+    dispatchers.append(outbox)
+    after_ack = None
+    if run_later is None:
+        after_ack = ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix="after-ack")
+        run_later = _submitter(after_ack)
     deps = Deps(settings=settings, engine=engine, sinch=sinch, sinch_interactive=sinch_interactive,
                 secrets=SecretBox(settings.bot_secret_key.reveal()), approvers=approvers, outbox=outbox, clock=clock,
+                home_viewers=HomeViewers(engine), worker_id=worker_id, run_later=run_later,
                 on_poll=lambda outcome: metrics.polls.labels(outcome).inc())
     metrics.watch(engine=engine, clock=clock, removal_due_after=settings.timers.revoke_escalate_after,
                   delivery=outbox.stats)
-    app = build_app(settings, deps, client=listener_client, token_verification=token_verification,
-                    process_before_response=process_before_response)
+    app = build_app(settings, deps, client=listener_client, token_verification=token_verification)
     scheduler = build_scheduler(deps, client=background_client)
-    return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics)
+    return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics, after_ack=after_ack)
+
+
+def _submitter(pool: ThreadPoolExecutor) -> Callable[[Callable[[], None]], None]:
+    def submit(work: Callable[[], None]) -> None:
+        future = pool.submit(work)
+        future.add_done_callback(_log_failure)
+
+    return submit
+
+
+def _log_failure(future: Future[None]) -> None:
+    error = future.exception()
+    if error is not None:
+        # The work's claim runs out and a sweep picks it up again; say why it did not finish here.
+        logger.error("work started after an ack failed: %r", error)
 
 
 def _secret_values(settings: Settings) -> list[str]:

@@ -16,6 +16,8 @@ from store.states import OnboardingState
 
 __all__ = [
     "AuditEvent",
+    "ChannelPace",
+    "HomeViewer",
     "Onboarding",
     "OutboxKind",
     "OutboxMessage",
@@ -23,6 +25,7 @@ __all__ = [
     "OutboxStatus",
     "PageType",
     "Region",
+    "SlackEventSeen",
     "UTCDateTime",
     "utcnow",
 ]
@@ -177,6 +180,15 @@ class Onboarding(SQLModel, table=True):
     poll_alerted: bool = False  # the thread was told polling is failing
     reminders_sent: int = 0  # for the current state; reset on every transition
     customer_reminded: bool = False  # the "customer has not connected" reminder went out
+    app_attempt_at: datetime | None = _when()  # CREATING_APP: when the app creation is (re)attempted
+
+    # Leases: which process works on the case in the background, until when (see docs/replicas.md).
+    # Claimed and released with plain UPDATEs that leave `version` alone, so a claim never makes a
+    # person's concurrent change fail.
+    work_lease_until: datetime | None = _when()  # a poll or an app creation (talks to Sinch)
+    work_lease_owner: str | None = Field(default=None, max_length=64)
+    reminder_lease_until: datetime | None = _when()  # deciding and writing a reminder or the expiry
+    reminder_lease_owner: str | None = Field(default=None, max_length=64)
 
     __mapper_args__ = {"version_id_col": _ONBOARDING_VERSION}
 
@@ -240,3 +252,34 @@ class OutboxMessage(SQLModel, table=True):
     slack_ts: str | None = Field(default=None, max_length=32)
     # Set at enqueue time; rows written by the previous version get the server default (routine).
     priority: int = Field(default=OutboxPriority.ROUTINE, sa_column_kwargs={"server_default": "0"})
+    # A SENDING row belongs to `lease_owner` until `lease_until`; only an expired one is "in doubt".
+    lease_until: datetime | None = _when()
+    lease_owner: str | None = Field(default=None, max_length=64)
+
+
+class ChannelPace(SQLModel, table=True):
+    """When the next post may go to a channel (epoch seconds), shared by every process."""
+
+    __tablename__ = "channel_pace"
+
+    channel: str = Field(primary_key=True, max_length=32)
+    next_post_at: float = 0.0
+
+
+class HomeViewer(SQLModel, table=True):
+    """Someone who opened the App Home tab, and when their tab was last published."""
+
+    __tablename__ = "home_viewer"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    opened_at: datetime = _when(nullable=False)
+    published_at: datetime = _when(nullable=False)
+
+
+class SlackEventSeen(SQLModel, table=True):
+    """An Events API delivery already handled, so Slack's retries of it are not applied twice."""
+
+    __tablename__ = "slack_event_seen"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    seen_at: datetime = _when(nullable=False)

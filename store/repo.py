@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from store import payloads
@@ -26,7 +26,6 @@ __all__ = [
     "all_onboardings",
     "audit_trail",
     "count_opened_since",
-    "due_for_poll",
     "enqueue",
     "find_by_name",
     "find_by_project",
@@ -37,7 +36,7 @@ __all__ = [
     "list_open",
     "lock_onboarding",
     "normalise_name",
-    "outbox_due",
+    "record_thread",
     "record_event",
     "transition",
     "with_sealed_secret",
@@ -149,20 +148,6 @@ def find_by_name(*, session: Session, text: str, open_only: bool = True) -> list
     return exact or matches
 
 
-def due_for_poll(
-    *, session: Session, states: Iterable[OnboardingState], now: datetime, limit: int
-) -> list[int]:
-    """Ids of cases in `states` whose next poll time has come, most overdue first."""
-    statement = (
-        select(Onboarding.id)
-        .where(col(Onboarding.state).in_(list(states)))
-        .where(col(Onboarding.next_poll_at) <= now)
-        .order_by(col(Onboarding.next_poll_at))
-        .limit(limit)
-    )
-    return [case_id for case_id in session.exec(statement) if case_id is not None]
-
-
 def record_event(
     *,
     session: Session,
@@ -261,19 +246,14 @@ def _has_undelivered(session: Session, onboarding_id: int, *, below: int) -> boo
     return session.exec(statement).first() is not None
 
 
-def outbox_due(*, session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
-    """Undelivered outbox rows whose time has come: urgent ones first, then in the order they were written.
+def record_thread(*, session: Session, onboarding_id: int, thread_ts: str) -> None:
+    """The status card was posted: its ts is the case's thread (kept if one is already recorded).
 
-    Per-case order holds because `enqueue` never lets an urgent row overtake routine rows of its own case.
+    A plain UPDATE that leaves `version` alone: recording where the card went is not a change anyone's
+    concurrent edit of the case should lose to.
     """
-    statement = (
-        select(OutboxMessage)
-        .where(col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
-        .where(col(OutboxMessage.next_attempt_at) <= now)
-        .order_by(col(OutboxMessage.priority).desc(), col(OutboxMessage.id))
-        .limit(limit)
-    )
-    return list(session.exec(statement))
+    session.execute(update(Onboarding).where(col(Onboarding.id) == onboarding_id)
+                    .where(col(Onboarding.thread_ts).is_(None)).values(thread_ts=thread_ts))
 
 
 def audit_trail(*, session: Session, onboarding_ids: Sequence[int] | None = None) -> list[AuditEvent]:

@@ -19,7 +19,8 @@ from tests.databases import ENV_VARIABLE, PostgresServer, SQLiteServer, server_f
 # Variables the bot reads; stripped so a developer's shell or .env never leaks into a test.
 _BOT_VARIABLE_PREFIXES = ("SLACK_", "SINCH_", "BOT_", "DATABASE_URL", "ONBOARDING_", "APPROVERS", "ALLOW_SELF",
                           "POLL_", "CUSTOMER_", "REVOKE_", "MANUAL_STEP", "SWEEP_", "PORT", "HEALTH_PORT",
-                          "SHUTDOWN_TIMEOUT", "READY_OUTBOX_AGE", "LOG_FORMAT", "INTAKE_")
+                          "SHUTDOWN_TIMEOUT", "READY_OUTBOX_AGE", "LOG_FORMAT", "INTAKE_", "LEASE_TTL",
+                          "APP_RETRY", "SLACK_POST")
 
 
 @pytest.fixture(autouse=True)

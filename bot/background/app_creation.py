@@ -16,6 +16,7 @@ from sinch import (
     SinchServerError,
     SinchTransportError,
 )
+from store import leases
 from store.db import session_scope
 from store.secrets import SecretUnreadable
 from store.states import OnboardingState
@@ -34,26 +35,39 @@ def credentials_for(
                             region=region)
 
 
-def _retry_delay(exc: SinchError, attempts: int) -> timedelta | None:
+def _retry_delay(exc: SinchError, attempts: int, first: timedelta) -> timedelta | None:
     """How long until the next quiet attempt, or None when staff must look (permanent error)."""
     if attempts + 1 >= MAX_QUIET_ATTEMPTS:
         return None
     if isinstance(exc, SinchRateLimited) and exc.retry_after:
         return timedelta(seconds=exc.retry_after)
     if isinstance(exc, SinchServerError | SinchTransportError | SinchRateLimited):
-        return timedelta(seconds=30 * 2**attempts)
+        return first * (1 << attempts)
     return None
 
 
-def create_app(deps: Deps, onboarding_id: int) -> None:
-    """Find or create the case's app and record it; a failure is recorded, never raised."""
-    with deps.in_flight.claim(("create_app", onboarding_id)) as claimed:
-        if not claimed:
-            return  # a second click, or the scheduler, while the first attempt is still talking to Sinch
-        try:
-            _create_app(deps, onboarding_id)
-        finally:
-            deps.outbox.wake()
+def create_app(deps: Deps, onboarding_id: int) -> bool:
+    """Find or create the case's app and record it; a failure is recorded, never raised.
+
+    The case is claimed in the database first (its work lease), so a second click, the scheduler or
+    another process does nothing while one attempt is talking to Sinch; if that process dies, the lease
+    ends after LEASE_TTL and the next sweep of any process resumes the creation (looking before creating).
+    Returns whether this call did the work.
+    """
+    with session_scope(deps.engine) as session:
+        claimed = leases.claim_app_creation(session=session, onboarding_id=onboarding_id, now=deps.clock(),
+                                            owner=deps.worker_id, lease_ttl=deps.settings.lease_ttl)
+    if not claimed.ids:
+        return False
+    for case_id, previous in claimed.taken_over:
+        logger.info("onboarding #%s: took over the app creation from %s (its lease ended)", case_id, previous)
+    try:
+        _create_app(deps, onboarding_id)
+    finally:
+        with session_scope(deps.engine) as session:
+            leases.release_work(session=session, onboarding_id=onboarding_id, owner=deps.worker_id)
+        deps.outbox.wake()
+    return True
 
 
 def _create_app(deps: Deps, onboarding_id: int) -> None:
@@ -85,9 +99,10 @@ def _create_app(deps: Deps, onboarding_id: int) -> None:
             app = deps.sinch.apps.create(creds, display_name=app_name)
     except SinchError as exc:
         logger.warning("onboarding #%s: creating the app failed: %s", onboarding_id, exc)
+        retry_in = _retry_delay(exc, attempts, deps.settings.timers.app_retry_interval)
         with session_scope(deps.engine) as session:
             workflow.record_app_failure(session=session, onboarding_id=onboarding_id, now=deps.clock(),
-                                        error=str(exc), retry_in=_retry_delay(exc, attempts))
+                                        error=str(exc), retry_in=retry_in)
         return
     with session_scope(deps.engine) as session:
         workflow.record_app_created(session=session, onboarding_id=onboarding_id, app_id=app.id,

@@ -7,9 +7,9 @@ through the workflow (state, audit event and outbox rows in one transaction).
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -22,7 +22,7 @@ from bot.slack.home_tab import publish_home
 from bot.workflow.notices import PollRecovered, PollTrouble
 from bot.workflow.reminders import REMINDED_STATES, DueReminder, ExpireNow, due_reminder
 from sinch import SinchError, SinchRateLimited
-from store import repo
+from store import leases, repo
 from store.db import session_scope
 from store.models import Onboarding, OutboxKind
 from store.secrets import SecretUnreadable
@@ -33,6 +33,8 @@ __all__ = ["SweepReport", "home_refresh", "poll_one", "poll_sweep", "reminder_sw
 logger = logging.getLogger(__name__)
 S = OnboardingState
 SWEEP_BATCH = 50_000
+REMINDER_CHUNK = 1_000
+POLL_CHUNK_PER_WORKER = 2  # cases claimed per poll worker at a time: the rest stay free for other processes
 
 
 @dataclass
@@ -45,37 +47,66 @@ class SweepReport:
 
 
 def poll_sweep(deps: Deps) -> SweepReport:
-    """Poll every due case with bounded concurrency; one case's failure never stops the others."""
+    """Resume due app creations, then poll every due case with bounded concurrency.
+
+    Cases are claimed in chunks (their work lease), so several processes share one sweep and none polls
+    a case another is polling; one case's failure never stops the others.
+    """
     now = deps.clock()
     report = SweepReport()
     with session_scope(deps.engine) as session:
-        due = repo.due_for_poll(session=session, states=POLLED_STATES, now=now, limit=SWEEP_BATCH)
-        stalled_apps = repo.due_for_poll(session=session, states=[S.CREATING_APP], now=now, limit=100)
+        stalled_apps = leases.due_app_creations(session=session, now=now, limit=100)
     for case_id in stalled_apps:
-        create_app(deps, case_id)  # resumes after a crash or a retryable failure; looks before creating
-        report.apps_resumed += 1
-    if due:
-        with ThreadPoolExecutor(max_workers=deps.settings.timers.poll_concurrency,
-                                thread_name_prefix="poll") as pool:
-            for outcome in pool.map(lambda case_id: _poll_guarded(deps, case_id), due):
-                deps.on_poll(outcome)
+        # Resumes after a crash or a retryable failure (looking before creating); claims the case first.
+        if create_app(deps, case_id):
+            report.apps_resumed += 1
+    concurrency = deps.settings.timers.poll_concurrency
+    chunk = concurrency * POLL_CHUNK_PER_WORKER
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="poll") as pool:
+        running: set[Future[str]] = set()
+        more = True
+        while more or running:
+            # Claim the next chunk while the pool still has a chunk's worth to do, so the workers never wait
+            # for a claim, and no more cases are held than this process will soon poll.
+            if more and len(running) < chunk and report.polled + len(running) < SWEEP_BATCH:
+                with session_scope(deps.engine) as session:
+                    claimed = leases.claim_due_polls(session=session, states=POLLED_STATES, now=now,
+                                                     owner=deps.worker_id, lease_ttl=deps.settings.lease_ttl,
+                                                     limit=chunk)
+                for case_id, previous in claimed.taken_over:
+                    logger.info("onboarding #%s: took over its poll from %s (its lease ended)", case_id, previous)
+                running |= {pool.submit(_poll_claimed, deps, case_id) for case_id in claimed.ids}
+                more = len(claimed.ids) == chunk
+                continue
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
                 report.polled += 1
+                outcome = future.result()
+                deps.on_poll(outcome)
                 if outcome == "changed":
                     report.changed += 1
                 elif outcome == "failed":
                     report.failed += 1
-    if report.changed or report.failed:
+    if report.changed or report.failed or report.apps_resumed:
         deps.outbox.wake()
     return report
 
 
-def _poll_guarded(deps: Deps, case_id: int) -> str:
-    """poll_one, with a bug in one case logged and counted instead of ending the whole sweep's report."""
+def _poll_claimed(deps: Deps, case_id: int) -> str:
+    """poll_one on a case this process claimed, then release it; a bug in one case is logged and counted.
+
+    After an unexpected error (or a skip) the lease is kept: the case stays due, and waiting out the lease
+    keeps this sweep from claiming it again at once.
+    """
     try:
-        return poll_one(deps, case_id)
+        outcome = poll_one(deps, case_id)
     except Exception:
-        logger.exception("onboarding #%s: polling failed unexpectedly; it stays due for the next sweep", case_id)
+        logger.exception("onboarding #%s: polling failed unexpectedly; it stays due for a later sweep", case_id)
         return "failed"
+    if outcome != "skipped":
+        with session_scope(deps.engine) as session:
+            leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
+    return outcome
 
 
 def poll_one(deps: Deps, case_id: int) -> str:
@@ -145,17 +176,36 @@ def _record_poll_failure(deps: Deps, case_id: int, error: str, retry_after: floa
 
 
 def reminder_sweep(deps: Deps) -> int:
-    """Post every reminder that has come due, expire customers who never connected; returns how many acted."""
+    """Post every reminder that has come due, expire customers who never connected; returns how many acted.
+
+    The open cases are claimed first (their reminder lease): while one process decides a case's reminders,
+    another process's sweep skips it.
+    """
     now = deps.clock()
     approvers = list(deps.approvers.mentions)
     acted = 0
-    with session_scope(deps.engine) as session:
-        cases = repo.in_states(session=session, states=REMINDED_STATES)
-    for case in cases:
-        try:
-            acted += _remind_one(deps, case, now=now, approvers=approvers)
-        except workflow.OnboardingError as exc:
-            logger.info("onboarding #%s moved on while reminding: %s", case.id, exc)
+    held: list[int] = []
+    try:
+        while True:  # in chunks (bounded IN lists); claims are held to the end, so each case is seen once
+            with session_scope(deps.engine) as session:
+                claimed = leases.claim_for_reminders(session=session, states=REMINDED_STATES, now=now,
+                                                     owner=deps.worker_id, lease_ttl=deps.settings.lease_ttl,
+                                                     limit=REMINDER_CHUNK)
+                held += claimed.ids
+                mine = set(claimed.ids)
+                cases = [case for case in repo.in_states(session=session, states=REMINDED_STATES) if case.id in mine]
+            for case in cases:
+                try:
+                    acted += _remind_one(deps, case, now=now, approvers=approvers)
+                except workflow.OnboardingError as exc:
+                    logger.info("onboarding #%s moved on while reminding: %s", case.id, exc)
+            if len(claimed.ids) < REMINDER_CHUNK:
+                break
+    finally:
+        for start in range(0, len(held), REMINDER_CHUNK):
+            with session_scope(deps.engine) as session:
+                leases.release_reminders(session=session, onboarding_ids=held[start:start + REMINDER_CHUNK],
+                                         owner=deps.worker_id)
     if acted:
         deps.outbox.wake()
     return acted
@@ -183,11 +233,13 @@ def _audience(due: DueReminder, *, requester: str, approvers: list[str]) -> list
 
 
 def home_refresh(deps: Deps, client: WebClient) -> int:
-    """Re-publish the Home tab of recent viewers, at most once a minute each."""
+    """Re-publish the Home tab of recent viewers, at most once a minute each (claimed: one process each)."""
     refreshed = 0
-    for user in deps.home_viewers.due(deps.clock()):
+    with session_scope(deps.engine) as session:
+        leases.forget_events_before(session=session, before=deps.clock() - timedelta(days=1))
+    for user in deps.home_viewers.claim_due(deps.clock()):
         try:
-            publish_home(deps, client, user)
+            publish_home(deps, client, user, opened=False)
             refreshed += 1
         except SlackApiError as exc:
             logger.warning("cannot refresh the Home tab of %s: %s", user, exc.response.get("error"))

@@ -1,9 +1,12 @@
-"""Delivering the outbox to Slack: in order per case, paced per channel, exactly once.
+"""Delivering the outbox to Slack: in order per case, paced per channel, exactly once, from any process.
 
-A row is claimed (status SENDING, committed) before the Slack call and marked DELIVERED with the message
-ts after it. A crash between the two leaves the row SENDING: "in doubt". Every post carries message
-metadata naming its outbox row, so before re-sending an in-doubt row the dispatcher looks in the thread
-(or channel) for a message with that metadata and, if it is there, records it instead of posting again.
+A row is claimed in the database (status SENDING, with this process's name and a lease of LEASE_TTL,
+committed) before the Slack call, and marked DELIVERED with the message ts after it. While the lease runs
+the row is ours and no other process touches it. A crash between claim and record leaves the row SENDING
+until its lease ends: then it is "in doubt", and whichever process claims it next looks in the thread (or
+channel) for a message carrying that row's id in its metadata and, if it is there, records it instead of
+posting again. Every process shares one pace per channel: the next free slot lives in the database
+(store/outbox.py).
 """
 
 from __future__ import annotations
@@ -14,21 +17,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import Enum
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session
 
 from bot.slack.blocks import Rendered, render_notice, status_card
 from bot.slack.blocks.replies import NoticeContext
 from bot.workflow.notices import Resolution, decode_notice, decode_resolution, step_of
+from store import outbox as queue
 from store import repo
 from store.db import session_scope
-from store.limits import clip
-from store.models import Onboarding, OutboxKind, OutboxMessage, OutboxStatus
+from store.models import Onboarding, OutboxKind, OutboxMessage
 
 __all__ = ["METADATA_EVENT", "OutboxDispatcher"]
 
@@ -42,6 +44,12 @@ PERMANENT_ERRORS = frozenset({
     "cant_update_message", "message_not_found", "restricted_action", "msg_blocks_too_long",
 })
 MAX_BACKOFF = timedelta(minutes=10)
+# Slack counts a channel's posts as they arrive, and a post's trip varies by a few milliseconds: slots sent
+# exactly one interval apart would now and then arrive a hair closer, and earn a 429 (a second's wait).
+SLOT_MARGIN = 0.01  # fraction of the interval added to every slot
+LATE_WAKEUP = 0.25  # fraction of the interval after its slot that a send may still go out
+MAX_LATE_WAKEUPS = 3
+DEFAULT_LEASE = timedelta(seconds=30)
 
 
 @dataclass
@@ -50,6 +58,7 @@ class DeliveryStats:
     retried: int = 0
     failed: int = 0
     recovered_in_doubt: int = 0
+    taken_over: int = 0  # in-doubt rows claimed after their lease ended
 
 
 class OutboxDispatcher:
@@ -62,8 +71,10 @@ class OutboxDispatcher:
         client: WebClient,
         approvers: tuple[str, ...],
         clock: Callable[[], datetime],
+        owner: str = "outbox",
+        lease_ttl: timedelta = DEFAULT_LEASE,
         post_interval: float = 1.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         batch_size: int = 100,
     ) -> None:
@@ -71,13 +82,15 @@ class OutboxDispatcher:
         self._client = client
         self._approvers = approvers
         self._clock = clock
+        self._owner = owner
+        self._lease_ttl = lease_ttl
         self._post_interval = post_interval
-        self._monotonic = monotonic
+        self._wall = wall  # shared by every process: channel slots are stored as epoch seconds
         self._sleep = sleep
         self._batch_size = batch_size
-        self._last_post: dict[str, float] = {}
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one delivery pass at a time, whoever calls it
+        self._current = threading.local()  # the row this thread is sending, for lease extensions
         self.stats = DeliveryStats()
 
     # -- running ---------------------------------------------------------------------------------
@@ -99,12 +112,10 @@ class OutboxDispatcher:
     def pending(self) -> int:
         """How many rows are not yet delivered (or given up on)."""
         with session_scope(self._engine) as session:
-            statement = select(func.count()).select_from(OutboxMessage).where(
-                col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
-            return int(session.exec(statement).one())
+            return queue.pending_count(session=session)
 
     def deliver_due(self, stop: threading.Event | None = None) -> int:
-        """One pass over due rows, in write order; a case whose row cannot go yet waits for the next pass.
+        """Deliver due rows, oldest first, until nothing more can go now; returns how many were delivered.
 
         Once `stop` is set, the post in progress finishes and the pass ends (a graceful shutdown).
         """
@@ -112,68 +123,87 @@ class OutboxDispatcher:
             delivered = 0
             while True:
                 with session_scope(self._engine) as session:
-                    due = [row.id for row in repo.outbox_due(session=session, now=self._clock(),
-                                                             limit=self._batch_size)]
-                blocked: set[int] = set()
+                    due = queue.due_ids(session=session, now=self._clock(), limit=self._batch_size)
                 progressed = False
                 for row_id in due:
-                    assert row_id is not None
                     if stop is not None and stop.is_set():
                         return delivered
-                    outcome = self._deliver_one(row_id, blocked)
-                    if outcome:
-                        delivered += 1
+                    outcome = self._deliver_one(row_id)
+                    delivered += outcome is _Outcome.DELIVERED
+                    if outcome in (_Outcome.DELIVERED, _Outcome.FAILED):
+                        # The next row of this case may go now, and may be urgent: look again first.
                         progressed = True
-                if len(due) < self._batch_size or not progressed:
+                        break
+                if not progressed:
                     return delivered
+
+    def extend_lease(self, seconds: float) -> None:
+        """Called before this thread waits out a Slack rate limit on a post (`seconds`, Slack's Retry-After):
+        keep the row ours meanwhile, and hold the channel for every process until the retry has gone."""
+        row_id = getattr(self._current, "row_id", None)
+        if row_id is None:
+            return
+        until = self._clock() + timedelta(seconds=seconds) + self._lease_ttl
+        with session_scope(self._engine) as session:
+            queue.renew(session=session, row_id=row_id, owner=self._owner, until=until)
+            channel = getattr(self._current, "channel", None)
+            if channel is not None and self._post_interval > 0:
+                # The retry goes out after `seconds` (plus this process's own delays); the next slot one
+                # widened interval after it.
+                widened = (seconds + self._post_interval) * (1 + SLOT_MARGIN)
+                queue.hold_channel(session=session, channel=channel, until=self._wall() + widened)
 
     # -- one row ---------------------------------------------------------------------------------
 
-    def _deliver_one(self, row_id: int, blocked: set[int]) -> bool:
+    def _deliver_one(self, row_id: int) -> _Outcome:
         with session_scope(self._engine) as session:
-            row = session.get(OutboxMessage, row_id)
-            if row is None or row.status in (OutboxStatus.DELIVERED, OutboxStatus.FAILED):
-                return False
-            if row.onboarding_id in blocked:
-                return False
-            case = session.get(Onboarding, row.onboarding_id)
+            claim = queue.claim(session=session, row_id=row_id, now=self._clock(), owner=self._owner,
+                                lease_ttl=self._lease_ttl)
+            if claim is None:
+                return _Outcome.NOT_CLAIMED  # another process has it, or it went meanwhile
+            row = claim.row
+            case = repo.get_onboarding(session=session, onboarding_id=row.onboarding_id)
             assert case is not None
             if row.kind is not OutboxKind.CARD and case.thread_ts is None:
-                blocked.add(row.onboarding_id)  # the thread's parent has not been posted yet
-                return False
-            in_doubt = row.status is OutboxStatus.SENDING
-            row.status = OutboxStatus.SENDING
-            row.attempts += 1
-            session.add(row)
+                # The thread's parent never got posted (its card row failed): nothing to reply to.
+                queue.fail(session=session, row_id=row_id, error="no thread to post in")
+                return _Outcome.FAILED
             job = self._prepare(session, row, case)
-        # The claim is committed; from here a crash leaves the row "in doubt", never silently lost.
+        if claim.in_doubt:
+            self.stats.taken_over += 1
+            logger.info("outbox row %s: took over an in-doubt delivery (its lease ended)", row_id)
+        # The claim is committed; from here a crash leaves the row ours until the lease ends, then in doubt.
+        self._current.row_id, self._current.channel = row_id, job.channel
         try:
-            if in_doubt and job.posts:
+            if claim.in_doubt and job.posts:
                 found = self._find_posted(job)
                 if found is not None:
                     self.stats.recovered_in_doubt += 1
                     self._finish(job, found)
-                    return True
+                    return _Outcome.DELIVERED
             ts = self._send(job)
+        except _LeaseLost:
+            logger.warning("outbox row %s: lease lost before sending; another process has it", row_id)
+            return _Outcome.NOT_CLAIMED
         except SlackApiError as exc:
-            self._handle_slack_error(job, exc, blocked)
-            return False
+            return self._handle_slack_error(job, exc)
         except Exception as exc:  # timeouts, resets: the post may or may not have reached Slack
             logger.warning("outbox row %s: %s; will check Slack before retrying", row_id, type(exc).__name__)
             self._reschedule(job, error=type(exc).__name__, in_doubt=True)
-            blocked.add(job.onboarding_id)
-            return False
+            return _Outcome.RETRY
+        finally:
+            self._current.row_id = self._current.channel = None
         self._finish(job, ts)
-        return True
+        return _Outcome.DELIVERED
 
-    def _prepare(self, session: Any, row: OutboxMessage, case: Onboarding) -> _Job:
+    def _prepare(self, session: Session, row: OutboxMessage, case: Onboarding) -> _Job:
         now = self._clock()
         assert row.id is not None and case.id is not None and case.slack_channel is not None
         job = _Job(row_id=row.id, onboarding_id=case.id, kind=row.kind, channel=case.slack_channel,
                    thread_ts=case.thread_ts, created_at=row.created_at)
         if row.kind is OutboxKind.CARD:
             # The card shows the current state, so one update covers every card row queued so far.
-            job.covers_up_to = max(row.id, _latest_card_row(session, case.id))
+            job.covers_up_to = max(row.id, queue.latest_card_row(session=session, onboarding_id=case.id))
             job.rendered = status_card(case, now=now)
             job.update_ts = case.thread_ts
             job.posts = case.thread_ts is None
@@ -196,7 +226,7 @@ class OutboxDispatcher:
             assert job.update_ts is not None
             self._update(job.channel, job.update_ts, job.rendered)
             return job.update_ts
-        self._pace(job.channel)
+        self._pace(job)
         response = self._client.chat_postMessage(
             channel=job.channel,
             thread_ts=job.thread_ts if job.kind is OutboxKind.REPLY else None,
@@ -207,19 +237,37 @@ class OutboxDispatcher:
             metadata={"event_type": METADATA_EVENT,
                       "event_payload": {"outbox_id": job.row_id, "onboarding_id": job.onboarding_id}},
         )
-        self._last_post[job.channel] = self._monotonic()
         return str(response["ts"])
 
     def _update(self, channel: str, ts: str, rendered: Rendered) -> None:
         self._client.chat_update(channel=channel, ts=ts, text=rendered.text, blocks=rendered.block_dicts())
 
-    def _pace(self, channel: str) -> None:
-        """Keep to about one post per second per channel, Slack's sustained chat.postMessage limit."""
-        last = self._last_post.get(channel)
-        if last is not None:
-            wait = self._post_interval - (self._monotonic() - last)
+    def _pace(self, job: _Job) -> None:
+        """Take the channel's next free slot (about one post per second, Slack's sustained chat.postMessage
+        limit, for all processes together) and wait for it; raise _LeaseLost if the row is no longer ours.
+
+        The slot and the lease renewal go in one transaction before the wait, so nothing stands between the
+        end of the wait and the send: the pace is kept at the send, not at a database write after it. A
+        process that wakes up late (descheduled on a busy machine) would send into the next slot, whose owner
+        may be sending too: it takes a new slot instead.
+        """
+        interval = self._post_interval * (1 + SLOT_MARGIN)
+        for _ in range(MAX_LATE_WAKEUPS):
+            with session_scope(self._engine) as session:
+                slot = self._wall()
+                if interval > 0:
+                    slot = queue.reserve_post_slot(session=session, channel=job.channel, now=slot, interval=interval)
+                wait = max(0.0, slot - self._wall())
+                until = self._clock() + timedelta(seconds=wait) + self._lease_ttl
+                if not queue.renew(session=session, row_id=job.row_id, owner=self._owner, until=until):
+                    raise _LeaseLost()  # rolls the reservation back: the slot stays free for others
+            wait = slot - self._wall()
             if wait > 0:
                 self._sleep(wait)
+            if interval <= 0 or self._wall() - slot <= interval * LATE_WAKEUP:
+                return
+            logger.info("outbox row %s: woke up %.3fs after its slot; taking another", job.row_id,
+                        self._wall() - slot)
 
     def _find_posted(self, job: _Job) -> str | None:
         """The ts of a message this row already produced, found by its metadata, or None."""
@@ -247,52 +295,42 @@ class OutboxDispatcher:
         now = self._clock()
         with session_scope(self._engine) as session:
             if job.kind is OutboxKind.CARD and job.posts and ts is not None:
-                case = session.get(Onboarding, job.onboarding_id)
-                assert case is not None
-                if case.thread_ts is None:
-                    case.thread_ts = ts
-                    session.add(case)
-            covered = col(OutboxMessage.id) == job.row_id
-            if job.kind is OutboxKind.CARD and not job.posts:
-                covered = ((col(OutboxMessage.onboarding_id) == job.onboarding_id)
-                           & (col(OutboxMessage.kind) == OutboxKind.CARD)
-                           & (col(OutboxMessage.id) <= job.covers_up_to)
-                           & col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
-            session.execute(
-                update(OutboxMessage)
-                .where(covered)
-                .values(status=OutboxStatus.DELIVERED, delivered_at=now, slack_ts=ts, last_error=None)
-            )
+                repo.record_thread(session=session, onboarding_id=job.onboarding_id, thread_ts=ts)
+            covers = job.covers_up_to if job.kind is OutboxKind.CARD and not job.posts else None
+            queue.finish(session=session, row_id=job.row_id, now=now, ts=ts, card_rows_up_to=covers,
+                         onboarding_id=job.onboarding_id)
         self.stats.delivered += 1
 
-    def _handle_slack_error(self, job: _Job, exc: SlackApiError, blocked: set[int]) -> None:
+    def _handle_slack_error(self, job: _Job, exc: SlackApiError) -> _Outcome:
         error = str(exc.response.get("error") or exc.response.status_code)
         if error in PERMANENT_ERRORS:
             logger.error("outbox row %s for onboarding #%s failed permanently: %s", job.row_id, job.onboarding_id,
                          error)
             with session_scope(self._engine) as session:
-                row = session.get(OutboxMessage, job.row_id)
-                assert row is not None
-                row.status = OutboxStatus.FAILED
-                row.last_error = clip(error, OutboxMessage, "last_error")
-                session.add(row)
+                queue.fail(session=session, row_id=job.row_id, error=error)
             self.stats.failed += 1
-            return
+            return _Outcome.FAILED
         logger.warning("outbox row %s: Slack answered %s; retrying later", job.row_id, error)
         # Slack refused the request outright, so nothing was posted: a plain retry is safe.
         self._reschedule(job, error=error, in_doubt=False)
-        blocked.add(job.onboarding_id)
+        return _Outcome.RETRY
 
     def _reschedule(self, job: _Job, *, error: str, in_doubt: bool) -> None:
         with session_scope(self._engine) as session:
-            row = session.get(OutboxMessage, job.row_id)
-            assert row is not None
-            backoff = min(MAX_BACKOFF, timedelta(seconds=2 ** min(row.attempts, 10)))
-            row.status = OutboxStatus.SENDING if in_doubt else OutboxStatus.PENDING
-            row.next_attempt_at = self._clock() + backoff
-            row.last_error = clip(error, OutboxMessage, "last_error")
-            session.add(row)
+            queue.reschedule(session=session, row_id=job.row_id, now=self._clock(), error=error, in_doubt=in_doubt,
+                             max_backoff=MAX_BACKOFF)
         self.stats.retried += 1
+
+
+class _Outcome(Enum):
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up: the case's next row may go
+    RETRY = "retry"  # rescheduled: the case waits
+    NOT_CLAIMED = "not claimed"
+
+
+class _LeaseLost(Exception):
+    """Our claim on the row ended (we were too slow) and another process may be sending it."""
 
 
 @dataclass
@@ -312,31 +350,18 @@ class _Job:
     updates: tuple[tuple[str, Rendered], ...] = ()
 
 
-def _latest_card_row(session: Any, onboarding_id: int) -> int:
-    statement = (select(func.max(OutboxMessage.id)).where(OutboxMessage.onboarding_id == onboarding_id)
-                 .where(OutboxMessage.kind == OutboxKind.CARD))
-    latest = session.exec(statement).first()
-    return int(latest or 0)
-
-
-def _resolutions(session: Any, case: Onboarding, resolution: Resolution, approvers: tuple[str, ...],
+def _resolutions(session: Session, case: Onboarding, resolution: Resolution, approvers: tuple[str, ...],
                  resolve_row_id: int) -> tuple[tuple[str, Rendered], ...]:
     """The delivered step messages this resolution applies to, re-rendered without their buttons."""
+    assert case.id is not None
     step = resolution.step
     # Only the step messages posted since the previous resolution of the same step: an earlier message
     # keeps the record of whoever resolved it then.
-    earlier = session.exec(select(OutboxMessage).where(OutboxMessage.onboarding_id == case.id)
-                           .where(OutboxMessage.kind == OutboxKind.RESOLVE)
-                           .where(col(OutboxMessage.id) < resolve_row_id)).all()
-    floor = max((row.id for row in earlier if decode_resolution(row.notice).step is step), default=0)
-    statement = (select(OutboxMessage).where(OutboxMessage.onboarding_id == case.id)
-                 .where(OutboxMessage.kind == OutboxKind.REPLY)
-                 .where(OutboxMessage.status == OutboxStatus.DELIVERED)
-                 .where(col(OutboxMessage.id) > floor)
-                 .where(col(OutboxMessage.id) < resolve_row_id)
-                 .where(col(OutboxMessage.slack_ts).is_not(None)))
+    earlier = queue.resolutions_before(session=session, onboarding_id=case.id, row_id=resolve_row_id)
+    floor = max((row.id or 0 for row in earlier if decode_resolution(row.notice).step is step), default=0)
     updates = []
-    for row in session.exec(statement):
+    for row in queue.delivered_step_messages(session=session, onboarding_id=case.id, after=floor,
+                                             before=resolve_row_id):
         notice = decode_notice(row.notice)
         if step_of(notice) is step and row.slack_ts:
             ctx = NoticeContext(case=case, approvers=approvers, resolution=resolution)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bot.config import Settings
@@ -12,6 +14,8 @@ from bot.deps import Deps
 from bot.slack.error_handler import register_error_handler
 from bot.slack.id_limits import register_id_limits
 from bot.slack.listeners import register_all
+from store import leases
+from store.db import session_scope
 
 __all__ = ["LISTENER_THREADS", "build_app"]
 
@@ -27,12 +31,15 @@ def build_app(
     *,
     client: WebClient,
     token_verification: bool = True,
-    process_before_response: bool = False,
 ) -> App:
     """An App with every listener and the error handler registered, talking to SLACK_API_URL via `client`.
 
-    `process_before_response=True` makes a dispatch return only once its listener has finished, which
-    in-process tests use to observe the outcome deterministically; servers keep the default.
+    `process_before_response=True`: Slack gets its answer (the HTTP 200, or the Socket Mode ack) only once
+    the listener has finished, so what a person did is committed before Slack hears that it was received.
+    A process that dies earlier leaves the request unanswered (Slack shows an error, or retries an event),
+    never acknowledged and forgotten. Slow work is not done in the request: an app creation goes to a
+    background thread after the commit (`deps.run_later`), and the case's lease hands it to any process's
+    sweep should this one die. See docs/replicas.md.
     """
     app = App(
         client=client,
@@ -41,10 +48,30 @@ def build_app(
         request_verification_enabled=not settings.socket_mode,
         token_verification_enabled=token_verification,
         raise_error_for_unhandled_request=False,
-        process_before_response=process_before_response,
+        process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
     register_error_handler(app, settings)
     register_id_limits(app)
+    app.middleware(_once_per_event(deps))
     register_all(app, deps)
     return app
+
+
+def _once_per_event(deps: Deps) -> Callable[..., Any]:
+    """Events API deliveries are applied once: a retry (X-Slack-Retry-Num, or Socket Mode's retry_attempt)
+    of an event some process already handled is acknowledged and dropped."""
+
+    def once(body: dict[str, Any], next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if not isinstance(event_id, str) or not event_id:
+            return next()
+        with session_scope(deps.engine) as session:
+            if leases.event_seen(session=session, event_id=event_id):
+                return BoltResponse(status=200, body="")
+        response = next()
+        with session_scope(deps.engine) as session:
+            leases.record_event_seen(session=session, event_id=event_id, now=deps.clock())
+        return response
+
+    return once

@@ -116,10 +116,11 @@ def register_error_handler(app: App, settings: Settings) -> None:
 def reports_errors(settings: Settings) -> Callable[[L], L]:
     """Wrap a listener so that no exception escapes into Bolt: it is reported like `@app.error` would.
 
-    Why not leave it to `@app.error`: in HTTP mode (process_before_response=False) Bolt runs the listener on
-    a worker thread, and when it raises after `ack()` Bolt resets the acknowledgement to None after calling
-    the error handler (slack_bolt/listener/thread_runner.py). Unless the request thread happened to see the
-    ack in between, it waits out Slack's 3 s and answers 404 "unhandled request": every refused click
+    Why not leave it to `@app.error`: when Bolt runs a listener on a worker thread (process_before_response=False,
+    how this bot served HTTP before it answered only after the commit) and the listener raises after `ack()`,
+    Bolt resets the acknowledgement to None after calling the error handler (slack_bolt/listener/thread_runner.py).
+    Unless the request thread happened to see the ack in between, it waits out Slack's 3 s and answers 404
+    "unhandled request": every refused click
     ("only approvers can approve", the loser of a double click) became an error in Slack. Caught here,
     the ack stands. A listener that fails before acknowledging is acknowledged here (a modal closes), and
     the person gets the explanation as an ephemeral message.

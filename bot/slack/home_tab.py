@@ -14,7 +14,8 @@ from store.db import session_scope
 __all__ = ["publish_home"]
 
 
-def publish_home(deps: Deps, client: WebClient, user: str) -> None:
+def publish_home(deps: Deps, client: WebClient, user: str, *, opened: bool = True) -> None:
+    """Publish the user's Home tab; `opened` when they looked at it (not for a scheduled refresh)."""
     with session_scope(deps.engine) as session:
         cases = repo.list_open(session=session)
     timers = deps.settings.timers
@@ -22,4 +23,5 @@ def publish_home(deps: Deps, client: WebClient, user: str) -> None:
     view = home_view(cases, now, manual_after=timers.manual_step_reminder_after,
                      revoke_after=timers.revoke_reminders[0] if timers.revoke_reminders else timedelta(hours=1))
     client.views_publish(user_id=user, view=view)
-    deps.home_viewers.seen(user, now)
+    if opened:
+        deps.home_viewers.opened(user, now)

@@ -13,7 +13,6 @@ from bot.workflow.access import (
     remind,
 )
 from bot.workflow.core import (
-    APP_CREATION_LEASE,
     MAX_REASON,
     SYSTEM_ACTOR,
     Actor,
@@ -52,7 +51,6 @@ from bot.workflow.operations import (
 from bot.workflow.steps import STEPS, Performer, Step, StepProgress, progress
 
 __all__ = [
-    "APP_CREATION_LEASE",
     "INTAKE_FIELDS",
     "MAX_REASON",
     "STATE_LABELS",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -15,7 +15,6 @@ from store.models import Onboarding, OutboxKind, OutboxPriority
 from store.states import TERMINAL_STATES, InvalidTransition, OnboardingState
 
 __all__ = [
-    "APP_CREATION_LEASE",
     "SYSTEM_ACTOR",
     "Actor",
     "MAX_REASON",
@@ -33,7 +32,6 @@ __all__ = [
 
 S = OnboardingState
 SYSTEM_ACTOR = "bot"
-APP_CREATION_LEASE = timedelta(minutes=2)
 
 @dataclass(frozen=True)
 class Actor:
@@ -77,6 +75,7 @@ def move(
         # The case is over: nothing left to poll, and the key secret has no further use.
         case.key_secret_sealed = None
         case.next_poll_at = None
+        case.app_attempt_at = None
         session.add(case)
         session.flush()
 

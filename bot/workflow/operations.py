@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.workflow.core import (
-    APP_CREATION_LEASE,
     SYSTEM_ACTOR,
     Actor,
     app_display_name,
@@ -216,8 +215,10 @@ def register_project(
     case.key_secret_sealed = key_secret_sealed
     case.project_registered_by = actor.user_id
     case.project_registered_at = now
-    # The listener creates the app right away; the scheduler takes over only if that attempt never finishes.
-    case.next_poll_at = now + APP_CREATION_LEASE
+    # Due at once: the listener hands it to a background worker right after the commit, and if that process
+    # dies first, any process's sweep claims it (store/leases.py).
+    case.app_attempt_at = now
+    case.next_poll_at = None  # the previous version's name for it; see store/leases.py
     move(session, case, S.CREATING_APP, actor=actor.user_id, action="register_project", now=now,
           attempted="take a project",
           detail=f"project_id={project_id} key_id={key_id} {audit_summary(verdict.records)}")
@@ -267,6 +268,7 @@ def record_app_created(
     case.app_id = app_id
     case.app_name = clip(app_name, Onboarding, "app_name")  # as Sinch answered it
     case.last_error = None
+    case.app_attempt_at = None
     case.next_poll_at = None
     move(session, case, S.INVITING, actor=SYSTEM_ACTOR, action="create_app", now=now,
           attempted="record its app", detail=f"app_id={app_id} reused={reused}")
@@ -290,7 +292,8 @@ def record_app_failure(
     case.app_attempts += 1
     case.last_error = clip(error, Onboarding, "last_error")
     case.updated_at = now
-    case.next_poll_at = now + retry_in if retry_in is not None else None
+    case.app_attempt_at = now + retry_in if retry_in is not None else None
+    case.next_poll_at = None
     repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="create_app_failed",
                       now=now, detail=error)
     session.add(case)
@@ -304,7 +307,8 @@ def request_app_retry(*, session: Session, onboarding_id: int, actor: Actor, now
     case = load(session=session, onboarding_id=onboarding_id)
     require_state(case, S.CREATING_APP, attempted="retry the app creation")
     case.app_attempts = 0
-    case.next_poll_at = now + APP_CREATION_LEASE
+    case.app_attempt_at = now
+    case.next_poll_at = None
     session.add(case)
     repo.record_event(session=session, onboarding=case, actor=actor.user_id, action="retry_app", now=now)
     resolve(session, case, now, step=StepKey.APP, outcome=Outcome.RETRIED, by=actor.user_id)

@@ -23,7 +23,7 @@ from bot.workflow.notices import ApprovalRequest, ReminderAbout
 from bot.workflow.reminders import DueReminder
 from store.db import session_scope
 from store.models import Onboarding, OutboxMessage, OutboxPriority
-from tests.bot.harness import CHANNEL, REQUESTER, STAFF, VALID_FORM, BotHarness
+from tests.bot.harness import CHANNEL, REQUESTER, STAFF, VALID_FORM, BotHarness, run_now
 from tests.security.figures import FIGURES
 
 LIMIT = 3
@@ -81,7 +81,7 @@ def test_replicas_share_the_count(limited: BotHarness) -> None:
     """Two bot runtimes on one database file: the limit holds across them (no in-memory counters)."""
     bot = limited
     other = build_runtime(bot.settings, clock=bot.clock, sinch_transport=bot.sandbox_transport, post_interval=0,
-                          process_before_response=True)
+                          run_later=run_now)
     try:
         apps = [bot.runtime.app, other.app]
         for number in range(LIMIT):  # submissions alternate between the two replicas

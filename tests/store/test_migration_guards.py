@@ -8,9 +8,10 @@ from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
-from store.db import _alembic_config, current_revision, head_revision, make_engine, migrate
+from store.db import _alembic_config, current_revision, make_engine, migrate
 
 PREVIOUS = "0003_outbox_priority"
+THIS = "0003_guards"
 NEW_COLUMNS = {"removal_checked_by", "removal_checked_at", "existing_of", "subproject_check", "page_check",
                "wrong_page_id"}
 
@@ -29,7 +30,7 @@ def test_0003_adds_nullable_columns_and_downgrades_keeping_rows(tmp_path: Path) 
             " requester_id, app_attempts) VALUES (1, 'Old Co', 'old co', 'old@co.test', 'br', 'Old Page',"
             " 'personal', 1, 1, 0, '', 'revoking', '2026-01-01 10:00:00', '2026-01-01 10:00:00',"
             " '2026-01-01 10:00:00', 'U7', 0)"))
-    assert migrate(engine) == head_revision() == "0003_guards"
+    assert migrate(engine, THIS) == THIS
     assert NEW_COLUMNS <= _columns(engine)
     with engine.connect() as connection:
         row = connection.execute(text("SELECT existing_of, page_check, removal_checked_by FROM onboarding")).one()

@@ -77,6 +77,10 @@ def retry_app(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) 
     case_id, actor = case_id_from_action(body), actor_for(deps, body)
     in_transaction(deps, lambda session: workflow.request_app_retry(
         session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+    deps.run_later(lambda: _create_app(deps, case_id))  # off the request, like after registering a project
+
+
+def _create_app(deps: Deps, case_id: int) -> None:
     create_app(deps, case_id)
 
 

@@ -114,16 +114,22 @@ def register(app: App, deps: Deps) -> None:
     app.command(COMMAND)(reports_errors(deps.settings)(bind(onboard, deps)))
 
 
+def _open_intake(client: WebClient, trigger: str) -> None:
+    client.views_open(trigger_id=trigger, view=intake_view())
+
+
 def onboard(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, *, deps: Deps) -> None:
     """`/onboard` opens the intake form; `/onboard <subcommand> …` runs one of SUBCOMMANDS."""
     text = str(command.get("text") or "").strip()
     if not text:
-        # The trigger id expires 3 s after Slack sent it: ack, then open the (static) form at once.
+        # Nothing to commit: answer Slack first, then open the (static) form off the request, well within
+        # the 3 s the trigger id lives. Should this process die in between, the person types /onboard again.
         ack()
         with session_scope(deps.engine) as session:  # a person at their hourly limit gets no form
             workflow.check_intake_allowance(session=session, requester_id=user_id(command), now=deps.clock(),
                                             limit_per_hour=deps.settings.intake_limit_per_hour)
-        client.views_open(trigger_id=trigger_id(command), view=intake_view())
+        trigger = trigger_id(command)
+        deps.run_later(lambda: _open_intake(client, trigger))
         return
     ack()
     name, _, argument = text.partition(" ")

@@ -175,7 +175,13 @@ def register_project(ack: Ack, body: dict[str, Any], view: dict[str, Any], clien
         ack(response_action="errors", errors={"project_id": str(exc)})
         return
     ack()
-    create_app(deps, case_id)  # after the ack: Sinch may take longer than Slack's 3 s
+    # Off the request: Sinch may take longer than Slack's 3 s. The registration is committed, so if this
+    # process dies first, the case's app creation is due and any process's sweep claims it.
+    deps.run_later(lambda: _create_app(deps, case_id))
+
+
+def _create_app(deps: Deps, case_id: int) -> None:
+    create_app(deps, case_id)
 
 
 def reject(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, *, deps: Deps) -> None:

@@ -1,0 +1,170 @@
+"""Claims on background work, shared by every process on the database.
+
+A claim is a lease: an owner (one process) and an end time. Work is claimed before it is done, released
+when it is done, and a lease whose end has passed is free again, so a dead process's work is taken over
+by another after at most the lease's length. Batches are claimed with `SELECT … FOR UPDATE SKIP LOCKED`
+on PostgreSQL (two processes never wait for or claim each other's rows); SQLite takes its one write lock
+at the start of every transaction (store/db.py), which makes the same read-then-update atomic.
+
+Claims are plain UPDATEs that leave the case's `version` alone: claiming a case for a poll must not make
+a person's concurrent click on it fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from store.models import HomeViewer, Onboarding, SlackEventSeen
+from store.states import OnboardingState
+from store.upsert import insert_if_absent
+
+__all__ = [
+    "Claimed",
+    "claim_app_creation",
+    "claim_due_polls",
+    "claim_for_reminders",
+    "claim_home_refresh",
+    "due_app_creations",
+    "event_seen",
+    "forget_events_before",
+    "home_opened",
+    "home_published",
+    "record_event_seen",
+    "release_reminders",
+    "release_work",
+]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    ids: list[int]
+    taken_over: list[tuple[int, str]]  # (case id, previous owner) whose lease had run out
+
+
+def _free(lease_until: Any, now: datetime) -> ColumnElement[bool]:
+    return or_(col(lease_until).is_(None), col(lease_until) <= now)
+
+
+def _claim_batch(session: Session, *, where: ColumnElement[bool], order_by: Any, lease: str, now: datetime,
+                 owner: str, until: datetime, limit: int) -> Claimed:
+    lease_until = getattr(Onboarding, f"{lease}_lease_until")
+    lease_owner = getattr(Onboarding, f"{lease}_lease_owner")
+    candidates = (select(Onboarding.id, lease_until, lease_owner)
+                  .where(where).where(_free(lease_until, now))
+                  .order_by(order_by).limit(limit).with_for_update(skip_locked=True))
+    rows = list(session.exec(candidates))
+    ids = [row[0] for row in rows if row[0] is not None]
+    if ids:
+        session.execute(update(Onboarding).where(col(Onboarding.id).in_(ids))
+                        .values({f"{lease}_lease_until": until, f"{lease}_lease_owner": owner}))
+    taken = [(int(row[0]), str(row[2])) for row in rows
+             if row[0] is not None and row[1] is not None and row[2] not in (None, owner)]
+    return Claimed(ids=ids, taken_over=taken)
+
+
+def claim_due_polls(*, session: Session, states: Iterable[OnboardingState], now: datetime, owner: str,
+                    lease_ttl: timedelta, limit: int) -> Claimed:
+    """Claim up to `limit` cases in `states` whose poll is due, most overdue first."""
+    where = and_(col(Onboarding.state).in_(list(states)), col(Onboarding.next_poll_at) <= now)
+    return _claim_batch(session, where=where, order_by=col(Onboarding.next_poll_at), lease="work", now=now,
+                        owner=owner, until=now + lease_ttl, limit=limit)
+
+
+def _app_due_at() -> ColumnElement[Any]:
+    # A case registered by a process of the previous version (during a rolling upgrade) has no
+    # app_attempt_at; that version kept the creation's next attempt in next_poll_at.
+    return func.coalesce(col(Onboarding.app_attempt_at), col(Onboarding.next_poll_at))
+
+
+def due_app_creations(*, session: Session, now: datetime, limit: int) -> list[int]:
+    """Cases whose app creation should be (re)attempted now and that nobody is working on."""
+    statement = (select(Onboarding.id)
+                 .where(col(Onboarding.state) == OnboardingState.CREATING_APP)
+                 .where(_app_due_at() <= now)
+                 .where(_free(Onboarding.work_lease_until, now))
+                 .order_by(_app_due_at()).limit(limit))
+    return [case_id for case_id in session.exec(statement) if case_id is not None]
+
+
+def claim_app_creation(*, session: Session, onboarding_id: int, now: datetime, owner: str,
+                       lease_ttl: timedelta) -> Claimed:
+    """Claim one case's app creation if it is due and free (a double click and the scheduler: one wins)."""
+    where = and_(col(Onboarding.id) == onboarding_id,
+                 col(Onboarding.state) == OnboardingState.CREATING_APP,
+                 _app_due_at() <= now)
+    return _claim_batch(session, where=where, order_by=col(Onboarding.id), lease="work", now=now, owner=owner,
+                        until=now + lease_ttl, limit=1)
+
+
+def release_work(*, session: Session, onboarding_id: int, owner: str) -> None:
+    """Give up our work lease on a case (no-op if it is not ours any more)."""
+    session.execute(update(Onboarding).where(col(Onboarding.id) == onboarding_id)
+                    .where(col(Onboarding.work_lease_owner) == owner)
+                    .values(work_lease_until=None, work_lease_owner=None))
+
+
+def claim_for_reminders(*, session: Session, states: Iterable[OnboardingState], now: datetime, owner: str,
+                        lease_ttl: timedelta, limit: int) -> Claimed:
+    """Claim open cases in `states` so that only this process decides their reminders and expiry now."""
+    where = col(Onboarding.state).in_(list(states))
+    return _claim_batch(session, where=where, order_by=col(Onboarding.state_entered_at), lease="reminder", now=now,
+                        owner=owner, until=now + lease_ttl, limit=limit)
+
+
+def release_reminders(*, session: Session, onboarding_ids: Sequence[int], owner: str) -> None:
+    if not onboarding_ids:
+        return
+    session.execute(update(Onboarding).where(col(Onboarding.id).in_(list(onboarding_ids)))
+                    .where(col(Onboarding.reminder_lease_owner) == owner)
+                    .values(reminder_lease_until=None, reminder_lease_owner=None))
+
+
+# -- App Home viewers ----------------------------------------------------------------------------
+
+
+def home_opened(*, session: Session, user_id: str, now: datetime) -> None:
+    """Someone opened (or refreshed) their Home tab and was just sent a fresh view."""
+    insert_if_absent(session, HomeViewer, {"user_id": user_id, "opened_at": now, "published_at": now})
+    session.execute(update(HomeViewer).where(col(HomeViewer.user_id) == user_id)
+                    .values(opened_at=now, published_at=now))
+
+
+def home_published(*, session: Session, user_id: str, now: datetime) -> None:
+    session.execute(update(HomeViewer).where(col(HomeViewer.user_id) == user_id).values(published_at=now))
+
+
+def claim_home_refresh(*, session: Session, now: datetime, min_interval: timedelta, keep_for: timedelta,
+                       limit: int = 500) -> list[str]:
+    """Viewers whose tab is older than `min_interval` (who opened it within `keep_for`), claimed by moving
+    their publish time to now: another process sees them as fresh, so each tab is refreshed once."""
+    statement = (select(HomeViewer.user_id)
+                 .where(col(HomeViewer.published_at) <= now - min_interval)
+                 .where(col(HomeViewer.opened_at) >= now - keep_for)
+                 .order_by(col(HomeViewer.published_at)).limit(limit).with_for_update(skip_locked=True))
+    users = list(session.exec(statement))
+    if users:
+        session.execute(update(HomeViewer).where(col(HomeViewer.user_id).in_(users)).values(published_at=now))
+    return users
+
+
+# -- Slack's retries -----------------------------------------------------------------------------
+
+
+def event_seen(*, session: Session, event_id: str) -> bool:
+    return session.get(SlackEventSeen, event_id) is not None
+
+
+def record_event_seen(*, session: Session, event_id: str, now: datetime) -> None:
+    insert_if_absent(session, SlackEventSeen, {"event_id": event_id[:64], "seen_at": now})
+
+
+def forget_events_before(*, session: Session, before: datetime) -> None:
+    """Slack retries an event for minutes, not days: older records serve no purpose."""
+    session.execute(delete(SlackEventSeen).where(col(SlackEventSeen.seen_at) < before))
