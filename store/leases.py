@@ -2,8 +2,10 @@
 
 A claim is a lease: an owner (one process) and an end time. Work is claimed before it is done, released
 when it is done, and a lease whose end has passed is free again, so a dead process's work is taken over
-by another after at most the lease's length. Batches are claimed with `SELECT … FOR UPDATE SKIP LOCKED`
-on PostgreSQL (two processes never wait for or claim each other's rows); SQLite takes its one write lock
+by another after at most the lease's length. Batches are claimed with `SELECT … FOR NO KEY UPDATE SKIP LOCKED`
+on PostgreSQL (two processes never wait for or claim each other's rows; NO KEY, because a claim changes
+no key column, and plain FOR UPDATE would also skip a case whose row another transaction merely holds a
+foreign-key share lock on, say while it writes that case's outbox rows); SQLite takes its one write lock
 at the start of every transaction (store/db.py), which makes the same read-then-update atomic.
 
 Claims are plain UPDATEs that leave the case's `version` alone: claiming a case for a poll must not make
@@ -58,7 +60,7 @@ def _claim_batch(session: Session, *, where: ColumnElement[bool], order_by: Any,
     lease_owner = getattr(Onboarding, f"{lease}_lease_owner")
     candidates = (select(Onboarding.id, lease_until, lease_owner)
                   .where(where).where(_free(lease_until, now))
-                  .order_by(order_by).limit(limit).with_for_update(skip_locked=True))
+                  .order_by(order_by).limit(limit).with_for_update(skip_locked=True, key_share=True))
     rows = list(session.exec(candidates))
     ids = [row[0] for row in rows if row[0] is not None]
     if ids:
@@ -147,7 +149,8 @@ def claim_home_refresh(*, session: Session, now: datetime, min_interval: timedel
     statement = (select(HomeViewer.user_id)
                  .where(col(HomeViewer.published_at) <= now - min_interval)
                  .where(col(HomeViewer.opened_at) >= now - keep_for)
-                 .order_by(col(HomeViewer.published_at)).limit(limit).with_for_update(skip_locked=True))
+                 .order_by(col(HomeViewer.published_at)).limit(limit)
+                 .with_for_update(skip_locked=True, key_share=True))
     users = list(session.exec(statement))
     if users:
         session.execute(update(HomeViewer).where(col(HomeViewer.user_id).in_(users)).values(published_at=now))

@@ -70,7 +70,7 @@ def due_ids(*, session: Session, now: datetime, limit: int) -> list[int]:
 def claim(*, session: Session, row_id: int, now: datetime, owner: str, lease_ttl: timedelta) -> Claim | None:
     """Claim this row for `owner` until `now + lease_ttl`, or None if it is not claimable (any more)."""
     statement = (select(OutboxMessage).where(OutboxMessage.id == row_id).where(_claimable(now))
-                 .with_for_update(skip_locked=True))
+                 .with_for_update(skip_locked=True, key_share=True))
     row = session.exec(statement).first()
     if row is None:
         return None
