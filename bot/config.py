@@ -322,8 +322,8 @@ def _lease_ttl(text: str) -> timedelta:
 
 
 def _port(text: str) -> int:
-    value = int(text)
-    if not 0 < value < 65536:
+    value = int(text)  # 0: any free port (the log says which; the end-to-end tests rely on it)
+    if not 0 <= value < 65536:
         raise ValueError(f"{text!r} is not a TCP port")
     return value
 

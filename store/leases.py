@@ -105,11 +105,12 @@ def claim_app_creation(*, session: Session, onboarding_id: int, now: datetime, o
                         until=now + lease_ttl, limit=1)
 
 
-def release_work(*, session: Session, onboarding_id: int, owner: str) -> None:
-    """Give up our work lease on a case (no-op if it is not ours any more)."""
+def release_work(*, session: Session, onboarding_id: int, owner: str, free_from: datetime | None = None) -> None:
+    """Give up our work lease on a case, now or (with `free_from`) from that time on; a no-op if the lease
+    is not ours any more. Either way no owner is left, so whoever claims it next is not "taking over"."""
     session.execute(update(Onboarding).where(col(Onboarding.id) == onboarding_id)
                     .where(col(Onboarding.work_lease_owner) == owner)
-                    .values(work_lease_until=None, work_lease_owner=None))
+                    .values(work_lease_until=free_from, work_lease_owner=None))
 
 
 def claim_for_reminders(*, session: Session, states: Iterable[OnboardingState], now: datetime, owner: str,

@@ -95,17 +95,21 @@ def poll_sweep(deps: Deps) -> SweepReport:
 def _poll_claimed(deps: Deps, case_id: int) -> str:
     """poll_one on a case this process claimed, then release it; a bug in one case is logged and counted.
 
-    After an unexpected error (or a skip) the lease is kept: the case stays due, and waiting out the lease
-    keeps this sweep from claiming it again at once.
+    After an unexpected error (a deadlock, a lost connection) the case stays due: its lease ends at the
+    moment of the failure, which is after this sweep's `now`, so this sweep does not claim it again at once
+    and the next one does. Holding the whole lease instead would stop its polls for LEASE_TTL.
     """
+    free_from = None
     try:
         outcome = poll_one(deps, case_id)
     except Exception:
-        logger.exception("onboarding #%s: polling failed unexpectedly; it stays due for a later sweep", case_id)
-        return "failed"
-    if outcome != "skipped":
+        logger.exception("onboarding #%s: polling failed unexpectedly; the next sweep tries again", case_id)
+        outcome, free_from = "failed", deps.clock()
+    try:
         with session_scope(deps.engine) as session:
-            leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
+            leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id, free_from=free_from)
+    except Exception:  # the lease then runs out by itself
+        logger.exception("onboarding #%s: could not release its poll lease", case_id)
     return outcome
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -13,12 +13,6 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], object], *, timeout: float = 20.0, what: str = "condition") -> None:
@@ -37,24 +31,41 @@ def _python(args: list[str], env: Mapping[str, str], log: Path) -> subprocess.Po
                                 stderr=subprocess.STDOUT)
 
 
+def bound_url(process: subprocess.Popen[bytes], log: Path, pattern: str) -> str:
+    """The URL a process started on port 0 logged once it was listening (`pattern` has one group: the URL).
+
+    Port 0 lets the kernel pick a free port at bind time: picking one here and passing it on would leave a
+    window in which another process (a parallel test run) can take it.
+    """
+    found: list[str] = []
+
+    def logged() -> bool:
+        text = log.read_text(errors="replace")
+        if process.poll() is not None:
+            raise AssertionError(f"{log.stem} exited:\n{text}")
+        found.extend(re.findall(pattern, text)[:1])
+        return bool(found)
+
+    wait_until(logged, what=f"{log.stem} to listen")
+    return found[0]
+
+
 def start_sandbox(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     """`python -m bot sandbox` on a free port; returns the process and its base URL."""
-    port = free_port()
     log = tmp_path / "sandbox.log"
-    process = _python(["bot", "sandbox", "--port", str(port)], {}, log)
-    wait_until(lambda: "listening" in log.read_text(errors="replace"), what="the sandbox to listen")
-    return process, f"http://127.0.0.1:{port}"
+    process = _python(["bot", "sandbox", "--port", "0"], {}, log)
+    return process, bound_url(process, log, r"listening on (http://\S+)")
 
 
 def start_bot(tmp_path: Path, env: Mapping[str, str], *, name: str = "bot") -> tuple[subprocess.Popen[bytes], str]:
     """`python -m bot run` in HTTP mode on a free port; returns the process and its base URL once healthy."""
-    port = free_port()
-    process = _python(["bot", "run", "--host", "127.0.0.1"], {**env, "PORT": str(port)}, tmp_path / f"{name}.log")
-    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / f"{name}.log"
+    process = _python(["bot", "run", "--host", "127.0.0.1"], {**env, "PORT": "0"}, log)
+    url = bound_url(process, log, r"listening for Slack on (http://[^/\s]+)/slack/events")
 
     def healthy() -> bool:
         if process.poll() is not None:
-            raise AssertionError(f"the bot exited:\n{(tmp_path / f'{name}.log').read_text(errors='replace')}")
+            raise AssertionError(f"the bot exited:\n{log.read_text(errors='replace')}")
         try:
             return httpx.get(f"{url}/healthz", timeout=1.0).text == "ok"
         except httpx.TransportError:

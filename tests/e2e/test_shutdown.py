@@ -20,7 +20,7 @@ from devslack import FakeSlackState, RunningFakeSlack, SignedRequest, SlackUserS
 from store.db import make_engine
 from store.models import OutboxMessage, OutboxStatus
 from store.secrets import generate_key
-from tests.e2e.processes import ROOT, free_port, wait_until
+from tests.e2e.processes import ROOT, bound_url, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -44,19 +44,21 @@ def slack() -> Iterator[RunningFakeSlack]:
 
 def start_run(tmp_path: Path, slack: RunningFakeSlack, *, socket_mode: bool,
               database_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
     env = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT),
            "SLACK_BOT_TOKEN": slack.state.bot_token, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": slack.url, "ONBOARDING_CHANNEL": CHANNEL, "APPROVERS": LEAD,
            "BOT_SECRET_KEY": generate_key(), "DATABASE_URL": database_url,
            "SINCH_AUTH_URL": "http://127.0.0.1:9", "SINCH_CONVERSATION_URL": "http://127.0.0.1:9/{region}",
-           "PORT": str(port)}
+           "PORT": "0"}
     if socket_mode:
-        env |= {"SLACK_APP_TOKEN": slack.state.app_token, "HEALTH_PORT": str(port)}
-    with (tmp_path / "bot.log").open("wb") as log:  # the child keeps its own copy of the descriptor
+        env |= {"SLACK_APP_TOKEN": slack.state.app_token, "HEALTH_PORT": "0"}
+    log = tmp_path / "bot.log"
+    with log.open("wb") as output:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+                                   stdout=output, stderr=subprocess.STDOUT)
+    listening = r"health and metrics on (http://[^/\s]+)/healthz" if socket_mode else \
+        r"listening for Slack on (http://[^/\s]+)/slack/events"
+    url = bound_url(process, log, listening)
 
     def ready() -> bool:
         assert process.poll() is None, (tmp_path / "bot.log").read_text()

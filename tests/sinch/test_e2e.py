@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
-import socket
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,12 +25,6 @@ ROOT = Path(__file__).parents[2]
 STARTUP_TIMEOUT = 20.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _first_line(stream: IO[str], timeout: float) -> str:
     """The subprocess's first stdout line, without blocking forever if it never comes."""
     lines: queue.Queue[str] = queue.Queue()
@@ -43,8 +37,7 @@ def _first_line(stream: IO[str], timeout: float) -> str:
 
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
-    port = _free_port()
-    command = [sys.executable, "-m", "bot", "sandbox", "--port", str(port)]
+    command = [sys.executable, "-m", "bot", "sandbox", "--port", "0"]  # 0: the kernel picks a free port
     with (
         tempfile.TemporaryFile(mode="w+") as stderr,
         subprocess.Popen(
@@ -54,10 +47,11 @@ def sandbox_url() -> Iterator[str]:
         assert process.stdout is not None  # stdout=PIPE
         try:
             line = _first_line(process.stdout, STARTUP_TIMEOUT)
-            if f"Sinch sandbox listening on http://127.0.0.1:{port}" not in line:
+            listening = re.search(r"Sinch sandbox listening on (http://127\.0\.0\.1:\d+)", line)
+            if listening is None:
                 stderr.seek(0)
                 pytest.fail(f"sandbox did not start (stdout {line!r}):\n{stderr.read()}")
-            yield f"http://127.0.0.1:{port}"
+            yield listening.group(1)
         finally:
             process.terminate()
             try:
