@@ -13,7 +13,11 @@ from sqlmodel import SQLModel
 
 from store.models import AuditEvent, Onboarding
 
-__all__ = ["clip", "column_length", "is_storable", "slack_id_length"]
+__all__ = ["MAX_ROW_ID", "clip", "column_length", "is_storable", "slack_id_length"]
+
+# Row ids are INTEGER columns: 32 bits on PostgreSQL, which refuses a larger number in a query on them
+# ("integer out of range"), where SQLite just finds no row.
+MAX_ROW_ID = 2**31 - 1
 
 # Every column that stores an id Slack gave us (a user, a channel, a message timestamp).
 _SLACK_ID_COLUMNS: tuple[tuple[type[SQLModel], str], ...] = (

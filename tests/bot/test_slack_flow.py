@@ -103,6 +103,20 @@ def test_a_second_click_on_approve_changes_nothing(bot: BotHarness) -> None:
     assert any("cannot be approved" in text for text in bot.ephemerals(GROUP_LEAD))
 
 
+@pytest.mark.parametrize("value", ["2147483648", "9223372036854775808", "0"])
+def test_a_button_naming_no_storable_case_is_refused_on_every_database(bot: BotHarness, value: str) -> None:
+    bot.submit_intake()
+    forged = copy.deepcopy(bot.message_with(ActionId.APPROVE))
+    for block in forged.blocks:
+        for element in block.get("elements", []):
+            if element.get("action_id") == ActionId.APPROVE.value:
+                element["value"] = value  # past PostgreSQL's INTEGER: it would refuse the query outright
+    response = bot.click(LEAD, ActionId.APPROVE, message=forged)
+    assert response.status == 200
+    assert any("does not belong to a known onboarding" in text for text in bot.ephemerals(LEAD))
+    assert bot.case().state is S.AWAITING_APPROVAL
+
+
 def test_reject_asks_for_a_reason(bot: BotHarness) -> None:
     bot.submit_intake()
     bot.click(LEAD, ActionId.REJECT)

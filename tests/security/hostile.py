@@ -170,8 +170,8 @@ def envelope(draw: st.DrawFn, kind: str) -> tuple[dict[str, Any], bool]:
     return payload, garbage
 
 
-action_value = st.one_of(st.sampled_from(["1", "2", "3", "0", "-1", "99999999999999999999999", "#1", "1.0",
-                                          " 1", "²", "١"]), hostile_text, wrong_type)
+action_value = st.one_of(st.sampled_from(["1", "2", "3", "0", "-1", "2147483648", "99999999999999999999999", "#1",
+                                          "1.0", " 1", "²", "١"]), hostile_text, wrong_type)
 
 
 # -- the harness ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from bot.slack.blocks import refusals
 from bot.slack.error_handler import IncompleteRequest
 from bot.workflow import Actor
 from store.db import is_contention, session_scope
+from store.limits import MAX_ROW_ID
 from store.states import OnboardingState
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ATTEMPTS = 3
-_CASE_NUMBER = re.compile(r"[1-9][0-9]{0,17}")  # positive and below 2**63
+_CASE_NUMBER = re.compile(r"[1-9][0-9]{0,9}")  # positive, and no more digits than MAX_ROW_ID has
 
 
 def bind(listener: Callable[..., T], deps: Deps) -> Callable[..., T]:
@@ -79,9 +80,9 @@ def actor_for(deps: Deps, body: Mapping[str, Any]) -> Actor:
 
 def case_number(raw: object) -> int | None:
     """A case id written as plain ASCII digits (`12`), or None. Anything else (`²`, `1_0`, 30 digits that
-    no database integer holds) is not a case id, rather than a crash further down."""
+    no id column holds) is not a case id, rather than a crash further down."""
     text = str(raw)
-    return int(text) if _CASE_NUMBER.fullmatch(text) else None
+    return int(text) if _CASE_NUMBER.fullmatch(text) and int(text) <= MAX_ROW_ID else None
 
 
 def _parse_case_id(raw: object) -> int:
