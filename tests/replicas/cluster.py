@@ -15,7 +15,8 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -230,3 +231,17 @@ class Cluster:
     def apps_of(self, project_id: str) -> list[str]:
         apps = self.sandbox.state()["apps"]
         return [app["id"] for region in apps.values() for app in region if app["project_id"] == project_id]
+
+
+@contextmanager
+def running_cluster(tmp_path: Path, database_url: str, *, replicas: int, env: dict[str, str],
+                    users: dict[str, str] | None = None) -> Iterator[Cluster]:
+    """A Cluster with every replica started (and the Slack users it needs), stopped afterwards."""
+    cluster = Cluster(tmp_path, database_url, replicas=replicas, env=env)
+    for user, name in (users or {}).items():
+        cluster.slack_state.add_user(user, name)
+    try:
+        cluster.start_all()
+        yield cluster
+    finally:
+        cluster.close()
