@@ -144,7 +144,8 @@ def run(size: str, *, processes: int = 1, database_url: str | None = None) -> Be
             OutboxDispatcher(engine=engine, client=make_web_client(settings, background=True, sleep=clock.sleeper(),
                                                                    on_rate_limit=waits.append),
                              approvers=("U0LEAD",), clock=utcnow, owner=f"process-{number}",
-                             post_interval=POST_INTERVAL, wall=clock.wall, sleep=clock.sleeper())
+                             post_interval=POST_INTERVAL, wall=clock.wall, sleep=clock.sleeper(),
+                             on_rate_limit=waits.append)
             for number in range(processes)]
         state.latency_ms = SLACK_LATENCY_MS
         state.enable_post_rate_limit(per_channel_per_second=1.0 / POST_INTERVAL, burst=1)

@@ -153,7 +153,7 @@ def build_runtime(
 
     def rate_limited(seconds: float) -> None:
         metrics.slack_rate_limited.inc()
-        # A post waiting out a 429 keeps its outbox row claimed meanwhile (only on the dispatcher's thread).
+        # A card update waiting out a 429 keeps its outbox row claimed meanwhile (on the dispatcher's thread).
         for dispatcher in dispatchers:
             dispatcher.extend_lease(seconds)
 
@@ -163,7 +163,7 @@ def build_runtime(
     outbox = OutboxDispatcher(engine=engine, client=background_client, approvers=approvers.mentions, clock=clock,
                               owner=worker_id, lease_ttl=settings.lease_ttl,
                               post_interval=settings.slack_post_interval.total_seconds() if post_interval is None
-                              else post_interval)
+                              else post_interval, on_rate_limit=lambda seconds: metrics.slack_rate_limited.inc())
     dispatchers.append(outbox)
     after_ack = None
     if run_later is None:

@@ -5,8 +5,7 @@ committed) before the Slack call, and marked DELIVERED with the message ts after
 the row is ours and no other process touches it. A crash between claim and record leaves the row SENDING
 until its lease ends: then it is "in doubt", and whichever process claims it next looks in the thread (or
 channel) for a message carrying that row's id in its metadata and, if it is there, records it instead of
-posting again. Every process shares one pace per channel: the next free slot lives in the database
-(store/outbox.py).
+posting again. Every process shares one pace per channel (pacing.py).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.background.pacing import ChannelPacer, LeaseLost, retry_after
 from bot.slack.blocks import Rendered, render_notice, status_card
 from bot.slack.blocks.replies import NoticeContext
 from bot.workflow.notices import Resolution, decode_notice, decode_resolution, step_of
@@ -44,11 +44,7 @@ PERMANENT_ERRORS = frozenset({
     "cant_update_message", "message_not_found", "restricted_action", "msg_blocks_too_long",
 })
 MAX_BACKOFF = timedelta(minutes=10)
-# Slack counts a channel's posts as they arrive, and a post's trip varies by a few milliseconds: slots sent
-# exactly one interval apart would now and then arrive a hair closer, and earn a 429 (a second's wait).
-SLOT_MARGIN = 0.01  # fraction of the interval added to every slot
-LATE_WAKEUP = 0.25  # fraction of the interval after its slot that a send may still go out
-MAX_LATE_WAKEUPS = 3
+MAX_RATE_LIMITED_POSTS = 5  # attempts of one post answered 429 before the row is rescheduled
 DEFAULT_LEASE = timedelta(seconds=30)
 
 
@@ -77,6 +73,7 @@ class OutboxDispatcher:
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         batch_size: int = 100,
+        on_rate_limit: Callable[[float], None] = lambda seconds: None,
     ) -> None:
         self._engine = engine
         self._client = client
@@ -84,10 +81,10 @@ class OutboxDispatcher:
         self._clock = clock
         self._owner = owner
         self._lease_ttl = lease_ttl
-        self._post_interval = post_interval
-        self._wall = wall  # shared by every process: channel slots are stored as epoch seconds
-        self._sleep = sleep
+        self._pacer = ChannelPacer(engine=engine, owner=owner, lease_ttl=lease_ttl, post_interval=post_interval,
+                                   clock=clock, wall=wall, sleep=sleep)
         self._batch_size = batch_size
+        self._on_rate_limit = on_rate_limit  # a metric: Slack answered a post with 429
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one delivery pass at a time, whoever calls it
         self._current = threading.local()  # the row this thread is sending, for lease extensions
@@ -138,20 +135,14 @@ class OutboxDispatcher:
                     return delivered
 
     def extend_lease(self, seconds: float) -> None:
-        """Called before this thread waits out a Slack rate limit on a post (`seconds`, Slack's Retry-After):
-        keep the row ours meanwhile, and hold the channel for every process until the retry has gone."""
+        """Called before this thread's Web API client waits out a rate limit (`seconds`, Slack's Retry-After)
+        on a card update: keep the row ours meanwhile. (A post's 429 is the outbox's own: see _post.)"""
         row_id = getattr(self._current, "row_id", None)
         if row_id is None:
             return
         until = self._clock() + timedelta(seconds=seconds) + self._lease_ttl
         with session_scope(self._engine) as session:
             queue.renew(session=session, row_id=row_id, owner=self._owner, until=until)
-            channel = getattr(self._current, "channel", None)
-            if channel is not None and self._post_interval > 0:
-                # The retry goes out after `seconds` (plus this process's own delays); the next slot one
-                # widened interval after it.
-                widened = (seconds + self._post_interval) * (1 + SLOT_MARGIN)
-                queue.hold_channel(session=session, channel=channel, until=self._wall() + widened)
 
     # -- one row ---------------------------------------------------------------------------------
 
@@ -173,7 +164,7 @@ class OutboxDispatcher:
             self.stats.taken_over += 1
             logger.info("outbox row %s: took over an in-doubt delivery (its lease ended)", row_id)
         # The claim is committed; from here a crash leaves the row ours until the lease ends, then in doubt.
-        self._current.row_id, self._current.channel = row_id, job.channel
+        self._current.row_id = row_id
         try:
             if claim.in_doubt and job.posts:
                 found = self._find_posted(job)
@@ -182,7 +173,7 @@ class OutboxDispatcher:
                     self._finish(job, found)
                     return _Outcome.DELIVERED
             ts = self._send(job)
-        except _LeaseLost:
+        except LeaseLost:
             logger.warning("outbox row %s: lease lost before sending; another process has it", row_id)
             return _Outcome.NOT_CLAIMED
         except SlackApiError as exc:
@@ -192,7 +183,7 @@ class OutboxDispatcher:
             self._reschedule(job, error=type(exc).__name__, in_doubt=True)
             return _Outcome.RETRY
         finally:
-            self._current.row_id = self._current.channel = None
+            self._current.row_id = None
         self._finish(job, ts)
         return _Outcome.DELIVERED
 
@@ -226,48 +217,42 @@ class OutboxDispatcher:
             assert job.update_ts is not None
             self._update(job.channel, job.update_ts, job.rendered)
             return job.update_ts
-        self._pace(job)
-        response = self._client.chat_postMessage(
-            channel=job.channel,
-            thread_ts=job.thread_ts if job.kind is OutboxKind.REPLY else None,
-            text=job.rendered.text,
-            blocks=job.rendered.block_dicts(),
-            unfurl_links=False,
-            unfurl_media=False,
-            metadata={"event_type": METADATA_EVENT,
-                      "event_payload": {"outbox_id": job.row_id, "onboarding_id": job.onboarding_id}},
-        )
-        return str(response["ts"])
+        return self._post(job, job.rendered)
+
+    def _post(self, job: _Job, rendered: Rendered) -> str:
+        """Post in the channel's next free slot, and return the message's ts.
+
+        A 429 means Slack refused the post (nothing was posted): the channel is held for every process until
+        Slack's Retry-After has passed, and the retry takes the first slot after that, like any other post.
+        Every attempt is paced, so a retry never goes out between other processes' slots and sets off more
+        429s (the Web API client's own retry, which this replaces for posts, did).
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            self._pacer.wait_for_slot(job.channel, job.row_id)
+            try:
+                response = self._client.chat_postMessage(
+                    channel=job.channel,
+                    thread_ts=job.thread_ts if job.kind is OutboxKind.REPLY else None,
+                    text=rendered.text,
+                    blocks=rendered.block_dicts(),
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    metadata={"event_type": METADATA_EVENT,
+                              "event_payload": {"outbox_id": job.row_id, "onboarding_id": job.onboarding_id}},
+                )
+                return str(response["ts"])
+            except SlackApiError as exc:
+                wait = retry_after(exc)
+                if wait is None or attempt >= MAX_RATE_LIMITED_POSTS:
+                    raise
+            logger.info("outbox row %s: Slack rate limit on %s; the channel waits %.1fs", job.row_id, job.channel, wait)
+            self._on_rate_limit(wait)
+            self._pacer.hold(job.channel, job.row_id, wait)
 
     def _update(self, channel: str, ts: str, rendered: Rendered) -> None:
         self._client.chat_update(channel=channel, ts=ts, text=rendered.text, blocks=rendered.block_dicts())
-
-    def _pace(self, job: _Job) -> None:
-        """Take the channel's next free slot (about one post per second, Slack's sustained chat.postMessage
-        limit, for all processes together) and wait for it; raise _LeaseLost if the row is no longer ours.
-
-        The slot and the lease renewal go in one transaction before the wait, so nothing stands between the
-        end of the wait and the send: the pace is kept at the send, not at a database write after it. A
-        process that wakes up late (descheduled on a busy machine) would send into the next slot, whose owner
-        may be sending too: it takes a new slot instead.
-        """
-        interval = self._post_interval * (1 + SLOT_MARGIN)
-        for _ in range(MAX_LATE_WAKEUPS):
-            with session_scope(self._engine) as session:
-                slot = self._wall()
-                if interval > 0:
-                    slot = queue.reserve_post_slot(session=session, channel=job.channel, now=slot, interval=interval)
-                wait = max(0.0, slot - self._wall())
-                until = self._clock() + timedelta(seconds=wait) + self._lease_ttl
-                if not queue.renew(session=session, row_id=job.row_id, owner=self._owner, until=until):
-                    raise _LeaseLost()  # rolls the reservation back: the slot stays free for others
-            wait = slot - self._wall()
-            if wait > 0:
-                self._sleep(wait)
-            if interval <= 0 or self._wall() - slot <= interval * LATE_WAKEUP:
-                return
-            logger.info("outbox row %s: woke up %.3fs after its slot; taking another", job.row_id,
-                        self._wall() - slot)
 
     def _find_posted(self, job: _Job) -> str | None:
         """The ts of a message this row already produced, found by its metadata, or None."""
@@ -327,10 +312,6 @@ class _Outcome(Enum):
     FAILED = "failed"  # given up: the case's next row may go
     RETRY = "retry"  # rescheduled: the case waits
     NOT_CLAIMED = "not claimed"
-
-
-class _LeaseLost(Exception):
-    """Our claim on the row ended (we were too slow) and another process may be sending it."""
 
 
 @dataclass

@@ -20,15 +20,32 @@ __all__ = ["HonouringRateLimitHandler", "make_web_client"]
 
 logger = logging.getLogger(__name__)
 
+POSTS_PACED_BY_THE_OUTBOX = frozenset({"chat.postMessage"})
+
 
 class HonouringRateLimitHandler(RateLimitErrorRetryHandler):
-    """slack_sdk's 429 handler, waiting exactly `Retry-After` through an injectable sleep."""
+    """slack_sdk's 429 handler, waiting exactly `Retry-After` through an injectable sleep. The methods in
+    `left_to_caller` raise their 429 instead: the outbox paces posts itself, retries included."""
 
     def __init__(self, *, max_retry_count: int = 5, sleep: Callable[[float], None] = time.sleep,
-                 on_wait: Callable[[float], None] | None = None) -> None:
+                 on_wait: Callable[[float], None] | None = None,
+                 left_to_caller: frozenset[str] = frozenset()) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self._sleep = sleep
         self._on_wait = on_wait
+        self._left_to_caller = left_to_caller
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.rsplit("/", 1)[-1] in self._left_to_caller:
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
 
     def prepare_for_next_attempt(
         self,
@@ -64,7 +81,8 @@ def make_web_client(
         # No automatic retry on a dropped connection here: Slack may have accepted the post before the
         # connection broke, and a blind resend would post it twice. The outbox keeps such a row "in doubt"
         # and looks for the message (by its metadata) before sending again.
-        handlers = [HonouringRateLimitHandler(sleep=sleep, on_wait=kwargs.pop("on_rate_limit", None))]
+        handlers = [HonouringRateLimitHandler(sleep=sleep, on_wait=kwargs.pop("on_rate_limit", None),
+                                              left_to_caller=POSTS_PACED_BY_THE_OUTBOX)]
     else:
         handlers = [ConnectionErrorRetryHandler(max_retry_count=1)]
     return WebClient(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
@@ -30,11 +31,12 @@ class Recorder:
         return self.now
 
 
-def dispatcher(bot: BotHarness, recorder: Recorder, *, post_interval: float = 0.0) -> OutboxDispatcher:
+def dispatcher(bot: BotHarness, recorder: Recorder, *, post_interval: float = 0.0,
+               on_rate_limit: Callable[[float], None] = lambda seconds: None) -> OutboxDispatcher:
     client = make_web_client(bot.settings, background=True, sleep=recorder.sleep)
     return OutboxDispatcher(engine=bot.deps.engine, client=client, approvers=bot.deps.approvers.mentions,
                             clock=bot.clock, post_interval=post_interval, wall=recorder.monotonic,
-                            sleep=recorder.sleep)
+                            sleep=recorder.sleep, on_rate_limit=on_rate_limit)
 
 
 def submit_without_delivery(bot: BotHarness, **overrides: Any) -> None:
@@ -144,6 +146,23 @@ def test_posts_are_paced_to_one_per_second_per_channel(bot: BotHarness) -> None:
     assert len(bot.slack_state.calls_to("chat.postMessage")) == 4
     # One second apart, plus the 1 % margin that keeps a post's varying trip from arriving a hair early.
     assert recorder.sleeps == [1.01, 1.01, 1.01]
+
+
+def test_a_post_answered_429_is_retried_in_the_first_slot_after_retry_after(bot: BotHarness) -> None:
+    recorder = Recorder()
+    views = [(REQUESTER, bot.open_intake(REQUESTER)), (STAFF, bot.open_intake(STAFF))]
+    for (user, view_id), name, email in zip(views, ["Acme", "Beta"], ["a@acme.test", "b@beta.test"], strict=True):
+        bot.sim.dispatch(bot.app, bot.sim.submit_view(user, view_id=view_id, values={
+            **VALID_FORM, "customer_name": name, "contact_email": email}))
+    bot.slack_state.add_fault("chat.postMessage", status=429, retry_after=3, count=1)
+    rate_limits: list[float] = []
+    assert dispatcher(bot, recorder, post_interval=1.0, on_rate_limit=rate_limits.append).deliver_due() == 4
+    # The first post is refused; its retry waits out Retry-After and takes a slot like any post, so the
+    # next post is a whole interval after the retry, not at once (the slot it reserved before has passed).
+    assert recorder.sleeps == [3.0, 1.01, 1.01, 1.01]
+    assert rate_limits == [3.0]
+    assert len(bot.slack_state.calls_to("chat.postMessage")) == 5
+    assert [r.status for r in rows(bot)] == [OutboxStatus.DELIVERED] * 4
 
 
 def test_each_post_carries_metadata_naming_its_row(bot: BotHarness) -> None:
