@@ -93,31 +93,36 @@ def poll_sweep(deps: Deps) -> SweepReport:
 
 
 def _poll_claimed(deps: Deps, case_id: int) -> str:
-    """poll_one on a case this process claimed, then release it; a bug in one case is logged and counted.
+    """poll_one on a case this process claimed (it releases the case in its last transaction); a bug in one
+    case is logged and counted.
 
     After an unexpected error (a deadlock, a lost connection) the case stays due: its lease ends at the
     moment of the failure, which is after this sweep's `now`, so this sweep does not claim it again at once
     and the next one does. Holding the whole lease instead would stop its polls for LEASE_TTL.
     """
-    free_from = None
     try:
-        outcome = poll_one(deps, case_id)
+        return poll_one(deps, case_id)
     except Exception:
         logger.exception("onboarding #%s: polling failed unexpectedly; the next sweep tries again", case_id)
-        outcome, free_from = "failed", deps.clock()
     try:
         with session_scope(deps.engine) as session:
-            leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id, free_from=free_from)
+            leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id,
+                                free_from=deps.clock())
     except Exception:  # the lease then runs out by itself
         logger.exception("onboarding #%s: could not release its poll lease", case_id)
-    return outcome
+    return "failed"
 
 
 def poll_one(deps: Deps, case_id: int) -> str:
-    """Read one case's Messenger status and apply it. Returns "changed", "same", "failed" or "skipped"."""
+    """Read one case's Messenger status and apply it. Returns "changed", "same", "failed" or "skipped".
+
+    The transaction that records the outcome also gives up this process's work lease on the case (if it
+    holds one): one transaction per poll fewer than releasing it afterwards.
+    """
     with session_scope(deps.engine) as session:
         case = repo.get_onboarding(session=session, onboarding_id=case_id)
         if case is None or case.state not in POLLED_STATES or not case.app_id:
+            leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
             return "skipped"
         app_id = case.app_id
         due = case.next_poll_at
@@ -159,6 +164,7 @@ def poll_one(deps: Deps, case_id: int) -> str:
             base = due if due is not None and now - due < timers.sweep_interval else now
             case.next_poll_at = next_poll_at(invited_at=case.invited_at, now=base, timers=timers)
         session.add(case)
+        leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
     return "changed" if changed else "same"
 
 
@@ -167,6 +173,7 @@ def _record_poll_failure(deps: Deps, case_id: int, error: str, retry_after: floa
     now = deps.clock()
     timers = deps.settings.timers
     with session_scope(deps.engine) as session:
+        leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
         case = repo.get_onboarding(session=session, onboarding_id=case_id)
         if case is None or case.state not in POLLED_STATES:
             return

@@ -346,3 +346,44 @@ def test_the_time_a_poll_takes_does_not_stretch_the_cadence_by_a_sweep(tmp_path:
         assert polled_at == [timedelta(minutes=minutes) for minutes in range(5)]
     finally:
         bot.close()
+
+
+class BreaksOneStatusRead:
+    """WSGI middleware: once armed, the next status read raises inside the app, as a bug would (the
+    in-process transport hands the exception to the caller instead of an HTTP answer)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.armed = False
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.armed and environ["REQUEST_METHOD"] == "GET" and "/apps/" in environ["PATH_INFO"]:
+            self.armed = False
+            raise RuntimeError("an unexpected failure while polling")
+        return self.app(environ, start_response)
+
+
+def test_a_poll_that_fails_unexpectedly_is_tried_again_by_the_next_sweep(tmp_path: Path,
+                                                                          migrated_database_url: str) -> None:
+    breaker: BreaksOneStatusRead | None = None
+
+    def wrap(app: Callable[..., Iterable[bytes]]) -> BreaksOneStatusRead:
+        nonlocal breaker
+        breaker = BreaksOneStatusRead(app)
+        return breaker
+
+    bot = BotHarness(tmp_path, database_url=migrated_database_url, wrap_sandbox=wrap)
+    try:
+        case = invite(bot)
+        assert breaker is not None
+        breaker.armed = True
+        assert sweep(bot).failed == 1
+        reads = app_reads(bot)
+        # Not held for LEASE_TTL (30 s): the sweep a second later polls the case again.
+        bot.clock.advance(seconds=1)
+        report = sweep(bot)
+        assert (report.polled, report.failed) == (1, 0)
+        assert app_reads(bot) == reads + 1
+        assert bot.case(case.case_id).work_lease_owner is None
+    finally:
+        bot.close()
