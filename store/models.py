@@ -264,6 +264,8 @@ class ChannelPace(SQLModel, table=True):
 
     channel: str = Field(primary_key=True, max_length=32)
     next_post_at: float = 0.0
+    # No post before this (Slack's Retry-After after a 429): a slot taken earlier that falls before it is void.
+    held_until: float = 0.0
 
 
 class HomeViewer(SQLModel, table=True):

@@ -23,6 +23,7 @@ from store.upsert import insert_if_absent
 
 __all__ = [
     "Claim",
+    "channel_held_until",
     "claim",
     "delivered_step_messages",
     "due_ids",
@@ -177,8 +178,16 @@ def reserve_post_slot(*, session: Session, channel: str, now: float, interval: f
 
 
 def hold_channel(*, session: Session, channel: str, until: float) -> None:
-    """Slack answered a post to `channel` with a rate limit: no process takes a slot before `until`."""
+    """Slack answered a post to `channel` with a rate limit: no process posts before `until`, and the slots
+    already taken before it are void."""
     insert_if_absent(session, ChannelPace, {"channel": channel, "next_post_at": 0.0})
     pace = session.exec(select(ChannelPace).where(ChannelPace.channel == channel).with_for_update()).one()
     pace.next_post_at = max(pace.next_post_at, until)
+    pace.held_until = max(pace.held_until, until)
     session.add(pace)
+
+
+def channel_held_until(*, session: Session, channel: str) -> float:
+    """Until when (epoch seconds) a rate limit holds `channel`; 0 if it never has."""
+    held = session.exec(select(ChannelPace.held_until).where(ChannelPace.channel == channel)).first()
+    return float(held or 0.0)

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 # Slack counts a channel's posts as they arrive, and a post's trip varies by a few milliseconds: slots sent
 # exactly one interval apart would now and then arrive a hair closer, and earn a 429 (a second's wait).
-SLOT_MARGIN = 0.01  # fraction of the interval added to every slot
+SLOT_MARGIN = 0.005  # fraction of the interval added to every slot
 LATE_WAKEUP = 0.25  # fraction of the interval after its slot that a send may still go out
 MAX_LATE_WAKEUPS = 3
 
@@ -51,7 +51,8 @@ class ChannelPacer:
         """Take the channel's next free slot and wait for it; LeaseLost if the row is no longer ours.
 
         A process that wakes up late (descheduled on a busy machine) would send into the next slot, whose
-        owner may be sending too: it takes a new slot instead.
+        owner may be sending too: it takes a new slot instead. So does one whose slot a 429 made void
+        (another process's post was refused meanwhile, and Slack's Retry-After covers this slot).
         """
         for _ in range(MAX_LATE_WAKEUPS):
             with session_scope(self._engine) as session:
@@ -65,6 +66,12 @@ class ChannelPacer:
             wait = slot - self._wall()
             if wait > 0:
                 self._sleep(wait)
+            with session_scope(self._engine) as session:
+                held_until = queue.channel_held_until(session=session, channel=channel)
+            if held_until > slot:  # another process's post got a 429 while we waited: Slack said wait
+                logger.info("outbox row %s: %s is held for %.1fs more; taking another slot", row_id, channel,
+                            held_until - self._wall())
+                continue
             if self._interval <= 0 or self._wall() - slot <= self._interval * LATE_WAKEUP:
                 return
             logger.info("outbox row %s: woke up %.3fs after its slot; taking another", row_id, self._wall() - slot)

@@ -38,6 +38,7 @@ def upgrade() -> None:
         "channel_pace",
         sa.Column("channel", sa.String(32), primary_key=True),
         sa.Column("next_post_at", sa.Float(), nullable=False),
+        sa.Column("held_until", sa.Float(), nullable=False, server_default="0"),
     )
     op.create_table(
         "home_viewer",
