@@ -28,6 +28,7 @@ from bot.background.app_creation import credentials_for
 from bot.background.jobs import poll_sweep
 from bot.config import Settings
 from bot.runtime import build_runtime
+from sinch import SinchCredentials
 from store.db import session_scope
 from store.models import Onboarding, utcnow
 from store.states import POLLED_STATES
@@ -88,8 +89,8 @@ def _sweep(deps: Any, counter: StatementCounter) -> dict[str, Any]:
             "errors": report.errors[:5], "statements": counter.snapshot()}
 
 
-def _raw_reads(deps: Any) -> dict[str, Any]:
-    """The in-run baseline: the same status reads through the same client and pool size, no database work."""
+def _targets(deps: Any) -> list[tuple[SinchCredentials, str]]:
+    """Every polled case's key and app."""
     with session_scope(deps.engine) as session:
         cases = list(session.exec(select(Onboarding).where(col(Onboarding.state).in_(POLLED_STATES))))
     targets = []
@@ -98,15 +99,32 @@ def _raw_reads(deps: Any) -> dict[str, Any]:
         creds = credentials_for(deps, project_id=case.project_id, key_id=case.key_id,
                                 sealed_secret=case.key_secret_sealed, region=case.region)
         targets.append((creds, case.app_id))
+    return targets
+
+
+def _raw_reads(deps: Any) -> dict[str, Any]:
+    """The in-run baseline: the same status reads through the same client and pool size, no database work."""
+    targets = _targets(deps)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=deps.settings.timers.poll_concurrency, thread_name_prefix="raw") as pool:
         statuses = list(pool.map(lambda target: deps.sinch.messenger.status(*target).status, targets))
     return {"seconds": time.perf_counter() - started, "reads": len(statuses)}
 
 
+def _warm_tokens(deps: Any) -> dict[str, Any]:
+    """Fill the token cache for every case's key without polling (several workers cannot warm up with a
+    sweep: the first to sweep would leave nothing due for the others)."""
+    targets = _targets(deps)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=deps.settings.timers.poll_concurrency, thread_name_prefix="warm") as pool:
+        list(pool.map(lambda target: deps.sinch.fetch_token(target[0]), targets))
+    return {"seconds": time.perf_counter() - started, "keys": len(targets)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sweep_worker")
     parser.add_argument("--warmup", action="store_true", help="sweep once first (fills the token cache)")
+    parser.add_argument("--warm-tokens", action="store_true", help="fetch every key's token first (no sweep)")
     parser.add_argument("--baseline", action="store_true", help="also time the bare status reads")
     parser.add_argument("--start-at", type=float, default=0.0, metavar="EPOCH",
                         help="start the measured sweep at this time (several workers sharing one sweep)")
@@ -125,6 +143,8 @@ def main() -> int:
             out["warmup"] = _sweep(deps, counter)
             clock.offset += timedelta(hours=2)  # every case is due again
             out["due_after_warmup"] = _due(deps.engine, clock())
+        if args.warm_tokens:
+            out["token_warmup"] = _warm_tokens(deps)
         time.sleep(max(0.0, args.start_at - time.time()))
         out["started_wall"] = time.time()
         out["sweep"] = _sweep(deps, counter)
