@@ -177,12 +177,18 @@ def reserve_post_slot(*, session: Session, channel: str, now: float, interval: f
     return slot
 
 
-def hold_channel(*, session: Session, channel: str, until: float) -> None:
+def hold_channel(*, session: Session, channel: str, until: float, interval: float) -> None:
     """Slack answered a post to `channel` with a rate limit: no process posts before `until`, and the slots
-    already taken before it are void."""
+    already taken before it are void (their holders take new ones).
+
+    When every slot taken so far is void (the last one, `interval` before the next free one, is before
+    `until`), the next free slot is `until` itself: the slots are taken again from the end of the hold,
+    not after the void ones, which would leave the time between unused.
+    """
     insert_if_absent(session, ChannelPace, {"channel": channel, "next_post_at": 0.0})
     pace = session.exec(select(ChannelPace).where(ChannelPace.channel == channel).with_for_update()).one()
-    pace.next_post_at = max(pace.next_post_at, until)
+    if pace.next_post_at - interval < until:
+        pace.next_post_at = until
     pace.held_until = max(pace.held_until, until)
     session.add(pace)
 

@@ -80,7 +80,8 @@ class ChannelPacer:
         """No process posts to the channel for `seconds` (Slack's Retry-After); the row stays ours until
         after its retry."""
         with session_scope(self._engine) as session:
-            queue.hold_channel(session=session, channel=channel, until=self._wall() + seconds)
+            queue.hold_channel(session=session, channel=channel, until=self._wall() + seconds,
+                               interval=self._interval)
             until = self._clock() + timedelta(seconds=seconds) + self._lease_ttl
             if not queue.renew(session=session, row_id=row_id, owner=self._owner, until=until):
                 raise LeaseLost()

@@ -174,7 +174,7 @@ def test_a_slot_taken_before_another_process_was_rate_limited_is_given_up(bot: B
     def sleep(seconds: float) -> None:
         if not recorder.sleeps:  # while this process waits for its slot, another's post gets Retry-After: 5
             with session_scope(bot.deps.engine) as session:
-                queue.hold_channel(session=session, channel=CHANNEL, until=recorder.now + 5)
+                queue.hold_channel(session=session, channel=CHANNEL, until=recorder.now + 5, interval=1.005)
         recorder.sleep(seconds)
 
     outbox = OutboxDispatcher(engine=bot.deps.engine, client=make_web_client(bot.settings, background=True),
