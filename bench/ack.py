@@ -345,9 +345,9 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
                                 "clicks": needed[phase.name], "bot": runs["bot"][phase.name],
                                 "baseline": runs["baseline"][phase.name]} for phase in plan.phases},
     }
-    result.notes.append(f"{plan.clients} clients, alternating `/onboard` (opens the intake modal after the ack) "
-                        "and Approve clicks (each on its own case, approved after the ack); times are per HTTP "
-                        "request as a loopback client sees them.")
+    result.notes.append(f"{plan.clients} clients, alternating `/onboard` (the bot opens the intake modal, then "
+                        "answers) and Approve clicks (each on its own case; the approval commits, then the bot "
+                        "answers); times are per HTTP request as a loopback client sees them.")
     result.notes.append(f"{processes} process(es) of each server on one "
                         f"{_kind(database_url)} database; each client sends its requests to them "
                         "in turn (round robin).")
