@@ -182,14 +182,14 @@ def hold_channel(*, session: Session, channel: str, until: float, interval: floa
     already taken before it are void (their holders take new ones).
 
     When every slot taken so far is void (the last one, `interval` before the next free one, is before
-    `until`), the next free slot is `until` itself: the slots are taken again from the end of the hold,
+    the end of the hold), the next free slot is the end of the hold: the slots are taken again from the end of the hold,
     not after the void ones, which would leave the time between unused.
     """
     insert_if_absent(session, ChannelPace, {"channel": channel, "next_post_at": 0.0})
     pace = session.exec(select(ChannelPace).where(ChannelPace.channel == channel).with_for_update()).one()
-    if pace.next_post_at - interval < until:
-        pace.next_post_at = until
-    pace.held_until = max(pace.held_until, until)
+    pace.held_until = max(pace.held_until, until)  # an earlier, longer hold still stands
+    if pace.next_post_at - interval < pace.held_until:
+        pace.next_post_at = pace.held_until
     session.add(pace)
 
 

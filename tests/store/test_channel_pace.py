@@ -54,3 +54,11 @@ def test_a_hold_keeps_the_slots_taken_beyond_it(engine: Engine) -> None:
     hold(engine, until=101.5)  # the slot at 102 is after the hold: still good, and the next free one follows it
     assert [slot >= held_until(engine) for slot in taken] == [False, False, True]
     assert reserve(engine, now=100.5) == 103.0
+
+
+def test_a_shorter_hold_after_a_longer_one_leaves_the_longer_in_force(engine: Engine) -> None:
+    reserve(engine, now=100.0)
+    hold(engine, until=105.0)
+    hold(engine, until=104.5)  # another refused post, answered later with a shorter Retry-After
+    assert held_until(engine) == 105.0
+    assert reserve(engine, now=101.0) == 105.0
