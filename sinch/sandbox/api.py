@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from sinch.models import Region
 from sinch.sandbox.formats import api_of, conversation_error, oauth_error, papi_error, render_app
@@ -12,7 +13,7 @@ from sinch.sandbox.routing import Route
 from sinch.sandbox.state import AccessKey, App, SandboxState
 from sinch.sandbox.wsgi import BadRequestBody, Request, Response, json_response
 
-__all__ = ["API_ROUTES", "NO_MESSENGER_CHANNEL", "authenticate", "authorize"]
+__all__ = ["API_ROUTES", "NO_MESSENGER_CHANNEL", "authenticate", "authorize", "json_object"]
 
 NO_MESSENGER_CHANNEL = "conversation_app_no_messenger_channel"
 _CONVERSATION = "/conversation/{region}/v1/projects/{project}"
@@ -114,17 +115,25 @@ def list_apps(state: SandboxState, request: Request, params: dict[str, str]) -> 
     return json_response(200, {"apps": apps})
 
 
-def create_app(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
-    """POST apps: `{"display_name", "channel_credentials": []}`; the region is the host's."""
-    region = _scope(state, request, params)
-    if isinstance(region, Response):
-        return region
+def json_object(request: Request) -> dict[str, Any] | Response:
+    """The request's JSON object body, or the Conversation API's 400 for anything else."""
     try:
         body = request.json()
     except BadRequestBody as exc:
         return conversation_error(400, str(exc))
     if not isinstance(body, dict):
         return conversation_error(400, "Request body must be a JSON object")
+    return body
+
+
+def create_app(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
+    """POST apps: `{"display_name", "channel_credentials": []}`; the region is the host's."""
+    region = _scope(state, request, params)
+    if isinstance(region, Response):
+        return region
+    body = json_object(request)
+    if isinstance(body, Response):
+        return body
     name = body.get("display_name")
     if not isinstance(name, str) or not name.strip():
         return conversation_error(400, "display_name is required")

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sinch.sandbox.api import authenticate, authorize
+from sinch.sandbox.api import authenticate, authorize, json_object
 from sinch.sandbox.formats import conversation_error
 from sinch.sandbox.routing import Route
 from sinch.sandbox.state import Project, SandboxState, SubprojectRefused
-from sinch.sandbox.wsgi import BadRequestBody, Request, Response, json_response
+from sinch.sandbox.wsgi import Request, Response, json_response
 
 __all__ = ["SUBPROJECT_ROUTES", "render_subproject"]
 
@@ -43,12 +43,9 @@ def create_subproject(state: SandboxState, request: Request, params: dict[str, s
     key = authorize(state, request, params["parent"])
     if isinstance(key, Response):
         return key
-    try:
-        body = request.json()
-    except BadRequestBody as exc:
-        return conversation_error(400, str(exc))
-    if not isinstance(body, dict):
-        return conversation_error(400, "Request body must be a JSON object")
+    body = json_object(request)
+    if isinstance(body, Response):
+        return body
     name = body.get("displayName")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 255:
         return conversation_error(400, "displayName is required (1 to 255 characters)")

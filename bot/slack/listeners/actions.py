@@ -84,12 +84,17 @@ def _create_app(deps: Deps, case_id: int) -> None:
     create_app(deps, case_id)
 
 
+def _confirm_step(deps: Deps, body: dict[str, Any], step: Callable[..., object]) -> None:
+    """A manual step someone confirms with a click: `step(session=, onboarding_id=, actor=, now=)` in one
+    transaction (the answer to Slack goes after it commits)."""
+    case_id, actor = case_id_from_action(body), actor_for(deps, body)
+    in_transaction(deps, lambda session: step(session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+
+
 def invitation_sent(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
     """Staff confirm they invited the customer in the dashboard."""
     ack()
-    case_id, actor = case_id_from_action(body), actor_for(deps, body)
-    in_transaction(deps, lambda session: workflow.confirm_invite(
-        session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+    _confirm_step(deps, body, workflow.confirm_invite)
 
 
 def access_removed(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
@@ -104,17 +109,13 @@ def access_removed(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: D
 def wrong_page(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
     """The confirmer says the connected Page is the wrong one: the customer keeps access to fix it."""
     ack()
-    case_id, actor = case_id_from_action(body), actor_for(deps, body)
-    in_transaction(deps, lambda session: workflow.keep_access_for_wrong_page(
-        session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+    _confirm_step(deps, body, workflow.keep_access_for_wrong_page)
 
 
 def removal_checked(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
     """Two-person removal: someone else confirms the customer is gone from User management."""
     ack()
-    case_id, actor = case_id_from_action(body), actor_for(deps, body)
-    in_transaction(deps, lambda session: workflow.confirm_removal_check(
-        session=session, onboarding_id=case_id, actor=actor, now=deps.clock()))
+    _confirm_step(deps, body, workflow.confirm_removal_check)
 
 
 def cancel(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
