@@ -10,16 +10,23 @@ at the start of every transaction (store/db.py), which makes the same read-then-
 
 Claims are plain UPDATEs that leave the case's `version` alone: claiming a case for a poll must not make
 a person's concurrent click on it fail.
+
+SKIP LOCKED also skips a row that another *kind* of work holds for a few milliseconds: the reminder sweep
+claiming its leases, a person's click. Sweeps of every kind fire on the same timer, so such a skip is not
+rare but systematic, and it would delay the case by a whole sweep each time. A claim therefore also reports
+the cases it qualified but found locked (`Claimed.busy`); the caller waits for those locks to go
+(`wait_for_row_locks`, in a transaction of its own that holds nothing else) and claims once more.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import and_, delete, func, or_, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -41,6 +48,7 @@ __all__ = [
     "record_event_seen",
     "release_reminders",
     "release_work",
+    "wait_for_row_locks",
 ]
 
 
@@ -48,6 +56,7 @@ __all__ = [
 class Claimed:
     ids: list[int]
     taken_over: list[tuple[int, str]]  # (case id, previous owner) whose lease had run out
+    busy: list[int] = field(default_factory=list)  # qualified, but another transaction held them locked just then
 
 
 def _free(lease_until: Any, now: datetime) -> ColumnElement[bool]:
@@ -68,7 +77,31 @@ def _claim_batch(session: Session, *, where: ColumnElement[bool], order_by: Any,
                         .values({f"{lease}_lease_until": until, f"{lease}_lease_owner": owner}))
     taken = [(int(row[0]), str(row[2])) for row in rows
              if row[0] is not None and row[1] is not None and row[2] not in (None, owner)]
-    return Claimed(ids=ids, taken_over=taken)
+    busy: list[int] = []
+    if len(ids) < limit:
+        # A plain read sees the rows the locking one skipped. (Always none on SQLite, which has no row locks.)
+        skipped = (select(Onboarding.id).where(where).where(_free(lease_until, now))
+                   .where(col(Onboarding.id).not_in(ids)).order_by(order_by).limit(limit - len(ids)))
+        busy = [case_id for case_id in session.exec(skipped) if case_id is not None]
+    return Claimed(ids=ids, taken_over=taken, busy=busy)
+
+
+def wait_for_row_locks(*, session: Session, onboarding_ids: Sequence[int], timeout: timedelta) -> bool:
+    """Wait until no other transaction holds these cases' rows for writing, up to `timeout` per row; False if
+    one was still held then. Call it in a transaction that holds no other lock: waiting while holding one
+    could deadlock with the transaction waited for. On SQLite (no row locks) there is nothing to wait for."""
+    if not onboarding_ids or session.get_bind().dialect.name != "postgresql":
+        return True
+    session.execute(text(f"SET LOCAL lock_timeout = {max(1, int(timeout.total_seconds() * 1000))}"))
+    try:
+        with session.begin_nested():  # a timeout rolls back to here, not the whole transaction
+            # FOR SHARE waits for the writers' locks (both kinds) and blocks nobody for longer than this
+            # transaction, which ends as soon as the caller's block does.
+            session.execute(select(Onboarding.id).where(col(Onboarding.id).in_(list(onboarding_ids)))
+                            .with_for_update(read=True))
+    except OperationalError:
+        return False
+    return True
 
 
 def claim_due_polls(*, session: Session, states: Iterable[OnboardingState], now: datetime, owner: str,

@@ -40,12 +40,11 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if _database_kind() == "SQLite":
-        return
-    about_sqlite = pytest.mark.skip(reason="about SQLite itself; this run uses PostgreSQL")
+    other, kind = ("postgres_only", "PostgreSQL") if _database_kind() == "SQLite" else ("sqlite_only", "SQLite")
+    about_the_other = pytest.mark.skip(reason=f"about {kind} itself; this run uses {_database_kind()}")
     for item in items:
-        if item.get_closest_marker("sqlite_only"):
-            item.add_marker(about_sqlite)
+        if item.get_closest_marker(other):
+            item.add_marker(about_the_other)
 
 
 _USED_DATABASE = pytest.StashKey[str]()

@@ -7,12 +7,14 @@ through the workflow (state, audit event and outbox rows in one transaction).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot import workflow
 from bot.background.app_creation import create_app, credentials_for
@@ -35,6 +37,8 @@ S = OnboardingState
 SWEEP_BATCH = 50_000
 REMINDER_CHUNK = 1_000
 POLL_CHUNK_PER_WORKER = 2  # cases claimed per poll worker at a time: the rest stay free for other processes
+LOCK_WAIT = timedelta(seconds=1)  # how long a claim waits for a case that another transaction holds locked
+CLAIM_ROUNDS = 4  # a claim and up to three more after waiting for such locks
 
 
 @dataclass
@@ -69,10 +73,9 @@ def poll_sweep(deps: Deps) -> SweepReport:
             # Claim the next chunk while the pool still has a chunk's worth to do, so the workers never wait
             # for a claim, and no more cases are held than this process will soon poll.
             if more and len(running) < chunk and report.polled + len(running) < SWEEP_BATCH:
-                with session_scope(deps.engine) as session:
-                    claimed = leases.claim_due_polls(session=session, states=POLLED_STATES, now=now,
-                                                     owner=deps.worker_id, lease_ttl=deps.settings.lease_ttl,
-                                                     limit=chunk)
+                claimed = _claim(deps, lambda session, limit: leases.claim_due_polls(
+                    session=session, states=POLLED_STATES, now=now, owner=deps.worker_id,
+                    lease_ttl=deps.settings.lease_ttl, limit=limit), limit=chunk)
                 for case_id, previous in claimed.taken_over:
                     logger.info("onboarding #%s: took over its poll from %s (its lease ended)", case_id, previous)
                 running |= {pool.submit(_poll_claimed, deps, case_id) for case_id in claimed.ids}
@@ -90,6 +93,26 @@ def poll_sweep(deps: Deps) -> SweepReport:
     if report.changed or report.failed or report.apps_resumed:
         deps.outbox.wake()
     return report
+
+
+def _claim(deps: Deps, claim: Callable[[Session, int], leases.Claimed], *, limit: int) -> leases.Claimed:
+    """Run `claim` for up to `limit` cases. The cases it passed over only because another transaction held
+    them locked at that instant (a reminder claim or release, a click: milliseconds each) are waited for and
+    claimed again, a few times at most: passed over, they would wait for the next sweep, and as sweeps fire
+    together, every sweep (store/leases.py)."""
+    with session_scope(deps.engine) as session:
+        claimed = claim(session, limit)
+    ids, taken_over = list(claimed.ids), list(claimed.taken_over)
+    for _ in range(CLAIM_ROUNDS - 1):
+        if not claimed.busy:
+            break
+        with session_scope(deps.engine) as session:
+            leases.wait_for_row_locks(session=session, onboarding_ids=claimed.busy, timeout=LOCK_WAIT)
+        with session_scope(deps.engine) as session:
+            claimed = claim(session, limit - len(ids))
+        ids += claimed.ids
+        taken_over += claimed.taken_over
+    return leases.Claimed(ids=ids, taken_over=taken_over)
 
 
 def _poll_claimed(deps: Deps, case_id: int) -> str:
@@ -198,12 +221,12 @@ def reminder_sweep(deps: Deps) -> int:
     held: list[int] = []
     try:
         while True:  # in chunks (bounded IN lists); claims are held to the end, so each case is seen once
+            claimed = _claim(deps, lambda session, limit: leases.claim_for_reminders(
+                session=session, states=REMINDED_STATES, now=now, owner=deps.worker_id,
+                lease_ttl=deps.settings.lease_ttl, limit=limit), limit=REMINDER_CHUNK)
+            held += claimed.ids
+            mine = set(claimed.ids)
             with session_scope(deps.engine) as session:
-                claimed = leases.claim_for_reminders(session=session, states=REMINDED_STATES, now=now,
-                                                     owner=deps.worker_id, lease_ttl=deps.settings.lease_ttl,
-                                                     limit=REMINDER_CHUNK)
-                held += claimed.ids
-                mine = set(claimed.ids)
                 cases = [case for case in repo.in_states(session=session, states=REMINDED_STATES) if case.id in mine]
             for case in cases:
                 try:

@@ -1,0 +1,101 @@
+"""Claims of one kind must not pass over a case that another kind of work holds locked for a moment.
+
+The poll sweep and the reminder sweep fire on the same timer, and each claims its cases with
+`FOR NO KEY UPDATE SKIP LOCKED`: a case that the other sweep's claim held at that instant used to be
+passed over until the next sweep, every sweep (on PostgreSQL the demo's polls came every 6-7 s instead of
+every second). Each test holds a case the way the other sweep does, in a transaction left open, and lets
+it go only once the sweep under test is seen waiting for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session
+
+from bot.background import jobs
+from bot.workflow.reminders import REMINDED_STATES
+from store import leases
+from store.states import POLLED_STATES
+from tests.bot.harness import BotHarness
+from tests.bot.jobs_helpers import app_reads, at, invite, invited_at_of, replies
+from tests.e2e.processes import wait_until
+
+pytestmark = pytest.mark.postgres_only
+
+OTHER_PROCESS = "process-b"
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+def bot(tmp_path: Path, database_url: str) -> Iterator[BotHarness]:
+    harness = BotHarness(tmp_path, database_url=database_url)
+    yield harness
+    harness.close()
+
+
+def waiting_for_a_lock(bot: BotHarness) -> bool:
+    with bot.deps.engine.connect() as connection:
+        waiting = connection.execute(text("SELECT count(*) FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+        return bool(waiting.scalar())
+
+
+def run_while_held(bot: BotHarness, hold: Callable[[Session], leases.Claimed], job: Callable[[], Any]) -> Any:
+    """Run `job` in a thread while another transaction holds what `hold` claimed; let go once `job` waits
+    for it (or has finished without waiting, as it did before: then what it did shows what it passed over)."""
+    result: list[Any] = []
+    with Session(bot.deps.engine) as other:
+        assert hold(other).ids, "the other transaction must hold the case"
+        worker = threading.Thread(target=lambda: result.append(job()))
+        worker.start()
+        try:
+            wait_until(lambda: waiting_for_a_lock(bot) or not worker.is_alive(), timeout=10,
+                       what="the sweep to wait for the held case")
+        finally:
+            other.commit()
+            worker.join(timeout=30)
+    assert result, "the job did not finish"
+    return result[0]
+
+
+def test_a_due_poll_held_for_a_moment_by_the_reminder_claim_is_polled_in_the_same_sweep(bot: BotHarness) -> None:
+    case = invite(bot)
+    bot.clock.advance(minutes=1)
+    reads = app_reads(bot)
+    report = run_while_held(bot, lambda session: leases.claim_for_reminders(
+        session=session, states=REMINDED_STATES, now=bot.clock(), owner=OTHER_PROCESS, lease_ttl=LEASE, limit=10),
+        lambda: jobs.poll_sweep(bot.deps))
+    assert (report.polled, app_reads(bot)) == (1, reads + 1)
+    assert bot.case(case.case_id).work_lease_owner is None
+
+
+def test_a_due_reminder_held_for_a_moment_by_the_poll_claim_is_sent_in_the_same_sweep(bot: BotHarness) -> None:
+    case = invite(bot)
+    at(bot, invited_at_of(bot, case.case_id) + timedelta(days=3))  # the customer reminder is due, and a poll
+    acted = run_while_held(bot, lambda session: leases.claim_due_polls(
+        session=session, states=POLLED_STATES, now=bot.clock(), owner=OTHER_PROCESS, lease_ttl=LEASE, limit=10),
+        lambda: jobs.reminder_sweep(bot.deps))
+    bot.deliver()
+    assert acted == 1
+    assert len(replies(bot, case.case_id, "Reminder")) == 1
+
+
+def test_a_wait_for_a_case_held_longer_gives_up_and_leaves_the_transaction_usable(bot: BotHarness) -> None:
+    case = invite(bot)
+    with Session(bot.deps.engine) as other:
+        assert leases.claim_for_reminders(session=other, states=REMINDED_STATES, now=bot.clock(),
+                                          owner=OTHER_PROCESS, lease_ttl=LEASE, limit=10).ids == [case.case_id]
+        with Session(bot.deps.engine) as waiting:
+            assert not leases.wait_for_row_locks(session=waiting, onboarding_ids=[case.case_id],
+                                                 timeout=timedelta(milliseconds=50))
+            claimed = leases.claim_due_polls(session=waiting, states=POLLED_STATES, now=bot.clock() + LEASE,
+                                             owner="process-a", lease_ttl=LEASE, limit=10)
+            assert (claimed.ids, claimed.busy) == ([], [case.case_id])
+        other.commit()
