@@ -15,11 +15,12 @@ SKIP LOCKED also skips a row that another *kind* of work holds for a few millise
 claiming its leases, a person's click. Sweeps of every kind fire on the same timer, so such a skip is not
 rare but systematic, and it would delay the case by a whole sweep each time. A claim therefore also reports
 the cases it qualified but found locked (`Claimed.busy`); the caller waits for those locks to go
-(`wait_for_row_locks`, in a transaction of its own that holds nothing else) and claims once more.
+(`wait_for_row_locks`) and claims again.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -87,20 +88,27 @@ def _claim_batch(session: Session, *, where: ColumnElement[bool], order_by: Any,
 
 
 def wait_for_row_locks(*, session: Session, onboarding_ids: Sequence[int], timeout: timedelta) -> bool:
-    """Wait until no other transaction holds these cases' rows for writing, up to `timeout` per row; False if
-    one was still held then. Call it in a transaction that holds no other lock: waiting while holding one
-    could deadlock with the transaction waited for. On SQLite (no row locks) there is nothing to wait for."""
+    """Wait until no other transaction holds these cases' rows for writing, `timeout` at most in all; False if
+    one was still held by then. On SQLite (no row locks) there is nothing to wait for.
+
+    Each row is locked (FOR SHARE: it waits for writers of either kind) and let go at once, by rolling back
+    to a savepoint: this never holds one row while it waits for another, so it cannot deadlock with the
+    transactions it waits for. Call it in a transaction that holds no row locks of its own."""
     if not onboarding_ids or session.get_bind().dialect.name != "postgresql":
         return True
-    session.execute(text(f"SET LOCAL lock_timeout = {max(1, int(timeout.total_seconds() * 1000))}"))
-    try:
-        with session.begin_nested():  # a timeout rolls back to here, not the whole transaction
-            # FOR SHARE waits for the writers' locks (both kinds) and blocks nobody for longer than this
-            # transaction, which ends as soon as the caller's block does.
-            session.execute(select(Onboarding.id).where(col(Onboarding.id).in_(list(onboarding_ids)))
-                            .with_for_update(read=True))
-    except OperationalError:
-        return False
+    deadline = time.monotonic() + timeout.total_seconds()
+    for case_id in onboarding_ids:
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if left_ms < 1:
+            return False
+        savepoint = session.begin_nested()
+        try:
+            session.execute(text(f"SET LOCAL lock_timeout = {left_ms}"))  # undone with the savepoint, too
+            session.execute(select(Onboarding.id).where(col(Onboarding.id) == case_id).with_for_update(read=True))
+        except OperationalError:  # lock_timeout
+            return False
+        finally:
+            savepoint.rollback()
     return True
 
 

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from bot.background import jobs
 from bot.workflow.reminders import REMINDED_STATES
-from store import leases
+from store import leases, repo
 from store.states import POLLED_STATES
 from tests.bot.harness import BotHarness
 from tests.bot.jobs_helpers import app_reads, at, invite, invited_at_of, replies
@@ -99,3 +99,21 @@ def test_a_wait_for_a_case_held_longer_gives_up_and_leaves_the_transaction_usabl
                                              owner="process-a", lease_ttl=LEASE, limit=10)
             assert (claimed.ids, claimed.busy) == ([], [case.case_id])
         other.commit()
+
+
+def test_waiting_for_one_case_never_holds_another_so_it_cannot_deadlock(bot: BotHarness) -> None:
+    first, second = invite(bot, "Acme Bikes").case_id, invite(bot, "Bolt Cycles").case_id
+    waited: list[bool] = []
+    with Session(bot.deps.engine) as other:
+        assert repo.lock_onboarding(session=other, onboarding_id=second) is not None
+        with Session(bot.deps.engine) as waiting:
+            worker = threading.Thread(target=lambda: waited.append(leases.wait_for_row_locks(
+                session=waiting, onboarding_ids=[first, second], timeout=timedelta(seconds=20))))
+            worker.start()
+            wait_until(lambda: waiting_for_a_lock(bot) or not worker.is_alive(), timeout=10,
+                       what="the wait to reach the held case")
+            # Had the wait kept its lock on the first case, this would deadlock (and PostgreSQL kill one side).
+            assert repo.lock_onboarding(session=other, onboarding_id=first) is not None
+            other.commit()
+            worker.join(timeout=30)
+    assert waited == [True]
