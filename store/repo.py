@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, or_, text, update
 from sqlmodel import Session, col, select
 
 from store import payloads
@@ -38,6 +38,7 @@ __all__ = [
     "normalise_name",
     "record_thread",
     "record_event",
+    "serialise",
     "transition",
     "with_sealed_secret",
 ]
@@ -46,6 +47,17 @@ __all__ = [
 def normalise_name(name: str) -> str:
     """The key used to spot two cases for the same customer: case- and spacing-insensitive."""
     return " ".join(name.casefold().split())
+
+
+def serialise(*, session: Session, topic: str) -> None:
+    """Make every other transaction about `topic`, in any process, wait until this one ends, so that a check
+    and the write it allows (no open case for this customer yet, then the new case) are one step.
+
+    On PostgreSQL a transaction-scoped advisory lock, keyed by the topic's hash (a collision only makes two
+    topics wait for each other); SQLite's one write lock (store/db.py) serialises every transaction already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:topic))"), {"topic": topic})
 
 
 def add_onboarding(*, session: Session, onboarding: Onboarding) -> Onboarding:

@@ -88,6 +88,9 @@ def submit_intake(
 
     With `existing_of`, a further Page for the customer of that completed onboarding, in its project and region.
     """
+    # One intake at a time, across processes: two submissions for one customer (or over one person's hourly
+    # limit) must not both pass their checks before either is written. Intakes come at a person's pace.
+    repo.serialise(session=session, topic="intake")
     check_intake_allowance(session=session, requester_id=requester_id, now=now, limit_per_hour=limit_per_hour)
     base = None
     if existing_of is not None:
@@ -203,6 +206,7 @@ def register_project(
     subprojects Sinch reported and the other cases as the database has them now (so two cases cannot both
     take one project). A project that is not fresh raises ProjectNotFresh and nothing is written.
     """
+    repo.serialise(session=session, topic=f"project:{project_id}")  # two cases cannot both take it
     case = load(session=session, onboarding_id=onboarding_id)
     require_state(case, S.CREATING_PROJECT, attempted="take a project")
     verdict = check_project(session=session, case=case, project_id=project_id, apps=apps,

@@ -1,10 +1,16 @@
-"""Claims of one kind must not pass over a case that another kind of work holds locked for a moment.
+"""Transactions in several processes that must wait for each other, on PostgreSQL's locks.
+
+Claims of one kind must not pass over a case that another kind of work holds locked for a moment.
 
 The poll sweep and the reminder sweep fire on the same timer, and each claims its cases with
 `FOR NO KEY UPDATE SKIP LOCKED`: a case that the other sweep's claim held at that instant used to be
 passed over until the next sweep, every sweep (on PostgreSQL the demo's polls came every 6-7 s instead of
 every second). Each test holds a case the way the other sweep does, in a transaction left open, and lets
 it go only once the sweep under test is seen waiting for it.
+
+A check and the write it allows (no open case for this customer, then the case; nobody has this project,
+then the registration) must not interleave with the same in another process: the second waits for the first
+and then sees what it wrote.
 """
 
 from __future__ import annotations
@@ -19,11 +25,16 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
+from bot import workflow
 from bot.background import jobs
+from bot.slack.ids import ActionId
+from bot.workflow import Actor, DuplicateOnboarding, ProjectNotFresh
 from bot.workflow.reminders import REMINDED_STATES
 from store import leases, repo
+from store.db import session_scope
 from store.states import POLLED_STATES
-from tests.bot.harness import BotHarness
+from store.states import OnboardingState as S
+from tests.bot.harness import CHANNEL, LEAD, REQUESTER, STAFF, VALID_FORM, BotHarness
 from tests.bot.jobs_helpers import app_reads, at, invite, invited_at_of, replies
 from tests.e2e.processes import wait_until
 
@@ -117,3 +128,62 @@ def test_waiting_for_one_case_never_holds_another_so_it_cannot_deadlock(bot: Bot
             other.commit()
             worker.join(timeout=30)
     assert waited == [True]
+
+
+def in_thread(bot: BotHarness, first: Session, act: Callable[[Session], object]) -> list[object]:
+    """`act` in a thread of its own (another process), while `first` has done the same but not committed;
+    `first` commits once the other is seen waiting (or has finished without waiting, as before). Returns
+    what the thread's `act` returned, or the error it raised."""
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            with session_scope(bot.deps.engine) as session:
+                outcome.append(act(session))
+        except Exception as exc:  # the outcome under test
+            outcome.append(exc)
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    wait_until(lambda: waiting_for_a_lock(bot) or not worker.is_alive(), timeout=10,
+               what="the second transaction to wait for the first")
+    first.commit()
+    worker.join(timeout=30)
+    return outcome
+
+
+def test_one_customer_submitted_twice_at_once_opens_one_case(bot: BotHarness) -> None:
+    form = workflow.parse_intake(VALID_FORM)
+
+    def submit(session: Session, requester: str) -> int | None:
+        return workflow.submit_intake(session=session, intake=form, requester_id=requester, channel=CHANNEL,
+                                      now=bot.clock()).id
+
+    with Session(bot.deps.engine) as first:
+        opened = submit(first, REQUESTER)
+        outcome = in_thread(bot, first, lambda session: submit(session, STAFF))
+    assert len(outcome) == 1 and isinstance(outcome[0], DuplicateOnboarding)
+    assert outcome[0].existing_id == opened
+    with session_scope(bot.deps.engine) as session:
+        assert [case.id for case in repo.list_open(session=session)] == [opened]
+
+
+def test_one_project_registered_for_two_cases_at_once_goes_to_one(bot: BotHarness) -> None:
+    approved = [1, 2]  # the ids of a fresh database's first two cases
+    for case_id, name in zip(approved, ("Acme Bikes", "Bolt Cycles"), strict=True):
+        bot.submit_intake(customer_name=name, contact_email=f"owner@{name.split()[0].lower()}.test")
+        bot.click(LEAD, ActionId.APPROVE, message=bot.message_with(ActionId.APPROVE, case_id))
+        assert bot.case(case_id).state == S.CREATING_PROJECT
+    creds = bot.sandbox.create_project("Acme Bikes", "eu")
+
+    def register(session: Session, case_id: int) -> S:
+        return workflow.register_project(session=session, onboarding_id=case_id, actor=Actor(STAFF),
+                                         project_id=creds.project_id, key_id=creds.key_id,
+                                         key_secret_sealed=bot.deps.secrets.seal(creds.key_secret),
+                                         now=bot.clock()).state
+
+    with Session(bot.deps.engine) as first:
+        assert register(first, approved[0]) == S.CREATING_APP
+        outcome = in_thread(bot, first, lambda session: register(session, approved[1]))
+    assert len(outcome) == 1 and isinstance(outcome[0], ProjectNotFresh)
+    assert [bot.case(case_id).project_id for case_id in approved] == [creds.project_id, None]
