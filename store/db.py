@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +28,7 @@ __all__ = [
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WAL_SWITCH_RETRY_S = 0.01
 MIGRATION_LOCK_KEY = 0x6F6E626F61726400  # any constant: the advisory lock migrations take on PostgreSQL
 # The PostgreSQL driver the `postgres` extra installs; `postgres://` and `postgresql://` (as hosting platforms
 # hand them out) mean it too, where SQLAlchemy alone would look for psycopg2.
@@ -96,6 +99,24 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
+def _enable_wal(cursor: Any) -> None:
+    """Put the database file in WAL mode (a property of the file: once one connection has, the others find it).
+
+    The switch needs the file to itself, and SQLite answers "database is locked" at once instead of calling the
+    busy handler, so processes opening a new database together (replicas starting, migrating) retry here for
+    up to the busy timeout.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(WAL_SWITCH_RETRY_S)
+
+
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -103,9 +124,9 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            if wal:
-                cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if wal:
+                _enable_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             # Overwrite deleted content with zeros, so an erased key secret (sealed or not) leaves no bytes
