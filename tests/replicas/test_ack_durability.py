@@ -22,7 +22,8 @@ from tests.replicas.figures import FIGURES
 pytestmark = pytest.mark.e2e
 
 REQUESTER, STAFF = "U0REQ", "U0STAFF"
-ENV = {"SWEEP_INTERVAL": "1s", "POLL_FAST_INTERVAL": "1s", "LEASE_TTL": "2s", "SLACK_POST_INTERVAL": "0.1s"}
+ENV = {"SWEEP_INTERVAL": "1s", "POLL_FAST_INTERVAL": "1s", "LEASE_TTL": "2s", "SLACK_POST_INTERVAL": "0.1s",
+       "APP_RETRY_INTERVAL": "1s"}  # a creation that timed out while its process died is retried soon
 
 
 @pytest.fixture
