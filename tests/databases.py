@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import queue
 import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -220,6 +221,30 @@ class PostgresServer:
             list(droppers.map(self._drop_now, list(self.created)))
         self._admin.dispose()
         self._raise_failure()
+
+
+def errors_at_once(engines: list[Engine], act: Callable[[Engine], object], *, timeout: float = 60.0,
+                   ) -> list[BaseException]:
+    """Run `act` on every engine at the same instant, each in a thread of its own (the replicas of one
+    database starting together); the errors they raised. The engines are disposed of afterwards."""
+    errors: list[BaseException] = []
+    together = threading.Barrier(len(engines))
+
+    def run(engine: Engine) -> None:
+        together.wait()
+        try:
+            act(engine)
+        except BaseException as exc:  # the outcome under test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    for engine in engines:
+        engine.dispose()
+    return errors
 
 
 def _migrated(url: str) -> str:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import update
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from bot.background.outbox import METADATA_EVENT, OutboxDispatcher
@@ -23,6 +22,7 @@ from store.db import make_engine, migrate, session_scope
 from store.models import Onboarding, OutboxMessage, OutboxStatus
 from store.states import POLLED_STATES, OnboardingState
 from tests.bot.harness import CHANNEL, REQUESTER, VALID_FORM, BotHarness
+from tests.databases import errors_at_once
 
 
 @pytest.fixture
@@ -128,23 +128,7 @@ def test_a_retried_event_is_applied_once(bot: BotHarness) -> None:
 
 
 def test_replicas_starting_together_migrate_once(database_url: str) -> None:
-    engines = [make_engine(database_url) for _ in range(4)]
-    errors: list[BaseException] = []
-
-    def start(engine: Engine) -> None:
-        try:
-            migrate(engine)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    for engine in engines:
-        engine.dispose()
-    assert errors == []
+    assert errors_at_once([make_engine(database_url) for _ in range(4)], migrate) == []
 
 
 def test_an_app_creation_left_by_the_previous_version_is_resumed(bot: BotHarness) -> None:

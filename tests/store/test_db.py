@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from sqlmodel import Session, SQLModel
 from store.db import current_revision, head_revision, make_engine, migrate, session_scope
 from store.models import Onboarding, PageType, Region
 from store.states import OnboardingState
+from tests.databases import errors_at_once
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS_OF_FOUR = 50  # at 1 round in 7, the old code passes 50 rounds 1 time in 2,000
@@ -56,26 +56,13 @@ def test_file_database_uses_wal_and_a_busy_timeout(file_engine: Engine) -> None:
 def test_processes_opening_a_new_file_together_all_connect(tmp_path: Path) -> None:
     """Switching a new file to WAL needs it to itself, and when two connections try at once SQLite refuses one
     of them without calling the busy handler: before, 1 round in 7 had a "database is locked" here."""
-    failures: list[BaseException] = []
-    for round_number in range(ROUNDS_OF_FOUR):
-        engines = [make_engine(f"sqlite:///{tmp_path / f'new-{round_number}.db'}") for _ in range(4)]
-        together = threading.Barrier(len(engines))
+    def connect(engine: Engine) -> None:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
 
-        def connect(engine: Engine, together: threading.Barrier = together) -> None:
-            together.wait()
-            try:
-                with engine.connect() as connection:
-                    connection.exec_driver_sql("SELECT 1")
-            except Exception as exc:  # the outcome under test
-                failures.append(exc)
-
-        threads = [threading.Thread(target=connect, args=(engine,)) for engine in engines]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-        for engine in engines:
-            engine.dispose()
+    failures = [error for round_number in range(ROUNDS_OF_FOUR)
+                for error in errors_at_once([make_engine(f"sqlite:///{tmp_path / f'new-{round_number}.db'}")
+                                             for _ in range(4)], connect, timeout=30)]
     assert failures == []
 
 
