@@ -11,7 +11,8 @@ SocketModeRequest shape, `run_bolt_app`) and runs the connection itself on `webs
   detected within their sum;
 - after a `disconnect` the old connection stays open for `retire_after` seconds so envelopes it delivered can
   still be acked on it, while new ones arrive on the new connection;
-- while Slack refuses, retries back off exponentially with jitter up to `max_backoff`;
+- while Slack refuses, retries back off exponentially with jitter up to `Backoff.maximum` (4 s: back within
+  5 s of Slack's recovery however long the outage, at ~20 tries a minute);
 - an app token Slack rejects ends the connector with `SocketModeAuthError` (one clear line for `run`).
 """
 
@@ -70,7 +71,9 @@ class Backoff:
     """Exponential back-off with full jitter: the n-th retry waits up to initial * 2**n, capped."""
 
     initial: float = 0.5
-    maximum: float = 30.0
+    # Low enough that the bot is back within 5 s of Slack's recovery (the wait after it is at most this plus
+    # one handshake), high enough that an hour-long outage costs ~20 apps.connections.open calls a minute.
+    maximum: float = 4.0
     rng: random.Random | None = None
     attempts: int = 0
 
@@ -91,7 +94,8 @@ class SocketModeConnector:
                  ping_interval: float = 1.5, ping_timeout: float = 1.5, open_timeout: float = 5.0,
                  retire_after: float = 3.0, backoff: Backoff | None = None, workers: int = 10,
                  proxy: str | Literal[True] | None = True, on_connect: Callable[[int], None] | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 pause: Callable[[float], object] | None = None) -> None:
         self.app = app
         self._app_token = app_token
         self._web_client = web_client or app.client
@@ -112,6 +116,7 @@ class SocketModeConnector:
         self._stopping = threading.Event()
         self._accepting = True
         self._monotonic = monotonic
+        self._pause = pause  # the wait between refused attempts; tests pass one that moves a fake clock
         self._seen: OrderedDict[str, float] = OrderedDict()  # envelope id -> when first seen, oldest first
         self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="socket-mode-listener")
         self._supervisor: threading.Thread | None = None
@@ -191,7 +196,10 @@ class SocketModeConnector:
                 delay = self.backoff.next_delay()
                 logger.warning("Socket Mode: cannot connect (%s: %s); retrying in %.1fs", type(exc).__name__,
                                exc, delay)
-                self._stopping.wait(delay)
+                if self._pause is not None:
+                    self._pause(delay)
+                else:
+                    self._stopping.wait(delay)
                 continue
             self.backoff.reset()
             return opened
