@@ -231,7 +231,7 @@ def make_wsgi_app(app: App, *, readiness: Readiness | None = None, metrics: Metr
                                              else "text/plain; charset=utf-8")])
                     return [body]
             return slack(environ, start_response)
-        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "9")])
         return [b"not found"]
 
     return application
