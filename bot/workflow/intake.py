@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from bot.workflow.errors import IntakeInvalid
+from bot.workflow.text import clean_block as _clean_block
+from bot.workflow.text import clean_line as _clean_line
 from sinch import Region
 from store.models import PageType
 
@@ -51,22 +52,6 @@ class Intake:
     page_admin: bool
     chat_button: bool
     notes: str = ""
-
-
-def _clean_line(value: object) -> str:
-    """One line of text: control characters dropped, whitespace collapsed."""
-    if not isinstance(value, str):
-        return ""
-    kept = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C" or ch == " ")
-    return " ".join(kept.split())
-
-
-def _clean_block(value: object) -> str:
-    """Multi-line text: control characters other than newlines and tabs dropped."""
-    if not isinstance(value, str):
-        return ""
-    kept = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    return kept.strip()
 
 
 def _check_page(page: str) -> str | None:
