@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, text, update
 from sqlmodel import Session, col, select
 
 from store import payloads
+from store.db import ERASED_KEY_IDS
 from store.limits import clip, is_storable
 from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage, OutboxPriority, OutboxStatus
 from store.states import OPEN_STATES, OnboardingState, check_transition
@@ -38,6 +39,7 @@ __all__ = [
     "lock_onboarding",
     "normalise_name",
     "record_thread",
+    "erase_secret",
     "record_event",
     "search_too_long",
     "serialise",
@@ -156,6 +158,14 @@ MAX_SEARCH_BYTES = 2000
 def search_too_long(text: str) -> bool:
     """Whether a name search is longer, case-folded and in UTF-8, than any stored name can be."""
     return len(normalise_name(text).encode("utf-8", "surrogatepass")) > MAX_SEARCH_BYTES
+
+
+def erase_secret(*, session: Session, onboarding: Onboarding) -> None:
+    """Erase the case's sealed key secret; once committed, session_scope checkpoints SQLite's WAL and tells the
+    hook set by store.db.on_secret_erased (the bot drops the key's cached token)."""
+    if onboarding.key_secret_sealed is not None:
+        session.info.setdefault(ERASED_KEY_IDS, set()).add(onboarding.key_id or "")
+    onboarding.key_secret_sealed = None
 
 
 def find_by_name(*, session: Session, text: str, open_only: bool = True) -> list[Onboarding]:

@@ -74,7 +74,7 @@ def move(
         ) from None
     if to in TERMINAL_STATES:
         # The case is over: nothing left to poll, and the key secret has no further use.
-        case.key_secret_sealed = None
+        repo.erase_secret(session=session, onboarding=case)
         case.next_poll_at = None
         case.app_attempt_at = None
         session.add(case)
