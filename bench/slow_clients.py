@@ -18,7 +18,7 @@ import httpx
 
 from bot.metrics import Metrics
 from bot.runtime import make_wsgi_app
-from bot.serving import _HttpServer
+from bot.serving import HTTP_CONNECTION_LIMIT, REQUEST_DEADLINE, _HttpServer
 from devslack import FakeSlackState, start_fake_slack
 from tests.security.test_slow_clients import bolt_app, signed_help
 
@@ -42,9 +42,9 @@ def _attacker(port: int, n: int, stop: threading.Event) -> None:
 
 def main(old: bool) -> None:
     with start_fake_slack(state=FakeSlackState()) as slack:
-        limits = {"connection_limit": 100, "request_deadline": 1e9} if old else {}
         server = _HttpServer(make_wsgi_app(bolt_app(slack), metrics=Metrics()), host="127.0.0.1", port=0,
-                             name="bench-slow", **limits)
+                             name="bench-slow", connection_limit=100 if old else HTTP_CONNECTION_LIMIT,
+                             request_deadline=1e9 if old else REQUEST_DEADLINE)
         server.start()
         stop = threading.Event()
         for n in range(SLOW):
