@@ -38,7 +38,7 @@ from bot.slack.envelope import problem as envelope_problem
 from bot.slack.home_viewers import HomeViewers
 from bot.slack.socket_mode import SocketModeConnector
 from sinch import SinchClient, SinchEndpoints
-from store.db import make_engine, migrate
+from store.db import make_engine, migrate, on_secret_erased
 from store.models import utcnow
 from store.secrets import SecretBox
 
@@ -169,6 +169,14 @@ def build_runtime(
     if run_later is None:
         after_ack = ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix="after-ack")
         run_later = _submitter(after_ack)
+    # A key whose secret the workflow erased (a case ended) keeps no cached token either, whichever
+    # transaction (listener or job) committed the erase.
+    def forget_tokens(key_ids: frozenset[str]) -> None:
+        for key_id in key_ids:
+            sinch.forget_key(key_id)
+            sinch_interactive.forget_key(key_id)
+
+    on_secret_erased(engine, forget_tokens)
     deps = Deps(settings=settings, engine=engine, sinch=sinch, sinch_interactive=sinch_interactive,
                 secrets=SecretBox(settings.bot_secret_key.reveal()), approvers=approvers, outbox=outbox, clock=clock,
                 home_viewers=HomeViewers(engine), worker_id=worker_id, run_later=run_later,
@@ -231,7 +239,7 @@ def make_wsgi_app(app: App, *, readiness: Readiness | None = None, metrics: Metr
                                              else "text/plain; charset=utf-8")])
                     return [body]
             return slack(environ, start_response)
-        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "9")])
         return [b"not found"]
 
     return application

@@ -14,16 +14,17 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
 import waitress
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 
 from bot.health import health_wsgi_app
-from bot.runtime import Runtime, make_wsgi_app
+from bot.runtime import Runtime, WSGIApp, make_wsgi_app
 from bot.slack.socket_mode import SocketModeConnector
 
 __all__ = ["serve", "stop_signals"]
@@ -31,6 +32,13 @@ __all__ = ["serve", "stop_signals"]
 logger = logging.getLogger(__name__)
 
 HTTP_THREADS = 16
+# Slow clients (issue 23, A3): waitress reads requests on its event loop and hands a worker only a complete
+# one, so a slow client costs a socket, not a thread; what it can exhaust is the connection limit (100 by
+# default), and `channel_timeout` counts only idle time, so a byte every few seconds keeps a partial request
+# open forever. Hence a higher limit and a deadline for each request, from its first byte (or from the
+# accept, for the first one) to its last, checked every second.
+HTTP_CONNECTION_LIMIT = 1000
+REQUEST_DEADLINE = 10.0  # seconds; Slack, or the proxy in front, sends a whole request in milliseconds
 
 
 @contextmanager
@@ -49,11 +57,65 @@ def stop_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def without_head_body(app: WSGIApp) -> WSGIApp:
+    """The same answers, but none with a body to HEAD (RFC 9110 9.3.2): waitress sends what the app returns,
+    and a body after a HEAD response corrupts the next response on a kept-alive connection."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = app(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "HEAD":
+            return body
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        return []
+
+    return application
+
+
+class _DeadlineChannel(HTTPChannel):  # type: ignore[misc]
+    """A waitress channel that knows since when its current request has been arriving."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_started: float | None = time.monotonic()  # the first request is due from the accept
+
+    def received(self, data: bytes) -> bool:
+        if self.request is None and data and self.request_started is None:
+            self.request_started = time.monotonic()
+        result = bool(super().received(data))
+        if self.request is None:  # nothing partial left: the clock stops until the next request's first byte
+            self.request_started = None
+        return result
+
+
+def _with_request_deadline(server: Any, deadline: float) -> None:
+    """Close channels whose request has been arriving for longer than `deadline`, on the server's own loop."""
+    server.channel_class = _DeadlineChannel
+    idle_maintenance = server.maintenance
+
+    def maintenance(now: float) -> None:
+        idle_maintenance(now)
+        cutoff = time.monotonic() - deadline
+        for channel in list(server.active_channels.values()):
+            started = getattr(channel, "request_started", None)
+            if started is not None and started < cutoff and not channel.requests:
+                logger.info("closed a connection from %s: its request took longer than %.0fs", channel.addr[0],
+                            deadline)
+                channel.will_close = True
+                channel.request_started = None
+
+    server.maintenance = maintenance
+
+
 class _HttpServer:
     """waitress in a thread, with a stop that lets in-flight requests finish before closing sockets."""
 
-    def __init__(self, app: Any, *, host: str, port: int, name: str) -> None:
-        self._server: Any = waitress.create_server(app, host=host, port=port, threads=HTTP_THREADS, ident=name)
+    def __init__(self, app: Any, *, host: str, port: int, name: str, connection_limit: int = HTTP_CONNECTION_LIMIT,
+                 request_deadline: float = REQUEST_DEADLINE) -> None:
+        self._server: Any = waitress.create_server(without_head_body(app), host=host, port=port, threads=HTTP_THREADS,
+                                                   ident=name, connection_limit=connection_limit, cleanup_interval=1)
+        _with_request_deadline(self._server, request_deadline)
         self.port = int(self._server.effective_port)
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
 

@@ -224,6 +224,10 @@ class SocketModeServer:
                     del self.envelopes[envelope.envelope_id]
                     conn.closed_at = conn.closed_at or self.monotonic()
 
+    def send_raw(self, conn: SocketConnection, frame: str) -> None:
+        """Send one text frame as is (malformed on purpose: not JSON, not an object, a bad payload)."""
+        conn.websocket.send(frame)
+
     def redeliver(self, envelope: Envelope) -> None:
         """Send the same envelope (same id) again, as Slack may when it did not see the ack in time."""
         with self.lock:

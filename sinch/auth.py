@@ -79,6 +79,17 @@ class TokenCache:
         with self._guard:
             self._entries.pop(key, None)
 
+    def forget_key(self, key_id: str) -> None:
+        """Drop every token of this key id, whatever secret got it (the bot no longer holds the secret)."""
+        with self._guard:
+            for key in [key for key in self._entries if key[0] == key_id]:
+                del self._entries[key]
+
+    def key_ids(self) -> frozenset[str]:
+        """The key ids a token is cached for."""
+        with self._guard:
+            return frozenset(key[0] for key in self._entries)
+
     def _lock_for(self, key: _Key) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())

@@ -110,6 +110,14 @@ class SinchClient:
         except SinchAuthError as exc:
             raise _restated(exc, f"Sinch rejected access key {creds.key_id} for project {creds.project_id}") from exc
 
+    def forget_key(self, key_id: str) -> None:
+        """Drop the cached access token of this key (its secret has been erased)."""
+        self._session.tokens.forget_key(key_id)
+
+    def cached_key_ids(self) -> frozenset[str]:
+        """The key ids an access token is cached for."""
+        return self._session.tokens.key_ids()
+
     def close(self) -> None:
         """Close the underlying httpx.Client."""
         self._session.http.close()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,13 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 __all__ = [
+    "ERASED_KEY_IDS",
+    "on_secret_erased",
     "DatabaseDriverMissing", "current_revision", "database_problem", "head_revision", "is_contention", "make_engine",
     "migrate", "normalise_url", "session_scope",
 ]
+
+logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -155,6 +160,44 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+    erased = session.info.pop(ERASED_KEY_IDS, None)
+    if erased:
+        _after_erase(engine, frozenset(erased))
+
+
+# session.info entry where repo.erase_secret notes the key ids whose sealed secret the transaction erased.
+ERASED_KEY_IDS = "erased_key_ids"
+_ON_ERASED = "on_secret_erased"  # the engine execution option holding the hook on_secret_erased() sets
+
+
+def on_secret_erased(engine: Engine, hook: Callable[[frozenset[str]], None]) -> None:
+    """Have `hook` told the key ids whose secrets a committed transaction erased (to drop cached tokens)."""
+    engine.update_execution_options(**{_ON_ERASED: hook})
+
+
+def _after_erase(engine: Engine, key_ids: frozenset[str]) -> None:
+    """Once an erase is committed: copy SQLite's WAL into the file (secure_delete zeroes the old row there)
+    and truncate it, so no copy of the sealed secret stays in the `-wal` file; then tell the hook."""
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        try:
+            with engine.connect() as connection:
+                # On the driver's connection, outside any transaction (_on_begin would open one; SQLite
+                # cannot checkpoint inside it).
+                raw = connection.connection.dbapi_connection
+                assert raw is not None
+                cursor = raw.cursor()
+                try:
+                    busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    cursor.close()
+            if busy is not None and busy[0]:
+                logger.warning("erased a key secret, but readers kept the SQLite WAL from being truncated; "
+                               "the next checkpoint clears it")
+        except (sqlite3.Error, DBAPIError) as exc:
+            logger.warning("erased a key secret, but the SQLite WAL checkpoint failed (%s)", type(exc).__name__)
+    hook = engine.get_execution_options().get(_ON_ERASED)
+    if hook is not None:
+        hook(frozenset(key_id for key_id in key_ids if key_id))
 
 
 def _alembic_config(connection: Connection) -> Config:

@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, text, update
 from sqlmodel import Session, col, select
 
 from store import payloads
+from store.db import ERASED_KEY_IDS
 from store.limits import clip, is_storable
 from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage, OutboxPriority, OutboxStatus
 from store.states import OPEN_STATES, OnboardingState, check_transition
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 __all__ = [
+    "MAX_SEARCH_BYTES",
     "add_onboarding",
     "all_onboardings",
     "audit_trail",
@@ -37,7 +39,9 @@ __all__ = [
     "lock_onboarding",
     "normalise_name",
     "record_thread",
+    "erase_secret",
     "record_event",
+    "search_too_long",
     "serialise",
     "transition",
     "with_sealed_secret",
@@ -146,9 +150,29 @@ def in_states(*, session: Session, states: Iterable[OnboardingState]) -> list[On
     return list(session.exec(statement))
 
 
+# Stored names are at most 100 characters (bot/workflow/intake.py), so their case-folded keys stay under
+# 1,200 bytes; a search over this many bytes (case-folded: "ﬃ" becomes "ffi") can match nothing.
+MAX_SEARCH_BYTES = 2000
+
+
+def search_too_long(text: str) -> bool:
+    """Whether a name search is longer, case-folded and in UTF-8, than any stored name can be."""
+    return len(normalise_name(text).encode("utf-8", "surrogatepass")) > MAX_SEARCH_BYTES
+
+
+def erase_secret(*, session: Session, onboarding: Onboarding) -> None:
+    """Erase the case's sealed key secret; once committed, session_scope checkpoints SQLite's WAL and tells the
+    hook set by store.db.on_secret_erased (the bot drops the key's cached token)."""
+    if onboarding.key_secret_sealed is not None:
+        session.info.setdefault(ERASED_KEY_IDS, set()).add(onboarding.key_id or "")
+    onboarding.key_secret_sealed = None
+
+
 def find_by_name(*, session: Session, text: str, open_only: bool = True) -> list[Onboarding]:
     """Cases whose customer name contains `text` (case-insensitive); exact matches first."""
     key = normalise_name(text)
+    if search_too_long(text):
+        return []  # longer than any stored name, and SQLite refuses a LIKE pattern over 50,000 bytes
     if not is_storable(key):
         return []  # no stored name holds a NUL or a lone surrogate (intake drops them), and the database refuses them
     # LIKE with escaping rather than SQLite's instr(), which PostgreSQL lacks; both sides are casefolded.

@@ -15,6 +15,10 @@ from store.models import AuditEvent
 
 __all__ = ["COLUMNS", "export_audit"]
 
+# OWASP's CSV injection rule: a spreadsheet runs a cell that starts with one of these as a formula (a typed
+# customer name `=HYPERLINK(...)` would become a live link), so such a cell is prefixed with a quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 COLUMNS = ("onboarding_id", "customer_name", "contact_email", "region", "at", "actor", "action", "from_state",
            "to_state", "detail")
 
@@ -39,6 +43,11 @@ def _rows(engine: Engine) -> Iterable[dict[str, str]]:
         }
 
 
+def _inert(cell: str) -> str:
+    """The cell as a spreadsheet shows it, never runs it (JSON keeps the text as it is)."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 def export_audit(engine: Engine, out: IO[str], *, fmt: str = "csv") -> int:
     """Write every audit event (oldest case first) to `out`; returns how many were written."""
     rows = list(_rows(engine))
@@ -48,5 +57,5 @@ def export_audit(engine: Engine, out: IO[str], *, fmt: str = "csv") -> int:
     else:
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: _inert(value) for key, value in row.items()} for row in rows)
     return len(rows)

@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["MAX_BODY_BYTES", "MAX_JSON_CONTAINERS", "MAX_JSON_DEPTH", "load_json", "nesting_depth_within", "problem"]
+__all__ = ["MAX_BODY_BYTES", "MAX_JSON_CONTAINERS", "MAX_JSON_DEPTH", "load_json", "nesting_depth_within",
+           "payload_problem", "problem"]
 
 # Slack's largest payloads (a modal's full state) stay far below this.
 MAX_BODY_BYTES = 1 << 20
@@ -114,6 +115,11 @@ def problem(raw: bytes, content_type: str | None) -> str | None:
         return "the body is nested too deeply"
     except ValueError:  # json.JSONDecodeError is a ValueError
         return "the body is neither JSON nor form data"
+    return payload_problem(body)
+
+
+def payload_problem(body: Any) -> str | None:
+    """What makes a parsed payload unprocessable, or None: the same check for HTTP bodies and Socket Mode."""
     if not isinstance(body, dict):
         return "the body is not an object"
     return _check(body, depth=0)

@@ -11,7 +11,8 @@ SocketModeRequest shape, `run_bolt_app`) and runs the connection itself on `webs
   detected within their sum;
 - after a `disconnect` the old connection stays open for `retire_after` seconds so envelopes it delivered can
   still be acked on it, while new ones arrive on the new connection;
-- while Slack refuses, retries back off exponentially with jitter up to `max_backoff`;
+- while Slack refuses, retries back off exponentially with jitter up to `Backoff.maximum` (4 s: back within
+  5 s of Slack's recovery however long the outage, at ~20 tries a minute);
 - an app token Slack rejects ends the connector with `SocketModeAuthError` (one clear line for `run`).
 """
 
@@ -22,6 +23,7 @@ import logging
 import queue
 import random
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +38,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
+from bot.slack.envelope import payload_problem
+
 __all__ = ["Backoff", "SocketModeAuthError", "SocketModeConnector"]
 
 logger = logging.getLogger(__name__)
@@ -43,7 +47,19 @@ logger = logging.getLogger(__name__)
 # apps.connections.open errors that no retry can fix: the app token itself is wrong.
 FATAL_TOKEN_ERRORS = frozenset({"invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked",
                                 "account_inactive", "token_expired", "missing_scope"})
-SEEN_ENVELOPES = 1000  # ids remembered to refuse a redelivered envelope a second run and ack
+# How long an envelope id is remembered to refuse a redelivery a second run and ack: longer than Slack's retry
+# window (its last retry comes about 5 minutes after the first delivery), so no count of other envelopes in
+# between can make one run twice.
+SEEN_FOR = 15 * 60.0
+
+
+def _envelope_problem(message: dict[str, Any]) -> str | None:
+    """What makes this envelope unusable, or None: the frame fields the connector and Bolt rely on."""
+    if not isinstance(message.get("envelope_id"), str) or not isinstance(message.get("type"), str):
+        return "`envelope_id` and `type` must be strings"
+    if not isinstance(message.get("payload"), dict):
+        return "`payload` must be an object"
+    return payload_problem(message["payload"])  # the HTTP endpoint's check, so Bolt never sees what it refuses
 
 
 class SocketModeAuthError(Exception):
@@ -55,7 +71,9 @@ class Backoff:
     """Exponential back-off with full jitter: the n-th retry waits up to initial * 2**n, capped."""
 
     initial: float = 0.5
-    maximum: float = 30.0
+    # Low enough that the bot is back within 5 s of Slack's recovery (the wait after it is at most this plus
+    # one handshake), high enough that an hour-long outage costs ~20 apps.connections.open calls a minute.
+    maximum: float = 4.0
     rng: random.Random | None = None
     attempts: int = 0
 
@@ -75,7 +93,9 @@ class SocketModeConnector:
     def __init__(self, app: App, app_token: str, *, web_client: WebClient | None = None,
                  ping_interval: float = 1.5, ping_timeout: float = 1.5, open_timeout: float = 5.0,
                  retire_after: float = 3.0, backoff: Backoff | None = None, workers: int = 10,
-                 proxy: str | Literal[True] | None = True, on_connect: Callable[[int], None] | None = None) -> None:
+                 proxy: str | Literal[True] | None = True, on_connect: Callable[[int], None] | None = None,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 pause: Callable[[float], object] | None = None) -> None:
         self.app = app
         self._app_token = app_token
         self._web_client = web_client or app.client
@@ -95,7 +115,9 @@ class SocketModeConnector:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._accepting = True
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._monotonic = monotonic
+        self._pause = pause  # the wait between refused attempts; tests pass one that moves a fake clock
+        self._seen: OrderedDict[str, float] = OrderedDict()  # envelope id -> when first seen, oldest first
         self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="socket-mode-listener")
         self._supervisor: threading.Thread | None = None
 
@@ -174,7 +196,10 @@ class SocketModeConnector:
                 delay = self.backoff.next_delay()
                 logger.warning("Socket Mode: cannot connect (%s: %s); retrying in %.1fs", type(exc).__name__,
                                exc, delay)
-                self._stopping.wait(delay)
+                if self._pause is not None:
+                    self._pause(delay)
+                else:
+                    self._stopping.wait(delay)
                 continue
             self.backoff.reset()
             return opened
@@ -230,23 +255,33 @@ class SocketModeConnector:
     def _read(self, websocket: ClientConnection) -> None:
         try:
             for raw in websocket:
-                self._on_message(websocket, raw)
+                try:
+                    self._on_message(websocket, raw)
+                except Exception as exc:  # one bad frame must not end the reader (and with it every ack)
+                    logger.warning("Socket Mode: skipped a frame that could not be handled (%s: %s)",
+                                   type(exc).__name__, str(exc)[:200])
         except ConnectionClosed as exc:
             logger.info("Socket Mode: connection closed (%s)", exc)
         except (OSError, WebSocketException) as exc:
             logger.warning("Socket Mode: connection failed (%s: %s)", type(exc).__name__, exc)
-        with self._lock:
-            is_current = websocket is self._current
+        except Exception as exc:  # whatever ended the reader, the supervisor must hear of it and reconnect
+            logger.error("Socket Mode: reader stopped (%s: %s); reconnecting", type(exc).__name__, exc)
+        finally:
+            with self._lock:
+                is_current = websocket is self._current
+                if is_current:
+                    self._hello.clear()  # not ready until a new connection says hello
             if is_current:
-                self._hello.clear()
-        if is_current:
-            self._wake.set()
+                self._wake.set()
 
     def _on_message(self, websocket: ClientConnection, raw: str | bytes) -> None:
         try:
-            message: dict[str, Any] = json.loads(raw)
+            message = json.loads(raw)
         except ValueError:
-            logger.warning("Socket Mode: ignored a message that is not JSON")
+            logger.warning("Socket Mode: skipped a frame that is not JSON")
+            return
+        if not isinstance(message, dict):
+            logger.warning("Socket Mode: skipped a frame that is not a JSON object (%s)", type(message).__name__)
             return
         kind = message.get("type")
         if kind == "hello":
@@ -261,6 +296,10 @@ class SocketModeConnector:
             if is_current:
                 self._wake.set()
         elif message.get("envelope_id"):
+            wrong = _envelope_problem(message)
+            if wrong is not None:
+                logger.warning("Socket Mode: skipped an envelope: %s", wrong)
+                return
             self._accept(websocket, message)
 
     def _accept(self, websocket: ClientConnection, message: dict[str, Any]) -> None:
@@ -268,12 +307,13 @@ class SocketModeConnector:
         with self._lock:
             if not self._accepting:
                 return  # unacked, so Slack delivers it again, to another replica or after the restart
+            now = self._monotonic()
+            while self._seen and next(iter(self._seen.values())) < now - SEEN_FOR:
+                self._seen.popitem(last=False)
             if envelope_id in self._seen:
                 logger.info("Socket Mode: envelope %s delivered twice; handled once", envelope_id)
                 return
-            self._seen[envelope_id] = None
-            if len(self._seen) > SEEN_ENVELOPES:
-                self._seen.popitem(last=False)
+            self._seen[envelope_id] = now
         request = SocketModeRequest.from_dict(message)
         if request is None:
             return

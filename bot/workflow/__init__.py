@@ -49,8 +49,11 @@ from bot.workflow.operations import (
     submit_intake,
 )
 from bot.workflow.steps import STEPS, Performer, Step, StepProgress, progress
+from bot.workflow.text import clean_block, clean_line
 
 __all__ = [
+    "clean_block",
+    "clean_line",
     "INTAKE_FIELDS",
     "MAX_REASON",
     "STATE_LABELS",

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.workflow.errors import NotAllowed, OnboardingNotFound, WrongState
 from bot.workflow.notices import STATE_LABELS, ApprovalRequest, Notice, Outcome, Resolution, StepKey
+from bot.workflow.text import clean_block
 from store import repo
 from store.limits import is_storable
 from store.models import Onboarding, OutboxKind, OutboxPriority
@@ -73,7 +74,7 @@ def move(
         ) from None
     if to in TERMINAL_STATES:
         # The case is over: nothing left to poll, and the key secret has no further use.
-        case.key_secret_sealed = None
+        repo.erase_secret(session=session, onboarding=case)
         case.next_poll_at = None
         case.app_attempt_at = None
         session.add(case)
@@ -139,11 +140,12 @@ MAX_REASON = 1000
 def checked_reason(reason: str, *, missing: str) -> str:
     """The reason, trimmed; NotAllowed (shown under the field) when it is empty or too long."""
     text = reason.strip()
+    if text and not is_storable(text):
+        # A NUL (PostgreSQL stores none in text) or a lone surrogate; Slack's own input never sends either.
+        raise NotAllowed("The reason holds a NUL or another character that cannot be stored; remove it.")
+    text = clean_block(text)  # the intake's rule: no bidi override or zero-width character reaches a card
     if not text:
         raise NotAllowed(missing)
     if len(text) > MAX_REASON:
         raise NotAllowed(f"Keep the reason under {MAX_REASON} characters; this one has {len(text)}.")
-    if not is_storable(text):
-        # A NUL (PostgreSQL stores none in text) or a lone surrogate; Slack's own input never sends either.
-        raise NotAllowed("The reason holds a NUL or another character that cannot be stored; remove it.")
     return text

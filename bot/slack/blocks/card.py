@@ -8,10 +8,11 @@ from slack_sdk.models.blocks import Block, ConfirmObject, HeaderBlock, MarkdownT
 
 from bot.slack.blocks.base import Rendered, actions, button, context, section
 from bot.slack.blocks.guards import SUBPROJECT_NOTES
+from bot.slack.blocks.performers import PERFORMER_NOTE
 from bot.slack.blocks.replies import TOKEN_TYPE
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import age, clip, escape, mention, when
-from bot.workflow import STATE_LABELS, Performer, StepProgress, progress
+from bot.workflow import STATE_LABELS, StepProgress, progress
 from bot.workflow.freshness import SubprojectCheck
 from bot.workflow.notices import StepKey
 from bot.workflow.pages import PageCheck
@@ -51,11 +52,6 @@ _STEP_TITLE = {
     StepKey.CONNECT: "Customer connects their Facebook Page",
     StepKey.REVOKE: "Remove the customer's access to the project",
 }
-_PERFORMER_NOTE = {
-    Performer.PERSON: "staff, in the Sinch dashboard",
-    Performer.API: "the bot",
-    Performer.CUSTOMER: "the customer",
-}
 
 
 def _field(label: str, value: str) -> MarkdownTextObject:
@@ -65,7 +61,7 @@ def _field(label: str, value: str) -> MarkdownTextObject:
 def _checklist(case: Onboarding, now: datetime) -> str:
     lines = []
     for step, status in progress(case):
-        line = f"{_PROGRESS_EMOJI[status]} {_STEP_TITLE[step.key]} _({_PERFORMER_NOTE[step.performer]})_"
+        line = f"{_PROGRESS_EMOJI[status]} {_STEP_TITLE[step.key]} _({PERFORMER_NOTE[step.performer]})_"
         if status is StepProgress.CURRENT:
             line += f" — waiting {age(case.state_entered_at, now)}"
         lines.append(line)

@@ -10,6 +10,7 @@ from slack_sdk.models.views import View
 
 from bot.slack.blocks.base import actions, button, context, line_sections, section
 from bot.slack.blocks.card import STATE_EMOJI
+from bot.slack.blocks.performers import waiting_on
 from bot.slack.blocks.reports import thread_link
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import age, clip, escape, mention
@@ -73,8 +74,8 @@ def home_view(cases: Sequence[Onboarding], now: datetime, *, manual_after: timed
     blocks += [DividerBlock(), section("*:alarm_clock: Overdue steps*")]
     late = overdue(cases, now, manual_after=manual_after, revoke_after=revoke_after)
     lines = [f"{STATE_EMOJI[c.state]} {c.reference} {escape(clip(c.customer_name, 60))} — "
-             f"{STATE_LABELS[c.state]} for {age(c.state_entered_at, now)} · {mention(c.requester_id)} · "
-             f"{thread_link(c)}" for c in late]
+             f"{STATE_LABELS[c.state]} for {age(c.state_entered_at, now)} · up to {waiting_on(c.state)} · "
+             f"{mention(c.requester_id)} · {thread_link(c)}" for c in late]
     blocks += _sections(lines, len(late), MAX_OVERDUE_LINES, "See `/onboard list`.") or [context("Nothing overdue.")]
 
     blocks += [DividerBlock(), section(f"*Open onboardings ({sum(c.state in OPEN_STATES for c in cases)})*")]

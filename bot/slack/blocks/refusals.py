@@ -59,6 +59,10 @@ def no_case(case_id: int) -> str:
     return f"There is no onboarding #{case_id}."
 
 
+def search_too_long(limit: int) -> str:
+    return f"That search is too long (over {limit:,} bytes); no customer name is that long. Try a shorter part of it."
+
+
 def none_match(text: str) -> str:
     return f"No onboarding matches “{text}”."
 

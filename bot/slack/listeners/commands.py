@@ -49,9 +49,11 @@ def _list(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClie
 
 def _find(deps: Deps, argument: str) -> Onboarding:
     """One case by `12`, `#12` or (part of) its customer name; a clear error otherwise."""
-    text = argument.strip()
+    text = workflow.clean_line(argument)  # the intake's rule: no bidi or zero-width character is searched or echoed
     if not text:
         raise workflow.OnboardingNotFound(refusals.SAY_WHICH)
+    if repo.search_too_long(text):
+        raise workflow.OnboardingNotFound(refusals.search_too_long(repo.MAX_SEARCH_BYTES))
     with session_scope(deps.engine) as session:
         number = case_number(text.removeprefix("#"))
         if number is not None:
