@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import ConfigError, Settings, database_url_from_env
+from bot.config import ConfigError, Settings, check_key_from_env, database_url_from_env
 from bot.ops.preflight import foreign_sinch
 from bot.slack.scopes import BOT_SCOPES
 from store.db import DatabaseDriverMissing, current_revision, head_revision, make_engine
@@ -128,12 +128,12 @@ def _sinch(settings: Settings, env: Mapping[str, str], transport: httpx.BaseTran
     endpoints = SinchEndpoints(auth_url=settings.sinch_auth_url, conversation_url=settings.sinch_conversation_url,
                                provisioning_url=settings.sinch_provisioning_url,
                                subprojects_url=settings.sinch_subprojects_url)
-    key_id, key_secret = env.get("SINCH_KEY_ID", "").strip(), env.get("SINCH_KEY_SECRET", "").strip()
+    project_id, key_id, key_secret = check_key_from_env(env)
     probing = not (key_id and key_secret)
     if probing:
         # No key to test: a made-up one must be refused, which proves the token endpoint is there and answers.
         key_id, key_secret = "onboarding-bot-check", "not-a-secret"
-    creds = SinchCredentials(project_id=env.get("SINCH_PROJECT_ID", "").strip() or "check", key_id=key_id,
+    creds = SinchCredentials(project_id=project_id or "check", key_id=key_id,
                              key_secret=key_secret, region=Region.US)
     with SinchClient.create(endpoints=endpoints, transport=transport, timeout=10.0, max_attempts=2) as client:
         try:
