@@ -37,6 +37,7 @@ from bot.slack.envelope import MAX_BODY_BYTES
 from bot.slack.envelope import problem as envelope_problem
 from bot.slack.home_viewers import HomeViewers
 from bot.slack.socket_mode import SocketModeConnector
+from bot.slack.startup import SlackStartupCheck
 from sinch import SinchClient, SinchEndpoints
 from store.db import make_engine, migrate
 from store.models import utcnow
@@ -60,6 +61,7 @@ class Runtime:
     scheduler: BackgroundScheduler
     metrics: Metrics = field(default_factory=Metrics)
     connector: SocketModeConnector | None = None  # set by serve() in Socket Mode
+    slack_check: SlackStartupCheck | None = None  # auth.test at start, retried until Slack answers
     after_ack: ThreadPoolExecutor | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -70,10 +72,19 @@ class Runtime:
                          outbox_max_age=self.settings.ready_outbox_age,
                          scheduler_running=lambda: bool(self.scheduler.running),
                          socket_mode_connected=(lambda: self.connector is not None and self.connector.connected)
-                         if self.settings.socket_mode else None)
+                         if self.settings.socket_mode else None,
+                         slack=self._slack_status if self.slack_check is not None else None)
+
+    def _slack_status(self) -> tuple[bool, str]:
+        if self.slack_check is None:
+            return True, "not checked"
+        status = self.slack_check.status()
+        return status.ok, status.detail
 
     def start_background(self) -> None:
-        """Start the outbox delivery thread and the scheduler."""
+        """Start the outbox delivery thread and the scheduler (and the Slack token check, retried until it passes)."""
+        if self.slack_check is not None and (checker := self.slack_check.start(self.stop)) is not None:
+            self._threads.append(checker)
         thread = threading.Thread(target=self.deps.outbox.run, args=(self.stop,), name="outbox", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -175,9 +186,12 @@ def build_runtime(
                 on_poll=lambda outcome: metrics.polls.labels(outcome).inc())
     metrics.watch(engine=engine, clock=clock, removal_due_after=settings.timers.revoke_escalate_after,
                   delivery=outbox.stats)
-    app = build_app(settings, deps, client=listener_client, token_verification=token_verification)
+    # Bolt's own auth.test at construction would make a Slack outage fatal at start: SlackStartupCheck makes
+    # it instead, retried in the background (`token_verification=False` skips it, for tests of other things).
+    app = build_app(settings, deps, client=listener_client, token_verification=False)
     scheduler = build_scheduler(deps, client=background_client)
-    return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics, after_ack=after_ack)
+    return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics, after_ack=after_ack,
+                   slack_check=SlackStartupCheck(listener_client) if token_verification else None)
 
 
 def _submitter(pool: ThreadPoolExecutor) -> Callable[[Callable[[], None]], None]:
