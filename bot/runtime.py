@@ -179,7 +179,7 @@ def build_runtime(
     after_ack = None
     if run_later is None:
         after_ack = ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix="after-ack")
-        run_later = _submitter(after_ack)
+        run_later = _submitter(after_ack, on_error=metrics.listener_errors.inc)
     deps = Deps(settings=settings, engine=engine, sinch=sinch, sinch_interactive=sinch_interactive,
                 secrets=SecretBox(settings.bot_secret_key.reveal()), approvers=approvers, outbox=outbox, clock=clock,
                 home_viewers=HomeViewers(engine), worker_id=worker_id, run_later=run_later,
@@ -188,23 +188,25 @@ def build_runtime(
                   delivery=outbox.stats)
     # Bolt's own auth.test at construction would make a Slack outage fatal at start: SlackStartupCheck makes
     # it instead, retried in the background (`token_verification=False` skips it, for tests of other things).
-    app = build_app(settings, deps, client=listener_client, token_verification=False)
+    app = build_app(settings, deps, client=listener_client, token_verification=False,
+                    observe_request=metrics.observe_request)
     scheduler = build_scheduler(deps, client=background_client)
     return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics, after_ack=after_ack,
                    slack_check=SlackStartupCheck(listener_client) if token_verification else None)
 
 
-def _submitter(pool: ThreadPoolExecutor) -> Callable[[Callable[[], None]], None]:
+def _submitter(pool: ThreadPoolExecutor, *, on_error: Callable[[], None]) -> Callable[[Callable[[], None]], None]:
     def submit(work: Callable[[], None]) -> None:
         future = pool.submit(work)
-        future.add_done_callback(_log_failure)
+        future.add_done_callback(lambda done: _log_failure(done, on_error))
 
     return submit
 
 
-def _log_failure(future: Future[None]) -> None:
+def _log_failure(future: Future[None], on_error: Callable[[], None]) -> None:
     error = future.exception()
     if error is not None:
+        on_error()
         # The work's claim runs out and a sweep picks it up again; say why it did not finish here.
         logger.error("work started after an ack failed: %r", error)
 

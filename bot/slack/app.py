@@ -17,6 +17,7 @@ from bot.deps import Deps
 from bot.slack.error_handler import register_error_handler
 from bot.slack.id_limits import register_id_limits
 from bot.slack.listeners import register_all
+from bot.slack.request_metrics import MeasuredApp, Observe
 from store import leases
 from store.db import session_scope
 
@@ -34,6 +35,7 @@ def build_app(
     *,
     client: WebClient,
     token_verification: bool = True,
+    observe_request: Observe | None = None,
 ) -> App:
     """An App with every listener and the error handler registered, talking to SLACK_API_URL via `client`.
 
@@ -45,7 +47,8 @@ def build_app(
     sweep should this one die. See docs/replicas.md.
     """
     _quiet_token_skipped_warning()
-    app = App(
+    app = MeasuredApp(
+        observe=observe_request,
         client=client,
         signing_secret=settings.slack_signing_secret.reveal() or None,
         # Socket Mode requests arrive unsigned over the websocket; HTTP requests are always verified.

@@ -26,8 +26,8 @@ BOT_SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").rg
 # The scope each Web API method the bot calls needs (none: views.*, auth.test; apps.* use the app token).
 METHOD_SCOPES = {"chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
                  "conversations_history": "channels:history", "conversations_replies": "channels:history",
-                 "usergroups_users_list": "usergroups:read", "users_info": "users:read", "views_open": None, "views_publish": None,
-                 "auth_test": None, "apps_connections_open": None}
+                 "usergroups_users_list": "usergroups:read", "users_info": "users:read", "views_open": None,
+                 "views_publish": None, "auth_test": None, "apps_connections_open": None}
 
 
 def manifest(name: str = "manifest.yml") -> dict[str, Any]:
