@@ -94,6 +94,10 @@ class Metrics:
         self.registry.register(_DatabaseCollector(engine, clock, removal_due_after))
         self.registry.register(_DeliveryCollector(delivery))
 
+    def watch_readiness(self, ready: Callable[[], bool]) -> None:
+        """`onboarding_ready`: 1 when /readyz would answer 200 at scrape time (for the alert on a replica not ready)."""
+        self.registry.register(_ReadyCollector(ready))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -106,6 +110,17 @@ def sinch_outcome(status: int | None) -> str:
     if status < 400:
         return "ok"
     return "client_error" if status < 500 else "server_error"
+
+
+class _ReadyCollector(Collector):
+    def __init__(self, ready: Callable[[], bool]) -> None:
+        self._ready = ready
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # computed per scrape
+
+    def collect(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily("onboarding_ready", "1 when /readyz would answer 200", value=1 if self._ready() else 0)
 
 
 class _DeliveryCollector(Collector):

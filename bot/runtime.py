@@ -66,6 +66,10 @@ class Runtime:
     stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        readiness = self.readiness()
+        self.metrics.watch_readiness(lambda: all(check.ok for check in readiness.checks()))
+
     def readiness(self) -> Readiness:
         """The /readyz checks for this runtime (Socket Mode's connection counts once serve() has set it)."""
         return Readiness(engine=self.deps.engine, clock=self.deps.clock,

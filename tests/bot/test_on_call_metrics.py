@@ -37,4 +37,7 @@ def test_the_process_collector_and_the_build_info_are_exposed(bot: BotHarness) -
     samples = scrape(bot)
     assert samples[("process_resident_memory_bytes", ())] > 0
     assert ("process_cpu_seconds_total", ()) in samples
+    assert samples[("onboarding_ready", ())] == 0  # the scheduler was not started here
+    bot.runtime.start_background()
+    assert scrape(bot)[("onboarding_ready", ())] == 1
     assert samples[("onboarding_build_info", (("version", version("messenger-onboarding-bot")),))] == 1
