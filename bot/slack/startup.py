@@ -35,7 +35,12 @@ class SlackStartupCheck:
     """auth.test until Slack answers; `status()` is /readyz's `slack` check."""
 
     def __init__(self, client: WebClient, *, first_retry: float = FIRST_RETRY, last_retry: float = LAST_RETRY) -> None:
-        self._client = client
+        # A client of its own whose logger stays quiet: slack_sdk logs every failed call at ERROR, which would
+        # make two lines per attempt; this class logs the one that says what happens next.
+        quiet = logging.getLogger(f"{__name__}.web")
+        quiet.setLevel(logging.CRITICAL)
+        self._client = WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, logger=quiet,
+                                 retry_handlers=[])
         self._first_retry = first_retry
         self._last_retry = last_retry
         self._status = SlackStatus(False, "not checked yet")

@@ -85,5 +85,5 @@ def test_a_database_outage_logs_one_traceback_then_one_line_per_failure(
     lines = [r for r in records(json_log.getvalue()) if r["logger"] == "bot.background.outbox"]
     assert len(lines) == len(failures) >= 5  # one line per failed pass
     assert [("exception" in r) for r in lines] == [True] + [False] * (len(lines) - 1)
-    assert lines[0]["message"].startswith("outbox delivery pass failed: OperationalError")  # type: ignore[union-attr]
-    assert lines[1]["message"].startswith("outbox delivery pass failed again (2 in a row): OperationalError")  # type: ignore[union-attr]
+    assert str(lines[0]["message"]).startswith("outbox delivery pass failed: OperationalError")
+    assert str(lines[1]["message"]).startswith("outbox delivery pass failed again (2 in a row): OperationalError")

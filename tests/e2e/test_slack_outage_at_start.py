@@ -61,4 +61,5 @@ def test_the_bot_starts_during_a_slack_outage_and_becomes_ready_when_slack_answe
     assert len(attempts) >= 2 and all(r["level"] == "WARNING" and "exception" not in r for r in attempts)
     assert any(r["message"].startswith("Slack answered auth.test") for r in records)
     assert not any("will be unused" in r["message"] for r in records)
+    assert not any(str(r["logger"]).startswith("slack_sdk") for r in records)  # one line per attempt: ours
     assert not any("exception" in r for r in records), [r for r in records if "exception" in r]
