@@ -18,7 +18,7 @@ COPY bot ./bot
 COPY devslack ./devslack
 COPY sinch ./sinch
 COPY store ./store
-RUN pip install ".[postgres]" \
+RUN pip install "./[postgres]" \
     && useradd --system --uid 10001 --home-dir /data --create-home bot
 
 USER 10001
