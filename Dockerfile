@@ -1,5 +1,7 @@
-# The bot in a container: the README's install (pip install of this project), run as an unprivileged user.
-# Not built in this repository's CI (no container runtime there); CI lints this file with hadolint.
+# The bot in a container: the README's install (pip install of this project, with the PostgreSQL driver that a
+# multi-replica deployment needs), run as an unprivileged user.
+# Not built in this repository's CI (no container runtime there); CI lints this file with hadolint and installs the
+# project the same way into a fresh venv to prove `psycopg` imports and `check` opens PostgreSQL (.ci/run).
 # Build: docker build -t onboarding-bot .   Run: docker run --env-file .env -p 3000:3000 onboarding-bot
 FROM python:3.11-slim
 
@@ -16,7 +18,7 @@ COPY bot ./bot
 COPY devslack ./devslack
 COPY sinch ./sinch
 COPY store ./store
-RUN pip install . \
+RUN pip install "./[postgres]" \
     && useradd --system --uid 10001 --home-dir /data --create-home bot
 
 USER 10001

@@ -1,7 +1,8 @@
 """The command line: `python -m bot <command>`.
 
 Each subcommand is a small function taking the parsed arguments and returning an exit code.
-`load_dotenv()` and logging configuration happen here and nowhere else.
+Reading `.env` (from the working directory) and logging configuration happen here and nowhere else; every
+variable is read through the settings (bot/config.py).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
-from bot.config import ConfigError, Settings, database_url_from_env
+from bot.config import ConfigError, LoggingSettings, Settings, database_url_from_env, keyring_from_env
+from bot.config_env import secrets_from_env
 from bot.logs import configure_logging
 from store.db import DatabaseDriverMissing
 
@@ -48,8 +50,8 @@ def _rotate_key(args: argparse.Namespace) -> int:
     from store.db import make_engine, migrate
     from store.secrets import SecretBox, SecretUnreadable
 
-    keyring = os.environ.get("BOT_SECRET_KEY", "")
-    if not keyring.strip():
+    keyring = keyring_from_env(os.environ)
+    if not keyring:
         raise ConfigError(["BOT_SECRET_KEY is required: put the new key first, then the old one, comma-separated"])
     try:
         box = SecretBox(keyring)
@@ -134,8 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bot",
         description="Onboard an ASP's customers to Sinch's Facebook Messenger channel from Slack.",
     )
-    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL"),
-                        help="DEBUG, INFO, WARNING… (default: INFO; WARNING for demo)")
+    parser.add_argument("--log-level", default=None,
+                        help="DEBUG, INFO, WARNING… (default: LOG_LEVEL, else INFO; WARNING for demo)")
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
 
     demo = commands.add_parser("demo", help="run one onboarding end to end locally (no credentials, no network)")
@@ -173,20 +175,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    load_dotenv()
+    # The working directory's .env, whether the bot runs from its checkout or an installed package; the
+    # environment wins over it.
+    load_dotenv(find_dotenv(usecwd=True))
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet_by_default = args.command in ("demo", "keygen", "export", "check")
-    # Secrets the log hygiene redacts wherever they would appear (each key of a BOT_SECRET_KEY keyring too).
-    secret_names = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "BOT_SECRET_KEY", "SINCH_KEY_SECRET")
-    secrets = [os.environ.get(name, "") for name in secret_names]
-    secrets += [key.strip() for key in os.environ.get("BOT_SECRET_KEY", "").split(",")]
     try:
-        configure_logging(args.log_level or ("WARNING" if quiet_by_default else "INFO"),
-                          os.environ.get("LOG_FORMAT", "text").strip().lower() or "text", secrets=secrets)
-    except ValueError as exc:
-        print(f"configuration error:\n  - {exc}", file=sys.stderr)
-        return 2
+        logging_settings = LoggingSettings.from_env(os.environ)
+    except ConfigError as exc:
+        if args.command != "check":
+            print(f"configuration error:\n{exc}", file=sys.stderr)
+            return 2
+        # `check` reports a bad LOG_* on its configuration line, one line per check like every other problem.
+        logging_settings = LoggingSettings(level=None, log_format="text", secrets=secrets_from_env(os.environ))
+    configure_logging(args.log_level or logging_settings.level or ("WARNING" if quiet_by_default else "INFO"),
+                      logging_settings.log_format, secrets=logging_settings.secrets)
     from bot.ops.preflight import foreign_sinch
 
     if args.command != "keygen" and (problem := foreign_sinch()):

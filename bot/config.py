@@ -12,18 +12,24 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from bot.config_env import LoggingSettings, check_key_from_env, keyring_from_env, log_format, log_level
+
 __all__ = [
     "ONE_PERSON",
     "TWO_PERSON",
     "ConfigError",
+    "LoggingSettings",
     "Secret",
     "Settings",
     "Timers",
+    "check_key_from_env",
     "database_url_from_env",
+    "keyring_from_env",
     "parse_duration",
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///onboarding.db"
+
 ONE_PERSON, TWO_PERSON = "one-person", "two-person"  # REMOVAL_CONFIRMATION
 
 T = TypeVar("T")
@@ -170,6 +176,8 @@ class Settings:
     lease_ttl: timedelta = timedelta(seconds=30)
     # The least time between two posts to one channel, all processes together (Slack allows about 1/s).
     slack_post_interval: timedelta = timedelta(seconds=1)
+    log_level: str = "INFO"
+    log_format: str = "text"
     timers: Timers = field(default_factory=Timers)
 
     @property
@@ -288,6 +296,8 @@ class Settings:
             intake_limit_per_hour=parsed("INTAKE_LIMIT_PER_HOUR", _non_negative_int, cls.intake_limit_per_hour),
             lease_ttl=parsed("LEASE_TTL", _lease_ttl, cls.lease_ttl),
             slack_post_interval=parsed("SLACK_POST_INTERVAL", parse_duration, cls.slack_post_interval),
+            log_level=parsed("LOG_LEVEL", log_level, cls.log_level),
+            log_format=parsed("LOG_FORMAT", log_format, cls.log_format),
             timers=Timers(**timer_values),
         )
         if problems:
@@ -322,10 +332,10 @@ def _lease_ttl(text: str) -> timedelta:
 
 
 def _port(text: str) -> int:
-    value = int(text)  # 0: any free port (the log says which; the end-to-end tests rely on it)
-    if not 0 <= value < 65536:
-        raise ValueError(f"{text!r} is not a TCP port")
-    return value
+    # 0: any free port (the log says which; the end-to-end tests rely on it)
+    if not text.isdigit() or not 0 <= int(text) < 65536:
+        raise ValueError(f"{text!r} is not a TCP port: give a number from 1 to 65535")
+    return int(text)
 
 
 def _with_trailing_slash(url: str) -> str:

@@ -40,12 +40,14 @@ class Readiness:
 
     def __init__(self, *, engine: Engine, clock: Callable[[], datetime], outbox_max_age: timedelta,
                  scheduler_running: Callable[[], bool],
-                 socket_mode_connected: Callable[[], bool] | None = None) -> None:
+                 socket_mode_connected: Callable[[], bool] | None = None,
+                 slack: Callable[[], tuple[bool, str]] | None = None) -> None:
         self._engine = engine
         self._clock = clock
         self._outbox_max_age = outbox_max_age
         self._scheduler_running = scheduler_running
         self._socket_mode_connected = socket_mode_connected
+        self._slack = slack
         self._head = head_revision()
 
     def checks(self) -> list[Check]:
@@ -55,6 +57,9 @@ class Readiness:
         if self._socket_mode_connected is not None:
             connected = self._socket_mode_connected()
             results.append(Check("socket_mode", connected, "connected" if connected else "not connected"))
+        if self._slack is not None:
+            ok, detail = self._slack()
+            results.append(Check("slack", ok, detail))
         return results
 
     def _database_checks(self) -> list[Check]:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from bot.log_context import CaseFilter
 from bot.log_hygiene import install_log_hygiene
 
 __all__ = ["JsonFormatter", "configure_logging"]
@@ -53,6 +54,7 @@ def configure_logging(level: str, log_format: str = "text", *, secrets: Iterable
         raise ValueError(f"LOG_FORMAT must be text or json, not {log_format!r}")
     install_log_hygiene(secrets)  # before anything logs: it cleans every record, whatever the handler
     handler = logging.StreamHandler()
+    handler.addFilter(CaseFilter())  # onboarding_id on lines logged while working on one case
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):

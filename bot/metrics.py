@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
@@ -27,6 +27,17 @@ logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SINCH_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+# Slack gives an ack 3 s; the buckets resolve the range an operator acts on (well under 1 s, near 3 s).
+ACK_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("messenger-onboarding-bot")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 class Metrics:
@@ -44,6 +55,28 @@ class Metrics:
                              registry=self.registry)
         self.socket_mode_reconnects = Counter("onboarding_socket_mode_reconnects",
                                               "Socket Mode connections opened after the first", registry=self.registry)
+        self._add_on_call_metrics()
+
+    def _add_on_call_metrics(self) -> None:
+        """What on-call asks first: requests by kind and outcome, ack latency, errors, the process, the version."""
+        self.slack_requests = Counter("onboarding_slack_requests", "Slack requests by kind and outcome",
+                                      ["kind", "outcome"], registry=self.registry)
+        self.ack_latency = Histogram("onboarding_slack_ack_seconds", "Time Slack waited for each ack, by kind",
+                                     ["kind"], buckets=ACK_LATENCY_BUCKETS, registry=self.registry)
+        self.listener_errors = Counter("onboarding_listener_errors",
+                                       "Unexpected errors in listeners and in work started after an ack",
+                                       registry=self.registry)
+        ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, process_resident_memory_bytes, …
+        build_info = Gauge("onboarding_build_info", "Always 1; the version label says which version runs",
+                           ["version"], registry=self.registry)
+        build_info.labels(_version()).set(1)
+
+    def observe_request(self, kind: str, outcome: str, seconds: float) -> None:
+        """Hook for the request middleware (bot/slack/request_metrics.py): one answered Slack request."""
+        self.slack_requests.labels(kind, outcome).inc()
+        self.ack_latency.labels(kind).observe(seconds)
+        if outcome == "error":
+            self.listener_errors.inc()
 
     def socket_mode_connected(self, count: int) -> None:
         """Hook for the Socket Mode connector: its `count`-th connection is open."""
@@ -61,6 +94,10 @@ class Metrics:
         self.registry.register(_DatabaseCollector(engine, clock, removal_due_after))
         self.registry.register(_DeliveryCollector(delivery))
 
+    def watch_readiness(self, ready: Callable[[], bool]) -> None:
+        """`onboarding_ready`: 1 when /readyz would answer 200 at scrape time (for the alert on a replica not ready)."""
+        self.registry.register(_ReadyCollector(ready))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -73,6 +110,17 @@ def sinch_outcome(status: int | None) -> str:
     if status < 400:
         return "ok"
     return "client_error" if status < 500 else "server_error"
+
+
+class _ReadyCollector(Collector):
+    def __init__(self, ready: Callable[[], bool]) -> None:
+        self._ready = ready
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # computed per scrape
+
+    def collect(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily("onboarding_ready", "1 when /readyz would answer 200", value=1 if self._ready() else 0)
 
 
 class _DeliveryCollector(Collector):

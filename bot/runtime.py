@@ -37,6 +37,7 @@ from bot.slack.envelope import MAX_BODY_BYTES
 from bot.slack.envelope import problem as envelope_problem
 from bot.slack.home_viewers import HomeViewers
 from bot.slack.socket_mode import SocketModeConnector
+from bot.slack.startup import SlackStartupCheck
 from sinch import SinchClient, SinchEndpoints
 from store.db import make_engine, migrate, on_secret_erased
 from store.models import utcnow
@@ -60,9 +61,14 @@ class Runtime:
     scheduler: BackgroundScheduler
     metrics: Metrics = field(default_factory=Metrics)
     connector: SocketModeConnector | None = None  # set by serve() in Socket Mode
+    slack_check: SlackStartupCheck | None = None  # auth.test at start, retried until Slack answers
     after_ack: ThreadPoolExecutor | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        readiness = self.readiness()
+        self.metrics.watch_readiness(lambda: all(check.ok for check in readiness.checks()))
 
     def readiness(self) -> Readiness:
         """The /readyz checks for this runtime (Socket Mode's connection counts once serve() has set it)."""
@@ -70,10 +76,19 @@ class Runtime:
                          outbox_max_age=self.settings.ready_outbox_age,
                          scheduler_running=lambda: bool(self.scheduler.running),
                          socket_mode_connected=(lambda: self.connector is not None and self.connector.connected)
-                         if self.settings.socket_mode else None)
+                         if self.settings.socket_mode else None,
+                         slack=self._slack_status if self.slack_check is not None else None)
+
+    def _slack_status(self) -> tuple[bool, str]:
+        if self.slack_check is None:
+            return True, "not checked"
+        status = self.slack_check.status()
+        return status.ok, status.detail
 
     def start_background(self) -> None:
-        """Start the outbox delivery thread and the scheduler."""
+        """Start the outbox delivery thread and the scheduler (and the Slack token check, retried until it passes)."""
+        if self.slack_check is not None and (checker := self.slack_check.start(self.stop)) is not None:
+            self._threads.append(checker)
         thread = threading.Thread(target=self.deps.outbox.run, args=(self.stop,), name="outbox", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -168,7 +183,8 @@ def build_runtime(
     after_ack = None
     if run_later is None:
         after_ack = ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix="after-ack")
-        run_later = _submitter(after_ack)
+        run_later = _submitter(after_ack, on_error=metrics.listener_errors.inc)
+
     # A key whose secret the workflow erased (a case ended) keeps no cached token either, whichever
     # transaction (listener or job) committed the erase.
     def forget_tokens(key_ids: frozenset[str]) -> None:
@@ -183,22 +199,27 @@ def build_runtime(
                 on_poll=lambda outcome: metrics.polls.labels(outcome).inc())
     metrics.watch(engine=engine, clock=clock, removal_due_after=settings.timers.revoke_escalate_after,
                   delivery=outbox.stats)
-    app = build_app(settings, deps, client=listener_client, token_verification=token_verification)
+    # Bolt's own auth.test at construction would make a Slack outage fatal at start: SlackStartupCheck makes
+    # it instead, retried in the background (`token_verification=False` skips it, for tests of other things).
+    app = build_app(settings, deps, client=listener_client, token_verification=False,
+                    observe_request=metrics.observe_request)
     scheduler = build_scheduler(deps, client=background_client)
-    return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics, after_ack=after_ack)
+    return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics, after_ack=after_ack,
+                   slack_check=SlackStartupCheck(listener_client) if token_verification else None)
 
 
-def _submitter(pool: ThreadPoolExecutor) -> Callable[[Callable[[], None]], None]:
+def _submitter(pool: ThreadPoolExecutor, *, on_error: Callable[[], None]) -> Callable[[Callable[[], None]], None]:
     def submit(work: Callable[[], None]) -> None:
         future = pool.submit(work)
-        future.add_done_callback(_log_failure)
+        future.add_done_callback(lambda done: _log_failure(done, on_error))
 
     return submit
 
 
-def _log_failure(future: Future[None]) -> None:
+def _log_failure(future: Future[None], on_error: Callable[[], None]) -> None:
     error = future.exception()
     if error is not None:
+        on_error()
         # The work's claim runs out and a sweep picks it up again; say why it did not finish here.
         logger.error("work started after an ack failed: %r", error)
 

@@ -57,7 +57,8 @@ class FakeSlackState(CallRecorder):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         strict_channels: bool = False,
-        scopes: Iterable[str] = ("commands", "chat:write", "channels:history", "groups:history", "usergroups:read"),
+        scopes: Iterable[str] = ("commands", "chat:write", "channels:history", "groups:history", "usergroups:read",
+                                 "users:read"),
     ) -> None:
         self.lock = threading.RLock()
         self.team_id = team_id

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot import workflow
 from bot.deps import Deps
+from bot.log_context import about_case
 from sinch import (
     ConversationApp,
     Region,
@@ -62,7 +63,8 @@ def create_app(deps: Deps, onboarding_id: int) -> bool:
     for case_id, previous in claimed.taken_over:
         logger.info("onboarding #%s: took over the app creation from %s (its lease ended)", case_id, previous)
     try:
-        _create_app(deps, onboarding_id)
+        with about_case(onboarding_id):  # Sinch's log lines about this creation carry the case's id
+            _create_app(deps, onboarding_id)
     finally:
         with session_scope(deps.engine) as session:
             leases.release_work(session=session, onboarding_id=onboarding_id, owner=deps.worker_id)

@@ -20,6 +20,7 @@ from bot import workflow
 from bot.background.app_creation import create_app, credentials_for
 from bot.background.timing import next_poll_at, poll_backoff
 from bot.deps import Deps
+from bot.log_context import about_case
 from bot.slack.home_tab import publish_home
 from bot.workflow.notices import PollRecovered, PollTrouble
 from bot.workflow.reminders import REMINDED_STATES, DueReminder, ExpireNow, due_reminder
@@ -124,7 +125,8 @@ def _poll_claimed(deps: Deps, case_id: int) -> str:
     and the next one does. Holding the whole lease instead would stop its polls for LEASE_TTL.
     """
     try:
-        return poll_one(deps, case_id)
+        with about_case(case_id):
+            return poll_one(deps, case_id)
     except Exception:
         logger.exception("onboarding #%s: polling failed unexpectedly; the next sweep tries again", case_id)
     try:

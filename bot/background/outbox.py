@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.background.pacing import ChannelPacer, LeaseLost, retry_after
+from bot.background.repeated_failure import RepeatedFailure
 from bot.slack.blocks import Rendered, render_notice, status_card
 from bot.slack.blocks.replies import NoticeContext
 from bot.workflow.notices import Resolution, decode_notice, decode_resolution, step_of
@@ -98,11 +99,14 @@ class OutboxDispatcher:
 
     def run(self, stop: threading.Event, *, idle_seconds: float = 2.0) -> None:
         """Deliver until `stop` is set, waking on `wake()` or every `idle_seconds`."""
+        failures = RepeatedFailure(logger, "outbox delivery pass")
         while not stop.is_set():
             try:
                 self.deliver_due(stop)
-            except Exception:  # keep the loop alive; the row stays queued and is retried
-                logger.exception("outbox delivery pass failed")
+            except Exception as exc:  # keep the loop alive; the row stays queued and is retried
+                failures.failed(exc)
+            else:
+                failures.succeeded()
             self._wake.wait(idle_seconds)
             self._wake.clear()
 

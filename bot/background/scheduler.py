@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
 from bot.background import jobs
+from bot.background.repeated_failure import RepeatedFailure
 from bot.deps import Deps
 
 __all__ = ["build_scheduler"]
@@ -22,10 +25,28 @@ def build_scheduler(deps: Deps, *, client: WebClient) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True,
                                                                   "misfire_grace_time": 60})
     sweep = deps.settings.timers.sweep_interval.total_seconds()
-    scheduler.add_job(jobs.poll_sweep, "interval", seconds=sweep, id="poll-sweep", kwargs={"deps": deps},
-                      replace_existing=True)
-    scheduler.add_job(jobs.reminder_sweep, "interval", seconds=sweep, id="reminders", kwargs={"deps": deps},
-                      replace_existing=True)
-    scheduler.add_job(jobs.home_refresh, "interval", seconds=HOME_REFRESH_EVERY.total_seconds(),
-                      id="home-refresh", kwargs={"deps": deps, "client": client}, replace_existing=True)
+    scheduler.add_job(_logged(jobs.poll_sweep, "the poll sweep"), "interval", seconds=sweep, id="poll-sweep",
+                      kwargs={"deps": deps}, replace_existing=True)
+    scheduler.add_job(_logged(jobs.reminder_sweep, "the reminder sweep"), "interval", seconds=sweep, id="reminders",
+                      kwargs={"deps": deps}, replace_existing=True)
+    scheduler.add_job(_logged(jobs.home_refresh, "the App Home refresh"), "interval",
+                      seconds=HOME_REFRESH_EVERY.total_seconds(), id="home-refresh",
+                      kwargs={"deps": deps, "client": client}, replace_existing=True)
     return scheduler
+
+
+def _logged(job: Callable[..., object], what: str) -> Callable[..., None]:
+    """`job` with its failures logged as RepeatedFailure does (a traceback once per run of failures, then a line
+    each) instead of APScheduler's full traceback every time; the next run tries again either way."""
+    failures = RepeatedFailure(logger, what)
+
+    def run(**kwargs: Any) -> None:
+        try:
+            job(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - any failure of a sweep is logged and retried by the next run
+            failures.failed(exc)
+        else:
+            failures.succeeded()
+
+    run.__name__ = getattr(job, "__name__", what)
+    return run

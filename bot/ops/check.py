@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 import httpx
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import ConfigError, Settings, database_url_from_env
+from bot.config import ConfigError, Settings, check_key_from_env, database_url_from_env
 from bot.ops.preflight import foreign_sinch
 from bot.slack.scopes import BOT_SCOPES
 from store.db import DatabaseDriverMissing, current_revision, head_revision, make_engine
@@ -41,6 +44,11 @@ def _configuration(env: Mapping[str, str]) -> tuple[CheckResult, Settings | None
 
 
 def _database(url: str) -> CheckResult:
+    sqlite_file = _sqlite_file(url)
+    if sqlite_file is not None and not sqlite_file.exists():
+        # Opening it would create an empty file: say what to do instead.
+        return CheckResult("database", False, f"no SQLite database at {sqlite_file}: run `python -m bot migrate` "
+                                              "(or fix DATABASE_URL)")
     try:
         engine = make_engine(url)
         try:
@@ -50,11 +58,48 @@ def _database(url: str) -> CheckResult:
     except DatabaseDriverMissing as exc:
         return CheckResult("database", False, str(exc))
     except SQLAlchemyError as exc:
-        return CheckResult("database", False, f"cannot open {url.split('://')[0]} database: {type(exc).__name__}")
+        return CheckResult("database", False, _database_failure(url, exc))
     if current != head:
         return CheckResult("database", False, f"schema at {current or 'nothing'}, this version needs {head}: "
                                               "run `python -m bot migrate`")
     return CheckResult("database", True, f"schema at {head}")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+# What the PostgreSQL driver says, and what it means for the operator (never the driver's text: it can hold a DSN).
+_POSTGRES_FAILURES = (
+    (re.compile(r'database "([^"]+)" does not exist'),
+     "database {0} does not exist on {where}: create it (createdb {0}) or fix the name in DATABASE_URL"),
+    (re.compile(r'role "([^"]+)" does not exist'),
+     "role {0} does not exist on {where}: create it (createuser {0}) or fix the user in DATABASE_URL"),
+    (re.compile(r'password authentication failed for user "([^"]+)"'),
+     "{where} refused the password of user {0}: fix the password in DATABASE_URL"),
+    (re.compile(r"Connection refused|could not connect|connection failed", re.IGNORECASE),
+     "nothing accepts connections at {where}: is PostgreSQL running there, on that port? (DATABASE_URL)"),
+    (re.compile(r"could not translate host name|Name or service not known|nodename nor servname", re.IGNORECASE),
+     "the host in DATABASE_URL ({where}) is unknown: fix the host name"),
+    (re.compile(r"timeout expired", re.IGNORECASE),
+     "{where} did not answer in time: check the host, port and firewall (DATABASE_URL)"),
+)
+
+
+def _database_failure(url: str, error: SQLAlchemyError) -> str:
+    """One line naming what is wrong with the database and what to do about it."""
+    parsed = make_url(url)
+    kind = parsed.get_backend_name()
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    driver_text = str(getattr(error, "orig", None) or "")
+    if kind == "postgresql":
+        for pattern, advice in _POSTGRES_FAILURES:
+            if found := pattern.search(driver_text):
+                return advice.format(*found.groups(), where=where)
+    return f"cannot open {kind} database: {type(error).__name__}"
 
 
 def _slack(settings: Settings, client: WebClient) -> list[CheckResult]:
@@ -72,6 +117,7 @@ def _slack(settings: Settings, client: WebClient) -> list[CheckResult]:
     results.append(CheckResult("slack scopes", not missing, f"missing {', '.join(missing)}: add them to the app "
                                "and reinstall it" if missing else "every scope in the manifest is granted"))
     results.append(_channel(settings, client))
+    results.append(_approver_users(settings, client))
     results.append(_approver_groups(settings, client))
     if settings.socket_mode:
         results.append(_app_token(settings, client))
@@ -92,6 +138,28 @@ def _channel(settings: Settings, client: WebClient) -> CheckResult:
             return CheckResult("slack channel", False, f"the bot is not a member of {channel}: /invite it there")
         return CheckResult("slack channel", False, f"cannot read {channel}: {error}")
     return CheckResult("slack channel", True, f"the bot is a member of {channel}")
+
+
+def _approver_users(settings: Settings, client: WebClient) -> CheckResult:
+    """Every user id in APPROVERS names a current member of the workspace (users.info)."""
+    unknown: list[str] = []
+    for user in settings.approver_users:
+        try:
+            member = client.users_info(user=user).get("user") or {}
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in ("user_not_found", "users_not_found"):
+                unknown.append(user)
+                continue
+            return CheckResult("approver users", False, f"users.info for {user}: {error}"
+                               + (" (add the users:read scope and reinstall the app)" if error == "missing_scope"
+                                  else ""))
+        if member.get("deleted"):
+            unknown.append(user)
+    if unknown:
+        return CheckResult("approver users", False, f"{', '.join(unknown)} in APPROVERS: no such member of this "
+                                                    "workspace (deactivated or mistyped); fix APPROVERS")
+    return CheckResult("approver users", True, f"{len(settings.approver_users)} user(s) are members of the workspace")
 
 
 def _approver_groups(settings: Settings, client: WebClient) -> CheckResult:
@@ -128,12 +196,12 @@ def _sinch(settings: Settings, env: Mapping[str, str], transport: httpx.BaseTran
     endpoints = SinchEndpoints(auth_url=settings.sinch_auth_url, conversation_url=settings.sinch_conversation_url,
                                provisioning_url=settings.sinch_provisioning_url,
                                subprojects_url=settings.sinch_subprojects_url)
-    key_id, key_secret = env.get("SINCH_KEY_ID", "").strip(), env.get("SINCH_KEY_SECRET", "").strip()
+    project_id, key_id, key_secret = check_key_from_env(env)
     probing = not (key_id and key_secret)
     if probing:
         # No key to test: a made-up one must be refused, which proves the token endpoint is there and answers.
         key_id, key_secret = "onboarding-bot-check", "not-a-secret"
-    creds = SinchCredentials(project_id=env.get("SINCH_PROJECT_ID", "").strip() or "check", key_id=key_id,
+    creds = SinchCredentials(project_id=project_id or "check", key_id=key_id,
                              key_secret=key_secret, region=Region.US)
     with SinchClient.create(endpoints=endpoints, transport=transport, timeout=10.0, max_attempts=2) as client:
         try:

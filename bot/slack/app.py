@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.logger import get_bolt_logger
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot.config import Settings
@@ -14,6 +17,7 @@ from bot.deps import Deps
 from bot.slack.error_handler import register_error_handler
 from bot.slack.id_limits import register_id_limits
 from bot.slack.listeners import register_all
+from bot.slack.request_metrics import MeasuredApp, Observe
 from store import leases
 from store.db import session_scope
 
@@ -31,6 +35,7 @@ def build_app(
     *,
     client: WebClient,
     token_verification: bool = True,
+    observe_request: Observe | None = None,
 ) -> App:
     """An App with every listener and the error handler registered, talking to SLACK_API_URL via `client`.
 
@@ -41,7 +46,9 @@ def build_app(
     background thread after the commit (`deps.run_later`), and the case's lease hands it to any process's
     sweep should this one die. See docs/replicas.md.
     """
-    app = App(
+    _quiet_token_skipped_warning()
+    app = MeasuredApp(
+        observe=observe_request,
         client=client,
         signing_secret=settings.slack_signing_secret.reveal() or None,
         # Socket Mode requests arrive unsigned over the websocket; HTTP requests are always verified.
@@ -56,6 +63,20 @@ def build_app(
     app.middleware(_once_per_event(deps))
     register_all(app, deps)
     return app
+
+
+class _TokenSkippedWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and, given the bot's own client as well, warns on
+    every start that the token "will be unused". The client carries that same token: nothing is wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _quiet_token_skipped_warning() -> None:
+    bolt_logger = get_bolt_logger(App)
+    if not any(isinstance(existing, _TokenSkippedWarning) for existing in bolt_logger.filters):
+        bolt_logger.addFilter(_TokenSkippedWarning())
 
 
 def _once_per_event(deps: Deps) -> Callable[..., Any]:

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.config import Settings
 from bot.slack.blocks.refusals import form_did_not_open, incomplete_request, unexpected_error
 from bot.slack.mrkdwn import escape
+from bot.slack.request_metrics import ERROR, REFUSED, note_outcome
 from bot.workflow import OnboardingError
 from sinch import SinchError
 
@@ -70,9 +71,11 @@ def report(error: Exception, body: Mapping[str, Any], client: WebClient, setting
     if text is None:
         reference = uuid.uuid4().hex[:8]
         logger.error("unexpected error (ref %s) handling %s", reference, body.get("type"), exc_info=error)
+        note_outcome(ERROR)
         text = unexpected_error(reference)
     else:
         logger.info("refused %s: %s", body.get("type"), text)
+        note_outcome(REFUSED)
     # Slash commands answer through response_url: it works even where the bot is not a member.
     if "command" in body and respond is not None and answer_by_response_url(respond, text=escape(text)):
         return

@@ -11,4 +11,5 @@ BOT_SCOPES = frozenset({
     "channels:history",  # conversations.history/replies: finding an in-doubt outbox post (public channel)
     "groups:history",  # the same in a private channel
     "usergroups:read",  # usergroups.users.list: approver groups
+    "users:read",  # users.info: `check` proves each approver user id names a member
 })

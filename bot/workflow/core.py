@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import event
 from sqlmodel import Session
 
+from bot.log_context import log_state_change
 from bot.workflow.errors import NotAllowed, OnboardingNotFound, WrongState
 from bot.workflow.notices import STATE_LABELS, ApprovalRequest, Notice, Outcome, Resolution, StepKey
 from bot.workflow.text import clean_block
@@ -22,6 +24,7 @@ __all__ = [
     "app_display_name",
     "checked_reason",
     "load",
+    "log_move",
     "move",
     "report",
     "require_approver",
@@ -66,12 +69,14 @@ def move(
     attempted: str,
     detail: str = "",
 ) -> None:
+    from_state = case.state
     try:
         repo.transition(session=session, onboarding=case, to=to, actor=actor, action=action, now=now, detail=detail)
     except InvalidTransition:
         raise WrongState(
             f"Onboarding #{case.id} is {STATE_LABELS[case.state]}, so it cannot {attempted} now."
         ) from None
+    log_move(session, case.id, from_state=from_state, to_state=to, actor=actor, action=action)
     if to in TERMINAL_STATES:
         # The case is over: nothing left to poll, and the key secret has no further use.
         repo.erase_secret(session=session, onboarding=case)
@@ -79,6 +84,20 @@ def move(
         case.app_attempt_at = None
         session.add(case)
         session.flush()
+
+
+def log_move(session: Session, case_id: int | None, *, from_state: OnboardingState | None,
+             to_state: OnboardingState, actor: str, action: str) -> None:
+    """The state change's log line (from None: a new case), written when its transaction commits (a rolled-back
+    move logs nothing)."""
+    if case_id is None:
+        return
+
+    def committed(_: Session) -> None:
+        log_state_change(case_id, from_state=from_state.value if from_state else "new", to_state=to_state.value,
+                         actor=actor, action=action)
+
+    event.listen(session, "after_commit", committed, once=True)
 
 
 def report(session: Session, case: Onboarding, now: datetime, *notices: Notice) -> None:

@@ -17,6 +17,7 @@ from bot.workflow.core import (
     app_display_name,
     checked_reason,
     load,
+    log_move,
     move,
     report,
     require_decider,
@@ -138,6 +139,7 @@ def submit_intake(
         to_state=S.AWAITING_APPROVAL, detail=f"region={case.region} page_type={case.page_type}"
         + (f" second_page_of=#{existing_of} project_id={base.project_id}" if base is not None else ""),
     )
+    log_move(session, case.id, from_state=None, to_state=S.AWAITING_APPROVAL, actor=requester_id, action="submit")
     report(session, case, now, ApprovalRequest(existing_of=existing_of,
                                                project_id=base.project_id if base is not None else None))
     return case

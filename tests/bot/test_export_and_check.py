@@ -62,9 +62,9 @@ def test_check_passes_with_good_settings_and_a_real_key(bot: BotHarness) -> None
     creds = bot.sandbox.create_project("Ours", "us")
     ok, lines = check(bot, env_for(bot, SINCH_KEY_ID=creds.key_id, SINCH_KEY_SECRET=creds.key_secret))
     assert ok, lines
-    assert [line[:4].strip() for line in lines] == ["ok"] * 7
+    assert [line[:4].strip() for line in lines] == ["ok"] * 8
     assert [line[6:20].strip() for line in lines] == ["configuration", "database", "slack", "slack scopes",
-                                                      "slack channel", "approvers", "sinch"]
+                                                      "slack channel", "approver users", "approvers", "sinch"]
 
 
 def test_check_names_missing_scopes_a_channel_without_the_bot_and_an_empty_approver_group(bot: BotHarness) -> None:
@@ -138,7 +138,7 @@ def test_check_reports_an_unreachable_postgresql_server_without_a_traceback_or_p
                     sinch_transport=httpx.WSGITransport(app=make_app()))
     text = out.getvalue()
     database = next(line for line in text.splitlines() if "database" in line)
-    assert not ok and database.startswith("FAIL") and "cannot open postgresql" in database
+    assert not ok and database.startswith("FAIL") and "nothing accepts connections at 127.0.0.1:1" in database
     assert "hunter2" not in text and "Traceback" not in text
 
 

@@ -44,7 +44,7 @@ def test_healthz_is_liveness_only_and_readyz_names_every_check(running: BotHarne
     assert http.get("/healthz").text == "ok"
     status, checks = readyz(http)
     assert status == 200
-    assert set(checks) == {"database", "migrations", "scheduler", "outbox"}
+    assert set(checks) == {"database", "migrations", "scheduler", "outbox", "slack"}
     assert all(check["ok"] for check in checks.values())
 
 
