@@ -9,6 +9,7 @@ from bot.workflow.access import (
     confirm_removal_check,
     confirm_revocation,
     expire,
+    keep_access_for_wrong_account,
     keep_access_for_wrong_page,
     remind,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "confirm_removal_check",
     "confirm_revocation",
     "expire",
+    "keep_access_for_wrong_account",
     "keep_access_for_wrong_page",
     "load",
     "parse_intake",

@@ -75,6 +75,7 @@ def move(
         # The case is over: nothing left to poll, and the key secret has no further use.
         case.key_secret_sealed = None
         case.next_poll_at = None
+        case.channels_poll_at = None
         case.app_attempt_at = None
         session.add(case)
         session.flush()
