@@ -75,7 +75,7 @@ def _create_app(deps: Deps, onboarding_id: int) -> None:
         case = workflow.load(session=session, onboarding_id=onboarding_id)
         if case.state != OnboardingState.CREATING_APP:
             return
-        app_name = case.app_name or workflow.app_display_name(case.customer_name)
+        app_name = case.app_name or workflow.app_display_name(case.customer_name, case.requested_channels)
         attempts = case.app_attempts
         if not (case.project_id and case.key_id and case.key_secret_sealed):
             # Cannot happen through the workflow (registering stores all three); say so rather than crash.

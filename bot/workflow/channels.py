@@ -7,12 +7,12 @@ and every change of either channel is reported once, in the transaction that rec
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlmodel import Session
 
 from bot.workflow.core import SYSTEM_ACTOR, load, move, report
+from bot.workflow.intake import parse_instagram_username
 from bot.workflow.notices import AccountMismatch, ChannelUpdate, Notice, PageMismatch, RevokeReason, RevokeStep
 from bot.workflow.pages import PageCheck, compare_page
 from sinch import ChannelReadings, ChannelStatus, InstagramStatus, MessengerStatus
@@ -28,20 +28,7 @@ __all__ = [
 
 S = OnboardingState
 CHANNEL_LABELS = {Channel.MESSENGER: "Messenger", Channel.INSTAGRAM: "Instagram"}
-# Instagram's rule for usernames: 1-30 letters, digits, periods and underscores.
-_USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
-_PROFILE_URL = re.compile(r"^(?:https?://)?(?:www\.|m\.)?(?:instagram\.com|instagr\.am)/([^/?#]+)/?(?:[?#].*)?$",
-                          re.IGNORECASE)
 _FAILED = (ChannelStatus.FAILING, ChannelStatus.ERROR)
-
-
-def parse_instagram_username(text: str) -> str | None:
-    """`@name`, `name` or a profile URL as the bare username (lower-case), or None when it is not one."""
-    cleaned = text.strip()
-    if (found := _PROFILE_URL.match(cleaned)) is not None:
-        cleaned = found.group(1)
-    cleaned = cleaned.removeprefix("@")
-    return cleaned.lower() if _USERNAME.match(cleaned) else None
 
 
 def compare_account(requested: str | None, *, username: str | None) -> PageCheck:

@@ -120,19 +120,21 @@ def submit_intake(
         page_admin=intake.page_admin,
         chat_button=intake.chat_button,
         notes=intake.notes,
+        channels=intake.channels_value,
+        instagram_username=intake.instagram_username,
         state=S.AWAITING_APPROVAL,
         state_entered_at=now,
         created_at=now,
         updated_at=now,
         requester_id=requester_id,
         slack_channel=channel,
-        app_name=app_display_name(intake.customer_name),
+        app_name=app_display_name(intake.customer_name, intake.channels),
         existing_of=existing_of,
     )
     repo.add_onboarding(session=session, onboarding=case)
     if base is not None:
         # Its own app name, so creating it never finds (and reuses) the app of an earlier Page.
-        case.app_name = app_display_name(f"{intake.customer_name} {case.reference}")
+        case.app_name = app_display_name(f"{intake.customer_name} {case.reference}", intake.channels)
     repo.record_event(
         session=session, onboarding=case, actor=requester_id, action="submit", now=now,
         to_state=S.AWAITING_APPROVAL, detail=f"region={case.region} page_type={case.page_type}"

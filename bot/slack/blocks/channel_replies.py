@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks.base import Rendered, context, section
+from bot.slack.blocks.base import Rendered, section
 from bot.slack.mrkdwn import clip, escape, mention
 from bot.workflow.notices import AccountMismatch, ChannelUpdate, WrongAccount
 from bot.workflow.pages import PageCheck
 from store.models import Channel, Onboarding, PageType
 
-__all__ = ["CHANNEL_NAMES", "account_line", "account_mismatch", "channel_update", "multi_channel_instructions",
-           "wrong_account"]
+__all__ = ["CHANNEL_NAMES", "account_line", "account_mismatch", "channel_lines", "channel_update", "channels_title",
+           "multi_channel_instructions", "wrong_account"]
 
 CHANNEL_NAMES = {Channel.MESSENGER.value: "Messenger", Channel.INSTAGRAM.value: "Instagram"}
 _STATUS_WORDS = {"NOT_CONNECTED": "not connected yet", "PENDING": "PENDING (activating)", "ACTIVE": "ACTIVE",
@@ -108,6 +108,43 @@ def multi_channel_instructions(case: Onboarding, app_name: str) -> str:
     return "\n".join(lines)
 
 
-def channels_context(case: Onboarding) -> list[object]:
-    """A context line naming the case's channels (for surfaces that list cases)."""
-    return [context(" + ".join(_name(channel.value) for channel in case.requested_channels))]
+def channels_title(case: Onboarding) -> str:
+    """The case's channels in words: "Messenger", "Instagram" or "Messenger and Instagram"."""
+    return " and ".join(_name(channel.value) for channel in case.requested_channels)
+
+
+def _account(case: Onboarding) -> str:
+    """The requested Instagram account, the connected one, and whether they match."""
+    text = f"requested *@{escape(case.instagram_username or '?')}*"
+    connected = f"@{escape(case.ig_username)}" if case.ig_username else ""
+    match case.ig_check:
+        case PageCheck.MATCH | PageCheck.RIGHT_CONFIRMED:
+            text += f"\n:white_check_mark: connected: {connected}"
+        case PageCheck.MISMATCH:
+            text += f"\n:warning: connected *{connected}*: not the requested account"
+        case PageCheck.WRONG_CONFIRMED:
+            text += f"\n:warning: wrong account connected ({connected}); the customer keeps access to fix it"
+        case PageCheck.UNVERIFIED:
+            text += "\n_the connected account could not be verified (no Provisioning API)_"
+    return text
+
+
+def _status(status: str | None, description: str | None, invited: bool) -> str:
+    if status is None:
+        return "not checked yet" if invited else "-"
+    text = f"`{escape(status)}`"
+    if description:
+        text += f" — {escape(clip(description, 300))}"
+    return text
+
+
+def channel_lines(case: Onboarding, page: str, messenger_status: str) -> list[tuple[str, str]]:
+    """One card field per requested channel: its status and the connected identity."""
+    lines = []
+    for channel in case.requested_channels:
+        if channel is Channel.MESSENGER:
+            lines.append(("Messenger", f"{messenger_status}\nPage {page} · {_TOKEN_TYPE[case.page_type]}"))
+        else:
+            status = _status(case.ig_status, case.ig_description, case.invited_at is not None)
+            lines.append(("Instagram", f"{status}\n{_account(case)}"))
+    return lines
