@@ -37,6 +37,7 @@ from bot.workflow.errors import (
 from bot.workflow.intake import INTAKE_FIELDS, Intake, PageType, parse_intake
 from bot.workflow.notices import STATE_LABELS, NoticeType
 from bot.workflow.operations import (
+    adds_channel,
     approve,
     base_project,
     check_intake_allowance,
@@ -73,6 +74,7 @@ __all__ = [
     "StateChanged",
     "StepProgress",
     "WrongState",
+    "adds_channel",
     "app_display_name",
     "apply_channel_status",
     "approve",

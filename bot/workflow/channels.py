@@ -188,8 +188,8 @@ def apply_channel_readings(*, session: Session, onboarding_id: int, readings: Ch
             channel=channel.value, status=status,
             description=case.channel_description if channel is Channel.MESSENGER else case.ig_description,
             identity=case.page_name if channel is Channel.MESSENGER else (case.ig_username and f"@{case.ig_username}"),
-            waiting_for=tuple(other.value for other in waiting),
-            waiting_status=tuple(_status_of(case, other) for other in waiting),
+            waiting_for=tuple(other.value for other in waiting if other is not channel),
+            waiting_status=tuple(_status_of(case, other) for other in waiting if other is not channel),
             recovered=was_failing[channel] and status == ChannelStatus.PENDING,
         ))
     target = _target(case)

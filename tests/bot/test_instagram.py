@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,10 +16,10 @@ from store.states import OnboardingState as S
 from tests.bot.harness import LEAD, STAFF, BotHarness
 from tests.bot.test_slack_flow import register_project
 
-BOTH = {"channels": "messenger_instagram", "instagram_username": "@Acme.Bikes",
+BOTH: dict[str, Any] = {"channels": "messenger_instagram", "instagram_username": "@Acme.Bikes",
         "prerequisites": ["business_verified", "page_admin", "chat_button", "ig_professional", "ig_page_linked",
                           "ig_messages_access"]}
-INSTAGRAM_ONLY = {**BOTH, "channels": "instagram", "page": "", "page_type": None,
+INSTAGRAM_ONLY: dict[str, Any] = {**BOTH, "channels": "instagram", "page": "", "page_type": None,
                   "prerequisites": ["ig_professional", "ig_page_linked", "ig_messages_access"]}
 
 
@@ -36,7 +37,7 @@ def poll(bot: BotHarness) -> None:
     bot.deliver()
 
 
-def invited(bot: BotHarness, **form: object) -> tuple[dict[str, str], str]:
+def invited(bot: BotHarness, **form: Any) -> tuple[dict[str, str], str]:
     bot.submit_intake(**form)
     bot.click(LEAD, ActionId.APPROVE)
     creds = register_project(bot)
@@ -165,3 +166,46 @@ def test_a_messenger_only_case_is_untouched(bot: BotHarness) -> None:
     assert (case.channels, case.channels_poll_at) == (None, None) and case.next_poll_at is not None
     assert bot.case().app_name == "Acme Bikes - Messenger"
     assert [row.kind for row in bot.outbox()].count(OutboxKind.CARD) >= 1
+
+
+def test_an_existing_messenger_customer_gains_instagram_on_the_same_app(bot: BotHarness) -> None:
+    from tests.bot.test_second_page import completed_first_page, register_key, start_second_page
+
+    first = completed_first_page(bot)
+    first_app = bot.case(1).app_id
+    assert start_second_page(bot, channels="instagram", instagram_username="instagram.com/acme.bikes/", page="",
+                             prerequisites=["ig_professional", "ig_page_linked", "ig_messages_access"]) == {}
+    assert (bot.case(2).channels, bot.case(2).app_name) == ("instagram", bot.case(1).app_name)
+    bot.click(LEAD, ActionId.APPROVE, message=bot.message_with(ActionId.APPROVE, 2))
+    key = bot.sandbox.create_key(first["project_id"], "eu")
+    assert register_key(bot, key) == {}
+    second = bot.case(2)
+    assert (second.state, second.app_id, second.project_id) == (S.INVITING, first_app, first["project_id"])
+    assert any("found" in text for text in bot.thread_texts(2) if "Conversation API app" in text)
+    bot.click(STAFF, ActionId.INVITATION_SENT, message=bot.message_with(ActionId.INVITATION_SENT, 2))
+
+    assert first_app is not None
+    bot.sandbox.connect_instagram(first["project_id"], first_app, username="acme.bikes")
+    poll(bot)
+    poll(bot)
+    assert bot.case(2).state == S.REVOKING
+    bot.click(STAFF, ActionId.ACCESS_REMOVED, message=bot.message_with(ActionId.ACCESS_REMOVED, 2))
+    assert bot.case(2).state == S.COMPLETED
+    assert len(bot.sandbox.state()["apps"]["eu"]) == 1  # still one app, now carrying both channels
+
+
+def test_a_deleted_app_is_replaced_when_a_channel_is_added(bot: BotHarness) -> None:
+    from tests.bot.test_second_page import completed_first_page, register_key, start_second_page
+
+    first = completed_first_page(bot)
+    first_app = bot.case(1).app_id
+    assert first_app is not None
+    app = bot.sandbox_app.state.app_anywhere(first["project_id"], first_app)
+    assert app is not None
+    bot.sandbox_app.state.delete_app(app)  # someone deleted it in the dashboard
+    start_second_page(bot, channels="instagram", instagram_username="@acme.bikes", page="",
+                      prerequisites=["ig_professional", "ig_page_linked", "ig_messages_access"])
+    bot.click(LEAD, ActionId.APPROVE, message=bot.message_with(ActionId.APPROVE, 2))
+    assert register_key(bot, bot.sandbox.create_key(first["project_id"], "eu")) == {}
+    second = bot.case(2)
+    assert second.state == S.INVITING and second.app_id not in (None, first_app)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from store.db import _alembic_config, current_revision, make_engine, migrate
-from store.models import Channel, Onboarding
+from store.models import Channel, Onboarding, PageType, Region
 
 PREVIOUS = "0003_leases"
 THIS = "0004_channels"
@@ -50,9 +50,14 @@ def test_0004_adds_nullable_columns_old_rows_are_messenger_only_and_it_downgrade
     engine.dispose()
 
 
+def _case(channels: str) -> Onboarding:
+    return Onboarding(customer_name="Acme", customer_key="acme", contact_email="a@acme.test", region=Region.EU, page="",
+                      page_type=PageType.PERSONAL, requester_id="U1", channels=channels)
+
+
 def test_requested_channels_keep_their_order_whatever_was_stored() -> None:
-    both = Onboarding(channels="instagram,messenger")
-    only = Onboarding(channels="instagram")
+    both = _case("instagram,messenger")
+    only = _case("instagram")
 
     assert both.requested_channels == (Channel.MESSENGER, Channel.INSTAGRAM)
     assert only.requested_channels == (Channel.INSTAGRAM,) and only.has_instagram

@@ -66,7 +66,10 @@ def _field(label: str, value: str) -> MarkdownTextObject:
 def _checklist(case: Onboarding, now: datetime) -> str:
     lines = []
     for step, status in progress(case):
-        line = f"{_PROGRESS_EMOJI[status]} {_STEP_TITLE[step.key]} _({_PERFORMER_NOTE[step.performer]})_"
+        title = _STEP_TITLE[step.key]
+        if step.key is StepKey.CONNECT and case.has_instagram:
+            title = f"Customer connects {channels_title(case)}"
+        line = f"{_PROGRESS_EMOJI[status]} {title} _({_PERFORMER_NOTE[step.performer]})_"
         if status is StepProgress.CURRENT:
             line += f" — waiting {age(case.state_entered_at, now)}"
         lines.append(line)

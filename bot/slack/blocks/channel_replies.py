@@ -41,12 +41,15 @@ def channel_update(notice: ChannelUpdate, case: Onboarding) -> Rendered:
         details.append(f"Sinch says: {escape(clip(notice.description, 1000))}")
     if details:
         text += "\n" + " · ".join(details)
-    if notice.waiting_for and len(notice.waiting_for) < len(case.requested_channels):
-        missing = ", ".join(f"*{_name(channel)}* ({_STATUS_WORDS.get(status, escape(status))})"
-                            for channel, status in zip(notice.waiting_for, notice.waiting_status, strict=False))
-        text += (f"\n:hourglass_flowing_sand: Still missing: {missing}. The customer keeps access until every "
+    missing = list(zip(notice.waiting_for, notice.waiting_status, strict=False))
+    if notice.status != "ACTIVE" and len(case.requested_channels) > 1:
+        missing.insert(0, (notice.channel, notice.status))
+    if missing:
+        listed = ", ".join(f"*{_name(channel)}* ({_STATUS_WORDS.get(status, escape(status))})"
+                           for channel, status in missing)
+        text += (f"\n:hourglass_flowing_sand: Still missing: {listed}. The customer keeps access until every "
                  "requested channel is ACTIVE.")
-    elif not notice.waiting_for:
+    elif notice.status == "ACTIVE" and len(case.requested_channels) > 1:
         text += "\nEvery requested channel is *ACTIVE*."
     return _say(text, f"{name} channel {notice.status}")
 

@@ -142,19 +142,21 @@ def existing_intake_modal(completed: Sequence[Onboarding], chosen: Onboarding | 
     return View(
         type="modal",
         callback_id=CallbackId.INTAKE_EXISTING,
-        title="Another Page",
+        title="Another Page or channel",
         submit="Submit",
         close="Cancel",
         blocks=[
             section("A further Facebook Page for an existing customer: the bot reuses the customer's project and "
-                    "region, creates a new app in it, and the customer connects the new Page as before."),
+                    "region, creates a new app in it, and the customer connects the new Page as before. Or the "
+                    "channel they do not have yet (Instagram for a Messenger customer, or Messenger for an "
+                    "Instagram one): same project, and the same app if it is still there."),
             InputBlock(block_id="existing", label="Existing customer project",
                        hint="Completed onboardings, newest first.",
                        element=StaticSelectElement(action_id="existing", placeholder="Choose the customer",
                                                    options=options,
                                                    initial_option=_existing_option(chosen) if chosen else None)),
             _contact_email(),
-            *_page_blocks(),
+            *_page_blocks(channels=True),
         ],
     )
 

@@ -13,6 +13,7 @@ from bot.slack.blocks.channel_replies import (
     account_line,
     account_mismatch,
     channel_update,
+    channels_title,
     multi_channel_instructions,
     wrong_account,
 )
@@ -130,7 +131,8 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
                         "Text to send the customer")
         case Invited(by=by, email=email):
             return _say(f":white_check_mark: {mention(by)} invited *{escape(email)}*. The customer now has access "
-                        "to the project; the bot watches the Messenger channel.", "Invitation sent")
+                        f"to the project; the bot watches the {channels_title(case)} channel"
+                        f"{'s' if len(case.requested_channels) > 1 else ''}.", "Invitation sent")
         case ChannelPending():
             return _say(":arrows_counterclockwise: The customer connected a Page: the Messenger channel is "
                         f"*PENDING* (activating).{_status_detail(notice)}", "Messenger channel PENDING")
