@@ -19,6 +19,7 @@ from tests.bot.test_slack_flow import register_project
 BOTH: dict[str, Any] = {"channels": "messenger_instagram", "instagram_username": "@Acme.Bikes",
         "prerequisites": ["business_verified", "page_admin", "chat_button", "ig_professional", "ig_page_linked",
                           "ig_messages_access"]}
+VALID_FORM_OTHER: dict[str, Any] = {"customer_name": "Beta Books", "contact_email": "owner@beta.test"}
 INSTAGRAM_ONLY: dict[str, Any] = {**BOTH, "channels": "instagram", "page": "", "page_type": None,
                   "prerequisites": ["ig_professional", "ig_page_linked", "ig_messages_access"]}
 
@@ -209,3 +210,22 @@ def test_a_deleted_app_is_replaced_when_a_channel_is_added(bot: BotHarness) -> N
     assert register_key(bot, bot.sandbox.create_key(first["project_id"], "eu")) == {}
     second = bot.case(2)
     assert second.state == S.INVITING and second.app_id not in (None, first_app)
+
+
+def test_list_export_and_metrics_name_each_cases_channels(bot: BotHarness) -> None:
+    import io
+
+    from bot.ops.export import export_audit
+    from tests.bot.test_commands import command
+    from tests.bot.test_health import http_for
+
+    bot.submit_intake(**BOTH)
+    bot.submit_intake(**VALID_FORM_OTHER)
+    listed = command(bot, "list")
+    assert "(Messenger and Instagram)" in listed and "(Messenger)" in listed
+    out = io.StringIO()
+    export_audit(bot.deps.engine, out)
+    assert ",messenger,instagram," in out.getvalue() or '"messenger,instagram"' in out.getvalue()
+    metrics = http_for(bot).get("/metrics").text
+    assert 'onboarding_open_by_channels{channels="messenger,instagram"} 1.0' in metrics
+    assert 'onboarding_open_by_channels{channels="messenger"} 1.0' in metrics
