@@ -166,6 +166,11 @@ class _DatabaseCollector(Collector):
         for state, count in figures.onboardings_by_state.items():
             by_state.add_metric([state.value], count)
         yield by_state
+        by_channels = GaugeMetricFamily("onboarding_open_by_channels", "Open onboardings by requested channels",
+                                        labels=["channels"])
+        for channels, count in (figures.open_by_channels or {}).items():
+            by_channels.add_metric([channels], count)
+        yield by_channels
         yield GaugeMetricFamily("onboarding_customers_holding_access",
                                 "Customers invited to the Sinch project whose access is not yet removed",
                                 value=figures.customers_holding_access)

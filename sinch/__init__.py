@@ -17,10 +17,12 @@ from sinch.errors import (
     SinchSubprojectsUnavailable,
     SinchTransportError,
 )
+from sinch.instagram import ChannelReadings, InstagramAPI
 from sinch.messenger import MessengerAPI
 from sinch.models import (
     ChannelStatus,
     ConversationApp,
+    InstagramStatus,
     MessengerStatus,
     Region,
     SinchCredentials,
@@ -36,8 +38,11 @@ ONBOARDING_BOT_PACKAGE = True
 
 __all__ = [
     "AppsAPI",
+    "ChannelReadings",
     "ChannelStatus",
     "ConversationApp",
+    "InstagramAPI",
+    "InstagramStatus",
     "MessengerAPI",
     "MessengerStatus",
     "Region",

@@ -10,6 +10,7 @@ import httpx
 
 from sinch.apps import AppsAPI
 from sinch.errors import SinchAPIError, SinchAuthError, SinchForbidden
+from sinch.instagram import InstagramAPI
 from sinch.messenger import MessengerAPI
 from sinch.models import SinchCredentials, SinchEndpoints
 from sinch.session import ApiSession, CallObserver
@@ -30,7 +31,8 @@ class SinchClient:
 
     * **http** - the shared httpx.Client; give it an explicit timeout (`create()` does).
     * **endpoints** - base URLs; point them at the sandbox for tests and demos.
-    * **use_provisioning** - read Messenger status from the Provisioning API (closed beta) instead of the app.
+    * **use_provisioning** - read Messenger and Instagram status from the Provisioning API (closed beta)
+      instead of the app.
     * **max_attempts** - attempts per idempotent call, the first included.
     * **sleep**, **clock** - injected so tests neither wait nor depend on real time.
     * **observer** - told of every HTTP call (method, path, status or None, seconds), e.g. for metrics.
@@ -52,6 +54,7 @@ class SinchClient:
         self.endpoints = endpoints
         self.apps = AppsAPI(self._session)
         self.messenger = MessengerAPI(self._session, self.apps, use_provisioning=use_provisioning)
+        self.instagram = InstagramAPI(self._session, self.apps, self.messenger, use_provisioning=use_provisioning)
         self.subprojects = SubprojectsAPI(self._session)
 
     @classmethod

@@ -13,6 +13,7 @@ __all__ = [
     "AccessToken",
     "ChannelStatus",
     "ConversationApp",
+    "InstagramStatus",
     "MessengerStatus",
     "Region",
     "SinchCredentials",
@@ -134,28 +135,73 @@ class MessengerStatus:
     @classmethod
     def from_channel_credentials(cls, items: object) -> MessengerStatus:
         """From an app's `channel_credentials`: the MESSENGER entry's state, or NOT_CONNECTED."""
-        if items is None:
-            return cls.not_connected()
-        if not isinstance(items, list):
-            raise SinchInvalidResponse("Sinch sent an unexpected app: 'channel_credentials' is not a list")
-        for item in items:
-            entry = _object(item, "channel credential")
-            if entry.get("channel") != "MESSENGER":
-                continue
-            state = _object(entry.get("state") or {}, "channel state")
-            # A MESSENGER entry without a state has just been added: Sinch documents PENDING as initial.
-            status = _optional(state, "status", "channel state") or ChannelStatus.PENDING
-            return cls(status=_known_status(status), description=_optional(state, "description", "channel state"))
-        return cls.not_connected()
+        found = _channel_state(items, "MESSENGER")
+        return cls.not_connected() if found is None else cls(status=found[0], description=found[1])
+
+
+def _channel_state(items: object, channel: str) -> tuple[str, str | None] | None:
+    """(status, description) of the app's `channel` entry in `channel_credentials`, None when it has none."""
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        raise SinchInvalidResponse("Sinch sent an unexpected app: 'channel_credentials' is not a list")
+    for item in items:
+        entry = _object(item, "channel credential")
+        if entry.get("channel") != channel:
+            continue
+        state = _object(entry.get("state") or {}, "channel state")
+        # An entry without a state has just been added: Sinch documents PENDING as initial.
+        status = _optional(state, "status", "channel state") or ChannelStatus.PENDING
+        return _known_status(status), _optional(state, "description", "channel state")
+    return None
+
+
+@dataclass(frozen=True)
+class InstagramStatus:
+    """Where the customer's Instagram account connection stands (account id and username: Provisioning only)."""
+
+    status: str
+    description: str | None = None
+    account_id: str | None = None
+    username: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        """True once an account has been connected, whatever its state."""
+        return self.status != ChannelStatus.NOT_CONNECTED
+
+    @classmethod
+    def not_connected(cls) -> InstagramStatus:
+        """No account connected yet."""
+        return cls(status=ChannelStatus.NOT_CONNECTED)
+
+    @classmethod
+    def from_json(cls, data: object) -> InstagramStatus:
+        """From a Provisioning API instagram body: status, statusDescription, id, username."""
+        body = _object(data, "Instagram status")
+        what = "Instagram status"
+        return cls(
+            status=_known_status(_required(body, "status", what)),
+            description=_optional(body, "statusDescription", what),
+            account_id=_optional(body, "id", what),
+            username=_optional(body, "username", what),
+        )
+
+    @classmethod
+    def from_channel_credentials(cls, items: object) -> InstagramStatus:
+        """From an app's `channel_credentials`: the INSTAGRAM entry's state, or NOT_CONNECTED."""
+        found = _channel_state(items, "INSTAGRAM")
+        return cls.not_connected() if found is None else cls(status=found[0], description=found[1])
 
 
 @dataclass(frozen=True)
 class ConversationApp:
-    """A Conversation API app; `messenger` is read from its channel_credentials."""
+    """A Conversation API app; `messenger` and `instagram` are read from its channel_credentials."""
 
     id: str
     display_name: str
     messenger: MessengerStatus
+    instagram: InstagramStatus = InstagramStatus(status=ChannelStatus.NOT_CONNECTED)
 
     @classmethod
     def from_json(cls, data: object) -> ConversationApp:
@@ -165,6 +211,7 @@ class ConversationApp:
             id=_required(body, "id", "app"),
             display_name=_optional(body, "display_name", "app") or "",
             messenger=MessengerStatus.from_channel_credentials(body.get("channel_credentials")),
+            instagram=InstagramStatus.from_channel_credentials(body.get("channel_credentials")),
         )
 
     @classmethod

@@ -114,9 +114,15 @@ def wait_for_row_locks(*, session: Session, onboarding_ids: Sequence[int], timeo
 
 def claim_due_polls(*, session: Session, states: Iterable[OnboardingState], now: datetime, owner: str,
                     lease_ttl: timedelta, limit: int) -> Claimed:
-    """Claim up to `limit` cases in `states` whose poll is due, most overdue first."""
-    where = and_(col(Onboarding.state).in_(list(states)), col(Onboarding.next_poll_at) <= now)
-    return _claim_batch(session, where=where, order_by=col(Onboarding.next_poll_at), lease="work", now=now,
+    """Claim up to `limit` cases in `states` whose poll is due, most overdue first.
+
+    A case with Instagram keeps its due time in `channels_poll_at` (migration 0004), which the previous
+    version does not read: during a rolling upgrade only processes of this version poll such a case.
+    """
+    due = or_(col(Onboarding.next_poll_at) <= now, col(Onboarding.channels_poll_at) <= now)
+    where = and_(col(Onboarding.state).in_(list(states)), due)
+    order = func.coalesce(col(Onboarding.next_poll_at), col(Onboarding.channels_poll_at))
+    return _claim_batch(session, where=where, order_by=order, lease="work", now=now,
                         owner=owner, until=now + lease_ttl, limit=limit)
 
 

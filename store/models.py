@@ -16,6 +16,7 @@ from store.states import OnboardingState
 
 __all__ = [
     "AuditEvent",
+    "Channel",
     "ChannelPace",
     "HomeViewer",
     "Onboarding",
@@ -89,6 +90,13 @@ class PageType(StrEnum):
     BUSINESS = "business"  # a System User access token (the Page is owned in Meta Business Manager)
 
 
+class Channel(StrEnum):
+    """A Meta channel an onboarding connects; a case asks for one or both, in this order."""
+
+    MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
+
+
 _ONBOARDING_VERSION = sa.Column("version", sa.Integer, nullable=False, default=1)
 
 
@@ -98,6 +106,7 @@ class Onboarding(SQLModel, table=True):
     __tablename__ = "onboarding"
     __table_args__ = (
         sa.Index("ix_onboarding_state_next_poll_at", "state", "next_poll_at"),
+        sa.Index("ix_onboarding_state_channels_poll_at", "state", "channels_poll_at"),
         sa.Index("ix_onboarding_state_entered", "state", "state_entered_at"),
         sa.Index("ix_onboarding_requester_created", "requester_id", "created_at"),  # the intake limit's count
     )
@@ -170,6 +179,23 @@ class Onboarding(SQLModel, table=True):
     page_name: str | None = Field(default=None, max_length=300)
     active_at: datetime | None = _when()
 
+    # Channels (migration 0004): NULL is "messenger" (every row written before it). A case with Instagram keeps
+    # its poll due time in `channels_poll_at` and leaves `next_poll_at` NULL, so a process of the previous
+    # version (which polls by next_poll_at and knows Messenger only) never polls it (docs/replicas.md).
+    channels: str | None = Field(default=None, max_length=32)  # "messenger", "instagram", "messenger,instagram"
+    instagram_username: str | None = Field(default=None, max_length=64)  # asked for at intake, without "@"
+    channels_poll_at: datetime | None = _when()
+    # Instagram channel, as last seen; the account check is match | mismatch | unverified | wrong_confirmed |
+    # right_confirmed, like `page_check`.
+    ig_status: str | None = Field(default=None, max_length=32)
+    ig_description: str | None = Field(default=None, max_length=2000)
+    ig_checked_at: datetime | None = _when()
+    ig_account_id: str | None = Field(default=None, max_length=64)
+    ig_username: str | None = Field(default=None, max_length=64)
+    ig_active_at: datetime | None = _when()
+    ig_check: str | None = Field(default=None, max_length=16)
+    ig_wrong_id: str | None = Field(default=None, max_length=64)
+
     # Slack location: the status card is the thread parent
     slack_channel: str | None = Field(default=None, max_length=32)
     thread_ts: str | None = Field(default=None, max_length=32)
@@ -196,6 +222,18 @@ class Onboarding(SQLModel, table=True):
     def reference(self) -> str:
         """How people refer to the case in Slack: `#12`."""
         return f"#{self.id}"
+
+    @property
+    def requested_channels(self) -> tuple[Channel, ...]:
+        """The channels this case connects, in order (Messenger only for rows older than migration 0004)."""
+        if not self.channels:
+            return (Channel.MESSENGER,)
+        return tuple(channel for channel in Channel if channel.value in self.channels.split(","))
+
+    @property
+    def has_instagram(self) -> bool:
+        """True when the case connects Instagram (and so is polled by this version only)."""
+        return Channel.INSTAGRAM in self.requested_channels
 
 
 class AuditEvent(SQLModel, table=True):

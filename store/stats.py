@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from store.models import Onboarding as Case
 from store.models import OutboxMessage, OutboxStatus
-from store.states import AFTER_INVITE, OnboardingState
+from store.states import AFTER_INVITE, OPEN_STATES, OnboardingState
 
 __all__ = ["OperationalFigures", "database_reachable", "operational_figures", "outbox_oldest_undelivered"]
 
@@ -28,6 +28,8 @@ class OperationalFigures:
     overdue_removals: int
     outbox_depth: int
     outbox_oldest: datetime | None
+    # Open onboardings by their channels ("messenger", "instagram", "messenger,instagram"); migration 0004.
+    open_by_channels: dict[str, int] | None = None
 
 
 def database_reachable(engine: Engine) -> bool:
@@ -56,6 +58,11 @@ def operational_figures(session: Session, *, now: datetime, removal_due_after: t
     depth = select(func.count(), func.min(OutboxMessage.created_at)).where(
         col(OutboxMessage.status).in_(UNDELIVERED))
     depth_count, oldest = session.exec(depth).one()
+    by_channels: dict[str, int] = {}
+    channels = select(Case.channels, func.count()).where(col(Case.state).in_(OPEN_STATES)).group_by(Case.channels)
+    for value, count in session.exec(channels).all():
+        key = value or "messenger"  # NULL: a Messenger-only case
+        by_channels[key] = by_channels.get(key, 0) + int(count)
     return OperationalFigures(onboardings_by_state=by_state, customers_holding_access=int(holding_count),
                               oldest_access_since=holding_since, overdue_removals=int(session.exec(overdue).one()),
-                              outbox_depth=int(depth_count), outbox_oldest=oldest)
+                              outbox_depth=int(depth_count), outbox_oldest=oldest, open_by_channels=by_channels)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from sqlmodel import Session
+
 from bot import workflow
 from bot.deps import Deps
 from bot.log_context import about_case
@@ -13,12 +15,14 @@ from sinch import (
     Region,
     SinchCredentials,
     SinchError,
+    SinchNotFound,
     SinchRateLimited,
     SinchServerError,
     SinchTransportError,
 )
-from store import leases
+from store import leases, repo
 from store.db import session_scope
+from store.models import Onboarding
 from store.secrets import SecretUnreadable
 from store.states import OnboardingState
 
@@ -45,6 +49,25 @@ def _retry_delay(exc: SinchError, attempts: int, first: timedelta) -> timedelta 
     if isinstance(exc, SinchServerError | SinchTransportError | SinchRateLimited):
         return first * (1 << attempts)
     return None
+
+
+def _app_of_base(session: Session, case: Onboarding) -> str | None:
+    """A further channel for a completed customer goes into that customer's app: its id, if it has one."""
+    if case.existing_of is None:
+        return None
+    base = repo.get_onboarding(session=session, onboarding_id=case.existing_of)
+    if base is None or not base.app_id or not workflow.adds_channel(base, case.requested_channels):
+        return None
+    return base.app_id
+
+
+def _still_there(deps: Deps, creds: SinchCredentials, app_id: str) -> ConversationApp | None:
+    """The app, read from the Conversation API; None when it was deleted meanwhile (then a new one is made)."""
+    try:
+        return deps.sinch.apps.get(creds, app_id)
+    except SinchNotFound:
+        logger.info("the app %s of the earlier onboarding is gone; creating a new one", app_id)
+        return None
 
 
 def create_app(deps: Deps, onboarding_id: int) -> bool:
@@ -77,8 +100,9 @@ def _create_app(deps: Deps, onboarding_id: int) -> None:
         case = workflow.load(session=session, onboarding_id=onboarding_id)
         if case.state != OnboardingState.CREATING_APP:
             return
-        app_name = case.app_name or workflow.app_display_name(case.customer_name)
+        app_name = case.app_name or workflow.app_display_name(case.customer_name, case.requested_channels)
         attempts = case.app_attempts
+        same_app = _app_of_base(session, case)
         if not (case.project_id and case.key_id and case.key_secret_sealed):
             # Cannot happen through the workflow (registering stores all three); say so rather than crash.
             workflow.record_app_failure(session=session, onboarding_id=onboarding_id, now=deps.clock(),
@@ -95,7 +119,8 @@ def _create_app(deps: Deps, onboarding_id: int) -> None:
     app: ConversationApp | None
     try:
         # Look first: a crash after Sinch created the app but before we stored its id must not make a second one.
-        app = deps.sinch.apps.find_by_name(creds, app_name)
+        app = _still_there(deps, creds, same_app) if same_app else None
+        app = app or deps.sinch.apps.find_by_name(creds, app_name)
         reused = app is not None
         if app is None:
             app = deps.sinch.apps.create(creds, display_name=app_name)

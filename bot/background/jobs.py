@@ -22,12 +22,13 @@ from bot.background.timing import next_poll_at, poll_backoff
 from bot.deps import Deps
 from bot.log_context import about_case
 from bot.slack.home_tab import publish_home
+from bot.workflow.channels import apply_channel_readings, poll_due, set_poll_due
 from bot.workflow.notices import PollRecovered, PollTrouble
 from bot.workflow.reminders import REMINDED_STATES, DueReminder, ExpireNow, due_reminder
-from sinch import SinchError, SinchRateLimited
+from sinch import ChannelReadings, MessengerStatus, SinchError, SinchRateLimited
 from store import leases, repo
 from store.db import session_scope
-from store.models import Onboarding, OutboxKind
+from store.models import Channel, Onboarding, OutboxKind
 from store.secrets import SecretUnreadable
 from store.states import POLLED_STATES, OnboardingState
 
@@ -150,7 +151,8 @@ def poll_one(deps: Deps, case_id: int) -> str:
             leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
             return "skipped"
         app_id = case.app_id
-        due = case.next_poll_at
+        due = poll_due(case)
+        channels = case.requested_channels
         if not (case.project_id and case.key_id and case.key_secret_sealed):
             _record_poll_failure(deps, case_id, "no access key is stored for this onboarding", None)
             return "failed"
@@ -161,7 +163,11 @@ def poll_one(deps: Deps, case_id: int) -> str:
             _record_poll_failure(deps, case_id, f"the stored access key cannot be used ({exc})", None)
             return "failed"
     try:
-        reading = deps.sinch.messenger.status(creds, app_id)
+        if channels == (Channel.MESSENGER,):
+            reading: MessengerStatus | ChannelReadings = deps.sinch.messenger.status(creds, app_id)
+        else:  # every requested channel in one poll (one GET of the app, or one Provisioning GET per channel)
+            reading = deps.sinch.instagram.channels(creds, app_id, messenger=Channel.MESSENGER in channels,
+                                                    instagram=Channel.INSTAGRAM in channels)
     except SinchError as exc:
         retry_after = exc.retry_after if isinstance(exc, SinchRateLimited) else None
         logger.warning("onboarding #%s: polling Sinch failed: %s", case_id, exc)
@@ -170,7 +176,10 @@ def poll_one(deps: Deps, case_id: int) -> str:
 
     now = deps.clock()
     with session_scope(deps.engine) as session:
-        changed = workflow.apply_channel_status(session=session, onboarding_id=case_id, reading=reading, now=now)
+        if isinstance(reading, ChannelReadings):
+            changed = apply_channel_readings(session=session, onboarding_id=case_id, readings=reading, now=now)
+        else:
+            changed = workflow.apply_channel_status(session=session, onboarding_id=case_id, reading=reading, now=now)
         # apply_channel_status has just loaded and locked the case in this session, so this is the same object
         # from the identity map: no second SELECT, and its changes and ours go out in one UPDATE at commit
         # (another load here would flush them early: two UPDATEs and two version bumps per poll).
@@ -187,7 +196,7 @@ def poll_one(deps: Deps, case_id: int) -> str:
             # due time that slipped by the poll's own few milliseconds would wait for the next sweep every time
             # (a 60 s cadence would become 75 s). A poll that is late by more than a sweep restarts from now.
             base = due if due is not None and now - due < timers.sweep_interval else now
-            case.next_poll_at = next_poll_at(invited_at=case.invited_at, now=base, timers=timers)
+            set_poll_due(case, next_poll_at(invited_at=case.invited_at, now=base, timers=timers))
         session.add(case)
         leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
     return "changed" if changed else "same"
@@ -203,7 +212,7 @@ def _record_poll_failure(deps: Deps, case_id: int, error: str, retry_after: floa
         if case is None or case.state not in POLLED_STATES:
             return
         case.poll_failures += 1
-        case.next_poll_at = now + poll_backoff(failures=case.poll_failures, retry_after=retry_after, timers=timers)
+        set_poll_due(case, now + poll_backoff(failures=case.poll_failures, retry_after=retry_after, timers=timers))
         if case.poll_failures >= timers.poll_failure_alert_after and not case.poll_alerted:
             case.poll_alerted = True
             repo.enqueue(session=session, onboarding=case, kind=OutboxKind.REPLY, now=now,

@@ -54,6 +54,14 @@ FORM: dict[str, Any] = {
     "prerequisites": ["business_verified", "page_admin", "chat_button"],
     "notes": "Demo customer",
 }
+# The third story: another customer wants Messenger and Instagram, with one invitation and one removal.
+BOTH_FORM: dict[str, Any] = {
+    **FORM, "customer_name": "Northwind Cycles", "contact_email": "owner@northwind.example",
+    "page": "https://www.facebook.com/northwindcycles", "channels": "messenger_instagram",
+    "instagram_username": "@northwind.cycles",
+    "prerequisites": ["business_verified", "page_admin", "chat_button", "ig_professional", "ig_page_linked",
+                      "ig_messages_access"],
+}
 
 
 class DemoFailed(Exception):
@@ -132,8 +140,9 @@ class Demo:
 
     def _demo_case_ids(self) -> list[int]:
         with session_scope(self.runtime.deps.engine) as session:
-            cases = repo.find_by_name(session=session, text=FORM["customer_name"], open_only=False)
-            return [case.id for case in cases if case.id is not None]
+            cases = [case for name in (FORM["customer_name"], BOTH_FORM["customer_name"])
+                     for case in repo.find_by_name(session=session, text=name, open_only=False)]
+            return sorted({case.id for case in cases if case.id is not None})
 
     def case(self) -> Onboarding | None:
         new = [case_id for case_id in self._demo_case_ids() if case_id not in self.cases_before]
@@ -220,8 +229,38 @@ class Demo:
         first = self.case()
         assert first is not None and first.id is not None
         self.second_page(first.id, creds.project_id)
+        self.both_channels()
         self.wait_for("every Slack message delivered", lambda: not self.runtime.deps.outbox.pending())
         return True
+
+    def both_channels(self) -> None:
+        """Northwind Cycles wants Messenger and Instagram: one project, one app, one invitation, one removal."""
+        self.following = 2
+        self.say("@rita opens /onboard for Northwind Cycles and chooses “Messenger and Instagram” (@northwind.cycles)")
+        self.send(self.sim.slash_command(REQUESTER, text="", channel_id=CHANNEL))
+        view = self.modal_for(REQUESTER, "the intake form is open")
+        self.send(self.sim.submit_view(REQUESTER, view_id=view.view_id, values=BOTH_FORM))
+        self.wait_for("two-channel card posted, approval requested", self.in_state(S.AWAITING_APPROVAL))
+        self.press(LEAD, ActionId.APPROVE, "Approve")
+        creds = self.control.create_project("Northwind Cycles", "eu")
+        self.press(STAFF, ActionId.REGISTER_PROJECT, "Register project")
+        modal = self.modal_for(STAFF, "the register-project form is open")
+        self.send(self.sim.submit_view(STAFF, view_id=modal.view_id, values={
+            "project_id": creds.project_id, "key_id": creds.key_id, "key_secret": creds.key_secret}))
+        self.wait_for("one app for both channels created in EU", self.in_state(S.INVITING))
+        self.press(STAFF, ActionId.INVITATION_SENT, "Invitation sent")
+        self.wait_for("one invitation recorded, polling both channels", self.in_state(S.AWAITING_CUSTOMER))
+        case = self.case()
+        assert case is not None and case.app_id and case.project_id
+        self.say("the customer connects their Page first (Sinch validates it for 1 s)")
+        self.control.connect_page(case.project_id, case.app_id, page_name="Northwind Cycles", delay_seconds=1)
+        self.wait_for("Messenger ACTIVE, Instagram still missing: the customer keeps access",
+                      lambda: (c := self.case()) is not None and c.channel_status == "ACTIVE")
+        self.say("then their Instagram account @northwind.cycles")
+        self.control.connect_instagram(case.project_id, case.app_id, username="northwind.cycles", delay_seconds=1)
+        self.wait_for("both channels ACTIVE, one access removal requested", self.in_state(S.REVOKING))
+        self.press(STAFF, ActionId.ACCESS_REMOVED, "Access removed")
+        self.wait_for("Messenger and Instagram onboarding completed", self.in_state(S.COMPLETED))
 
     def second_page(self, first_id: int, project_id: str) -> None:
         """Acme Bikes has a second Facebook Page: same project, a new key, a new app."""

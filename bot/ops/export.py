@@ -19,8 +19,8 @@ __all__ = ["COLUMNS", "export_audit"]
 # customer name `=HYPERLINK(...)` would become a live link), so such a cell is prefixed with a quote.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-COLUMNS = ("onboarding_id", "customer_name", "contact_email", "region", "at", "actor", "action", "from_state",
-           "to_state", "detail")
+COLUMNS = ("onboarding_id", "customer_name", "contact_email", "region", "channels", "at", "actor", "action",
+           "from_state", "to_state", "detail")
 
 
 def _rows(engine: Engine) -> Iterable[dict[str, str]]:
@@ -34,6 +34,7 @@ def _rows(engine: Engine) -> Iterable[dict[str, str]]:
             "customer_name": case.customer_name if case else "",
             "contact_email": case.contact_email if case else "",
             "region": case.region.value if case else "",
+            "channels": ",".join(c.value for c in case.requested_channels) if case else "",
             "at": event.at.isoformat(),
             "actor": event.actor,
             "action": event.action,

@@ -25,6 +25,7 @@ class ActionId(StrEnum):
     INVITATION_SENT = "onboard_invitation_sent"
     ACCESS_REMOVED = "onboard_access_removed"
     WRONG_PAGE = "onboard_wrong_page"
+    WRONG_ACCOUNT = "onboard_wrong_account"
     REMOVAL_CHECKED = "onboard_removal_checked"
     CANCEL = "onboard_cancel"
     HOME_REFRESH = "onboard_home_refresh"

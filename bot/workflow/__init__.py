@@ -9,6 +9,7 @@ from bot.workflow.access import (
     confirm_removal_check,
     confirm_revocation,
     expire,
+    keep_access_for_wrong_account,
     keep_access_for_wrong_page,
     remind,
 )
@@ -36,6 +37,7 @@ from bot.workflow.errors import (
 from bot.workflow.intake import INTAKE_FIELDS, Intake, PageType, parse_intake
 from bot.workflow.notices import STATE_LABELS, NoticeType
 from bot.workflow.operations import (
+    adds_channel,
     approve,
     base_project,
     check_intake_allowance,
@@ -75,6 +77,7 @@ __all__ = [
     "StateChanged",
     "StepProgress",
     "WrongState",
+    "adds_channel",
     "app_display_name",
     "apply_channel_status",
     "approve",
@@ -85,6 +88,7 @@ __all__ = [
     "confirm_removal_check",
     "confirm_revocation",
     "expire",
+    "keep_access_for_wrong_account",
     "keep_access_for_wrong_page",
     "load",
     "parse_intake",

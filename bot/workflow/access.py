@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
+from bot.workflow.channels import check_page, kept_wrong_page, page_identity, revoke_notice, set_poll_due
 from bot.workflow.core import (
     SYSTEM_ACTOR,
     Actor,
@@ -32,16 +33,15 @@ from bot.workflow.notices import (
     Invited,
     Notice,
     Outcome,
-    PageMismatch,
     Reminder,
     RemovalCheckStep,
     Revoked,
     RevokeReason,
-    RevokeStep,
     StepKey,
+    WrongAccount,
     WrongPage,
 )
-from bot.workflow.pages import PageCheck, compare_page
+from bot.workflow.pages import PageCheck
 from bot.workflow.reminders import DueReminder
 from sinch import ChannelStatus, MessengerStatus
 from store import repo
@@ -51,7 +51,7 @@ from store.states import AFTER_INVITE, POLLED_STATES, REMOVAL_STATES, TERMINAL_S
 
 __all__ = [
     "apply_channel_status", "cancel", "confirm_invite", "confirm_removal_check", "confirm_revocation", "expire",
-    "keep_access_for_wrong_page", "remind",
+    "keep_access_for_wrong_account", "keep_access_for_wrong_page", "remind",
 ]
 
 S = OnboardingState
@@ -66,19 +66,13 @@ def confirm_invite(*, session: Session, onboarding_id: int, actor: Actor, now: d
     require_state(case, S.INVITING, attempted="record an invitation")
     case.invited_by = actor.user_id
     case.invited_at = now
-    case.next_poll_at = now
+    set_poll_due(case, now)
     case.poll_failures = 0
     move(session, case, S.AWAITING_CUSTOMER, actor=actor.user_id, action="confirm_invite", now=now,
           attempted="record an invitation")
     resolve(session, case, now, step=StepKey.INVITE, outcome=Outcome.SENT, by=actor.user_id)
     report(session, case, now, Invited(by=actor.user_id, email=case.contact_email))
     return case
-
-
-def _revoke_notice(case: Onboarding, reason: RevokeReason) -> RevokeStep:
-    return RevokeStep(reason=reason, email=case.contact_email, project_id=case.project_id,
-                      page_check=case.page_check, requested_page=case.page, page_name=case.page_name,
-                      page_id=case.page_id)
 
 
 Seen = TypeVar("Seen", bound=ChannelSnapshot)
@@ -88,36 +82,6 @@ def _seen(kind: type[Seen], case: Onboarding, reading: MessengerStatus) -> Seen:
     """A channel notice of this kind, recording the status as the poll just saw it."""
     return kind(status=reading.status, description=reading.description, page_name=case.page_name,
                 page_id=case.page_id)
-
-
-def _page_identity(page_id: str | None, page_name: str | None) -> str:
-    """What tells one connected Page from another: its id, or its name when Sinch sent no id."""
-    return (page_id or f"name:{page_name or ''}")[:64]  # the width of the stored column
-
-
-def _kept_wrong_page(case: Onboarding, reading: MessengerStatus) -> bool:
-    """A person said this connected Page is the wrong one: until the customer connects another, nothing moves."""
-    return (case.page_check == PageCheck.WRONG_CONFIRMED
-            and _page_identity(reading.page_id, reading.page_name) == case.wrong_page_id)
-
-
-def _check_page(session: Session, case: Onboarding, reading: MessengerStatus, now: datetime) -> PageMismatch | None:
-    """Compare the connected Page with the requested one; a thread notice the first time it does not match."""
-    if not reading.connected or _kept_wrong_page(case, reading):
-        return None
-    result = compare_page(case.page, page_id=reading.page_id, page_name=reading.page_name)
-    if case.page_check == result:
-        return None
-    case.page_check = result.value
-    if result == PageCheck.UNVERIFIED:
-        return None  # nothing was compared (no Provisioning API): the card says so, the audit has nothing to add
-    repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="page_check", now=now,
-                      detail=f"result={result.value} requested={case.page} page_id={reading.page_id} "
-                             f"page_name={reading.page_name}")
-    if result != PageCheck.MISMATCH:
-        return None
-    return PageMismatch(requester=case.requester_id, requested_page=case.page, page_name=reading.page_name,
-                        page_id=reading.page_id)
 
 
 def apply_channel_status(
@@ -136,7 +100,7 @@ def apply_channel_status(
     case.channel_status = status
     case.channel_description = description
     case.channel_checked_at = now
-    page_notice = _check_page(session, case, reading, now)
+    page_notice = check_page(session, case, reading, now)
     case.page_id = reading.page_id or case.page_id
     case.page_name = clip(reading.page_name, Onboarding, "page_name") if reading.page_name else case.page_name
     session.add(case)
@@ -144,14 +108,14 @@ def apply_channel_status(
         report(session, case, now, page_notice)
     detail = f"status={status}" + (f" description={reading.description}" if reading.description else "")
 
-    if status == ChannelStatus.ACTIVE and _kept_wrong_page(case, reading):
+    if status == ChannelStatus.ACTIVE and kept_wrong_page(case, reading):
         return changed  # still the Page a person called wrong: the customer keeps access to fix it
     if status == ChannelStatus.ACTIVE:
         case.active_at = now
         case.revoke_outcome = S.COMPLETED
         move(session, case, S.REVOKING, actor=SYSTEM_ACTOR, action="channel_active", now=now,
               attempted="become active", detail=detail)
-        report(session, case, now, _seen(ChannelActive, case, reading), _revoke_notice(case, RevokeReason.ACTIVE))
+        report(session, case, now, _seen(ChannelActive, case, reading), revoke_notice(case, RevokeReason.ACTIVE))
         return True
     if status == ChannelStatus.PENDING and case.state != S.ACTIVATING:
         recovered = case.state == S.FAILING
@@ -197,6 +161,9 @@ def confirm_revocation(
     if case.page_check == PageCheck.MISMATCH:
         case.page_check = PageCheck.RIGHT_CONFIRMED.value
         detail = f"page confirmed right: {case.page_name or case.page_id}"
+    if case.ig_check == PageCheck.MISMATCH:
+        case.ig_check = PageCheck.RIGHT_CONFIRMED.value
+        detail = f"instagram account confirmed right: @{case.ig_username or case.ig_account_id}"
     resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.REMOVED, by=actor.user_id)
     if two_person:
         move(session, case, S.CONFIRMING_REMOVAL, actor=actor.user_id, action="confirm_revocation", now=now,
@@ -233,15 +200,35 @@ def keep_access_for_wrong_page(*, session: Session, onboarding_id: int, actor: A
     if case.page_check != PageCheck.MISMATCH or case.revoke_outcome != S.COMPLETED:
         raise WrongState(f"Onboarding #{case.id} has no Page to correct: remove the customer's access.")
     case.page_check = PageCheck.WRONG_CONFIRMED.value
-    case.wrong_page_id = _page_identity(case.page_id, case.page_name)
+    case.wrong_page_id = page_identity(case.page_id, case.page_name)
     case.revoke_outcome = None
     case.active_at = None
-    case.next_poll_at = now
+    set_poll_due(case, now)
     move(session, case, S.AWAITING_CUSTOMER, actor=actor.user_id, action="wrong_page", now=now,
          attempted="keep the customer's access", detail=f"wrong page: {case.page_name} ({case.page_id})")
     resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.WRONG_PAGE, by=actor.user_id)
     report(session, case, now, WrongPage(by=actor.user_id, requested_page=case.page, page_name=case.page_name,
                                          page_id=case.page_id))
+    return case
+
+
+def keep_access_for_wrong_account(*, session: Session, onboarding_id: int, actor: Actor,
+                                  now: datetime) -> Onboarding:
+    """The remover says the connected Instagram account is wrong: the customer keeps access to connect the right one."""
+    case = load(session=session, onboarding_id=onboarding_id)
+    require_state(case, S.REVOKING, attempted="keep the customer's access")
+    if case.ig_check != PageCheck.MISMATCH or case.revoke_outcome != S.COMPLETED:
+        raise WrongState(f"Onboarding #{case.id} has no Instagram account to correct: remove the customer's access.")
+    case.ig_check = PageCheck.WRONG_CONFIRMED.value
+    case.ig_wrong_id = case.ig_account_id or case.ig_username
+    case.revoke_outcome = None
+    case.ig_active_at = None
+    set_poll_due(case, now)
+    move(session, case, S.AWAITING_CUSTOMER, actor=actor.user_id, action="wrong_account", now=now,
+         attempted="keep the customer's access", detail=f"wrong instagram account: @{case.ig_username}")
+    resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.WRONG_ACCOUNT, by=actor.user_id)
+    report(session, case, now, WrongAccount(by=actor.user_id, requested_account=case.instagram_username or "",
+                                            username=case.ig_username))
     return case
 
 
@@ -277,7 +264,7 @@ def cancel(
     needs_revoke = case.state in AFTER_INVITE
     if needs_revoke:
         case.revoke_outcome = S.CANCELLED
-        case.next_poll_at = None
+        set_poll_due(case, None)
         move(session, case, S.REVOKING, actor=actor.user_id, action="cancel", now=now, attempted="be cancelled",
               detail=reason)
     else:
@@ -288,7 +275,7 @@ def cancel(
         resolve(session, case, now, step=open_step, outcome=Outcome.CANCELLED, by=actor.user_id)
     notices: list[Notice] = [Cancelled(by=actor.user_id, reason=reason, needs_revoke=needs_revoke)]
     if needs_revoke:
-        notices.append(_revoke_notice(case, RevokeReason.CANCELLED))
+        notices.append(revoke_notice(case, RevokeReason.CANCELLED))
     report(session, case, now, *notices)
     return case
 
@@ -298,9 +285,9 @@ def expire(*, session: Session, onboarding_id: int, now: datetime) -> Onboarding
     case = load(session=session, onboarding_id=onboarding_id)
     require_state(case, *POLLED_STATES, attempted="expire")
     case.revoke_outcome = S.EXPIRED
-    case.next_poll_at = None
+    set_poll_due(case, None)
     move(session, case, S.REVOKING, actor=SYSTEM_ACTOR, action="expire", now=now, attempted="expire")
-    report(session, case, now, Expired(requester=case.requester_id), _revoke_notice(case, RevokeReason.EXPIRED))
+    report(session, case, now, Expired(requester=case.requester_id), revoke_notice(case, RevokeReason.EXPIRED))
     return case
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +15,7 @@ from bot.workflow.notices import STATE_LABELS, ApprovalRequest, Notice, Outcome,
 from bot.workflow.text import clean_block
 from store import repo
 from store.limits import is_storable
-from store.models import Onboarding, OutboxKind, OutboxPriority
+from store.models import Channel, Onboarding, OutboxKind, OutboxPriority
 from store.states import TERMINAL_STATES, InvalidTransition, OnboardingState
 
 __all__ = [
@@ -45,9 +46,10 @@ class Actor:
     is_approver: bool = False
 
 
-def app_display_name(customer_name: str) -> str:
+def app_display_name(customer_name: str, channels: Sequence[Channel] = (Channel.MESSENGER,)) -> str:
     """The Conversation API app's name: what staff and the customer will look for in the dashboard."""
-    return f"{customer_name} - Messenger"[:100]
+    names = " and ".join("Instagram" if channel is Channel.INSTAGRAM else "Messenger" for channel in channels)
+    return f"{customer_name} - {names}"[:100]
 
 
 def load(*, session: Session, onboarding_id: int) -> Onboarding:
@@ -81,6 +83,7 @@ def move(
         # The case is over: nothing left to poll, and the key secret has no further use.
         repo.erase_secret(session=session, onboarding=case)
         case.next_poll_at = None
+        case.channels_poll_at = None
         case.app_attempt_at = None
         session.add(case)
         session.flush()

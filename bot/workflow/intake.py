@@ -11,7 +11,7 @@ from bot.workflow.errors import IntakeInvalid
 from bot.workflow.text import clean_block as _clean_block
 from bot.workflow.text import clean_line as _clean_line
 from sinch import Region
-from store.models import PageType
+from store.models import Channel, PageType
 
 __all__ = ["Intake", "PageType", "parse_intake", "INTAKE_FIELDS"]
 
@@ -31,12 +31,24 @@ INTAKE_FIELDS = (
     "customer_name",
     "contact_email",
     "region",
+    "channels",
+    "instagram_username",
     "page",
     "page_type",
     "prerequisites",
     "notes",
 )
 REQUIRED_PREREQUISITES = ("business_verified", "page_admin")
+INSTAGRAM_PREREQUISITES = ("ig_professional", "ig_page_linked", "ig_messages_access")
+# The intake's channel choice (option values) and what each asks for, in order.
+CHANNEL_CHOICES = {
+    "messenger": (Channel.MESSENGER,),
+    "instagram": (Channel.INSTAGRAM,),
+    "messenger_instagram": (Channel.MESSENGER, Channel.INSTAGRAM),
+}
+_USERNAME = re.compile(r"^[A-Za-z0-9._]{1,30}$")
+_PROFILE_URL = re.compile(r"^(?:https?://)?(?:www\.|m\.)?(?:instagram\.com|instagr\.am)/([^/?#]+)/?(?:[?#].*)?$",
+                          re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,22 @@ class Intake:
     page_admin: bool
     chat_button: bool
     notes: str = ""
+    channels: tuple[Channel, ...] = (Channel.MESSENGER,)
+    instagram_username: str | None = None  # without "@", lower-case
+
+    @property
+    def channels_value(self) -> str | None:
+        """The stored `channels` column: None for Messenger only, as every case before Instagram."""
+        return None if self.channels == (Channel.MESSENGER,) else ",".join(c.value for c in self.channels)
+
+
+def parse_instagram_username(text: str) -> str | None:
+    """`@name`, `name` or a profile URL as the bare username (lower-case), or None when it is not one."""
+    cleaned = text.strip()
+    if (found := _PROFILE_URL.match(cleaned)) is not None:
+        cleaned = found.group(1)
+    cleaned = cleaned.removeprefix("@")
+    return cleaned.lower() if _USERNAME.match(cleaned) else None
 
 
 def _check_page(page: str) -> str | None:
@@ -97,26 +125,49 @@ def parse_intake(form: Mapping[str, object]) -> Intake:
         errors["region"] = "Choose the region where the customer's data must live: US, EU or BR."
         region = Region.US
 
+    choice = _clean_line(form.get("channels")) or "messenger"  # forms from before Instagram have no choice
+    channels = CHANNEL_CHOICES.get(choice)
+    if channels is None:
+        errors["channels"] = "Choose Messenger, Instagram, or both."
+        channels = (Channel.MESSENGER,)
+    messenger, instagram = Channel.MESSENGER in channels, Channel.INSTAGRAM in channels
+
+    username: str | None = None
+    if instagram:
+        raw_username = _clean_line(form.get("instagram_username"))
+        username = parse_instagram_username(raw_username)
+        if not raw_username:
+            errors["instagram_username"] = "Enter the Instagram account's username (@name) or its profile URL."
+        elif username is None:
+            errors["instagram_username"] = ("An Instagram username has 1-30 letters, digits, periods and "
+                                            "underscores (e.g. @acme.bikes), or give its instagram.com URL.")
+
     page = _clean_line(form.get("page"))
-    page_problem = _check_page(page)
+    page_problem = _check_page(page) if messenger or page else None
     if page_problem:
         errors["page"] = page_problem
 
     try:
         page_type = PageType(_clean_line(form.get("page_type")).lower())
     except ValueError:
-        errors["page_type"] = "Choose who owns the Page: a person, or a business in Meta Business Manager."
+        if messenger:
+            errors["page_type"] = "Choose who owns the Page: a person, or a business in Meta Business Manager."
         page_type = PageType.PERSONAL
 
     raw_checks = form.get("prerequisites")
     # Only strings count: a list holding an object or a list would otherwise make set() raise TypeError.
     listed = raw_checks if isinstance(raw_checks, list | tuple | set | frozenset) else ()
     checks = {item for item in listed if isinstance(item, str)}
-    missing = [item for item in REQUIRED_PREREQUISITES if item not in checks]
+    missing = [item for item in REQUIRED_PREREQUISITES if item not in checks] if messenger else []
     if missing:
         errors["prerequisites"] = (
             "The customer's business must be verified in Meta and they must be an admin of the Page "
             "before we invite them."
+        )
+    elif instagram and any(item not in checks for item in INSTAGRAM_PREREQUISITES):
+        errors["prerequisites"] = (
+            "For Instagram the account must be a professional account, connected to a Facebook Page the customer "
+            "administers, with access to messages allowed for connected tools, before we invite them."
         )
 
     notes = _clean_block(form.get("notes"))
@@ -135,4 +186,6 @@ def parse_intake(form: Mapping[str, object]) -> Intake:
         page_admin="page_admin" in checks,
         chat_button="chat_button" in checks,
         notes=notes,
+        channels=channels,
+        instagram_username=username,
     )

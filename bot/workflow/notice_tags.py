@@ -25,6 +25,9 @@ class NoticeType(StrEnum):
     CHANNEL_RECOVERED = "channel_recovered"
     CHANNEL_ACTIVE = "channel_active"
     CHANNEL_OTHER = "channel_other"
+    CHANNEL_UPDATE = "channel_update"  # one channel of a case with Instagram changed
+    ACCOUNT_MISMATCH = "account_mismatch"
+    WRONG_ACCOUNT = "wrong_account"
     PAGE_MISMATCH = "page_mismatch"
     WRONG_PAGE = "wrong_page"
     REMOVAL_CHECK_STEP = "removal_check_step"
@@ -65,6 +68,7 @@ class Outcome(StrEnum):
     REMOVED = "removed"
     CANCELLED = "cancelled"
     WRONG_PAGE = "wrong_page"  # the confirmer said the connected Page is wrong: the customer keeps access
+    WRONG_ACCOUNT = "wrong_account"  # likewise for the connected Instagram account
     CHECKED = "checked"  # a second person confirmed the customer is gone
 
 

@@ -20,6 +20,7 @@ from store.states import OnboardingState
 __all__ = [
     "NOTICE_KINDS",
     "STATE_LABELS",
+    "AccountMismatch",
     "AppCreated",
     "AppFailed",
     "ApprovalRequest",
@@ -31,6 +32,7 @@ __all__ = [
     "ChannelPending",
     "ChannelRecovered",
     "ChannelSnapshot",
+    "ChannelUpdate",
     "CustomerInstructions",
     "Expired",
     "InviteStep",
@@ -54,6 +56,7 @@ __all__ = [
     "StepKey",
     "StepNotice",
     "UnknownNotice",
+    "WrongAccount",
     "WrongPage",
     "decode_notice",
     "decode_resolution",
@@ -108,6 +111,10 @@ class RevokeStep:
     requested_page: str | None = None
     page_name: str | None = None
     page_id: str | None = None
+    # The Instagram account check (same values as page_check), for a case with Instagram.
+    account_check: str | None = None
+    requested_account: str | None = None
+    account_username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +215,45 @@ class ChannelFailing(ChannelSnapshot):
 
 
 @dataclass(frozen=True)
+class ChannelUpdate:
+    """One channel of a case with Instagram, as one poll saw it change (one notice per channel per change).
+
+    `waiting_for` names the requested channels that are not live yet, with their statuses in `waiting_status`:
+    while any is, the customer keeps access.
+    """
+
+    tag: ClassVar[NoticeType] = NoticeType.CHANNEL_UPDATE
+    channel: str  # a store.models.Channel value
+    status: str
+    description: str | None = None
+    identity: str | None = None  # the connected Page's name or the account's @username, as Sinch named it
+    waiting_for: tuple[str, ...] = ()
+    waiting_status: tuple[str, ...] = ()
+    recovered: bool = False  # was FAILING, now PENDING again
+
+
+@dataclass(frozen=True)
+class AccountMismatch:
+    """The connected Instagram account is not the one asked for at intake (posted once per account)."""
+
+    tag: ClassVar[NoticeType] = NoticeType.ACCOUNT_MISMATCH
+    requester: str
+    requested_account: str
+    username: str | None = None
+    account_id: str | None = None
+
+
+@dataclass(frozen=True)
+class WrongAccount:
+    """The remover said the connected Instagram account is wrong: the customer keeps access to fix it."""
+
+    tag: ClassVar[NoticeType] = NoticeType.WRONG_ACCOUNT
+    by: str
+    requested_account: str
+    username: str | None = None
+
+
+@dataclass(frozen=True)
 class Revoked:
     tag: ClassVar[NoticeType] = NoticeType.REVOKED
     by: str
@@ -289,7 +335,7 @@ Notice = (
     ApprovalRequest | ProjectStep | AppFailed | InviteStep | RevokeStep | Approved | Rejected | ProjectRegistered
     | AppCreated | CustomerInstructions | Invited | ChannelPending | ChannelRecovered | ChannelActive | ChannelOther
     | ChannelFailing | Revoked | Cancelled | Expired | Reminder | PollTrouble | PollRecovered | RemovalCheckStep
-    | PageMismatch | WrongPage | UnknownNotice
+    | PageMismatch | WrongPage | ChannelUpdate | AccountMismatch | WrongAccount | UnknownNotice
 )
 
 NOTICE_KINDS: dict[str, type[Notice]] = {
@@ -297,7 +343,7 @@ NOTICE_KINDS: dict[str, type[Notice]] = {
         ApprovalRequest, ProjectStep, AppFailed, InviteStep, RevokeStep, Approved, Rejected, ProjectRegistered,
         AppCreated, CustomerInstructions, Invited, ChannelPending, ChannelRecovered, ChannelActive, ChannelOther,
         ChannelFailing, Revoked, Cancelled, Expired, Reminder, PollTrouble, PollRecovered, RemovalCheckStep,
-        PageMismatch, WrongPage,
+        PageMismatch, WrongPage, ChannelUpdate, AccountMismatch, WrongAccount,
     )
 }
 

@@ -43,7 +43,7 @@ from bot.workflow.notices import (
 )
 from store import repo
 from store.limits import clip
-from store.models import Onboarding
+from store.models import Channel, Onboarding
 from store.states import OnboardingState
 
 __all__ = [
@@ -78,6 +78,11 @@ def check_intake_allowance(*, session: Session, requester_id: str, now: datetime
             f"You have opened {opened} onboardings in the last hour, the most this workspace allows "
             f"(INTAKE_LIMIT_PER_HOUR={limit_per_hour}). Please try again later, or ask an approver for help."
         )
+
+
+def adds_channel(base: Onboarding, channels: tuple[Channel, ...]) -> bool:
+    """True when a further onboarding of `base`'s customer asks only for channels `base` did not connect."""
+    return not set(channels) & set(base.requested_channels)
 
 
 def submit_intake(
@@ -121,19 +126,24 @@ def submit_intake(
         page_admin=intake.page_admin,
         chat_button=intake.chat_button,
         notes=intake.notes,
+        channels=intake.channels_value,
+        instagram_username=intake.instagram_username,
         state=S.AWAITING_APPROVAL,
         state_entered_at=now,
         created_at=now,
         updated_at=now,
         requester_id=requester_id,
         slack_channel=channel,
-        app_name=app_display_name(intake.customer_name),
+        app_name=app_display_name(intake.customer_name, intake.channels),
         existing_of=existing_of,
     )
     repo.add_onboarding(session=session, onboarding=case)
-    if base is not None:
+    if base is not None and adds_channel(base, intake.channels):
+        # Another channel for the same customer: the same app carries it (checked with Sinch before reuse).
+        case.app_name = base.app_name
+    elif base is not None:
         # Its own app name, so creating it never finds (and reuses) the app of an earlier Page.
-        case.app_name = app_display_name(f"{intake.customer_name} {case.reference}")
+        case.app_name = app_display_name(f"{intake.customer_name} {case.reference}", intake.channels)
     repo.record_event(
         session=session, onboarding=case, actor=requester_id, action="submit", now=now,
         to_state=S.AWAITING_APPROVAL, detail=f"region={case.region} page_type={case.page_type}"

@@ -13,9 +13,11 @@ from sinch.sandbox.routing import Route
 from sinch.sandbox.state import AccessKey, App, SandboxState
 from sinch.sandbox.wsgi import BadRequestBody, Request, Response, json_response
 
-__all__ = ["API_ROUTES", "NO_MESSENGER_CHANNEL", "authenticate", "authorize", "json_object"]
+__all__ = ["API_ROUTES", "NO_INSTAGRAM_CHANNEL", "NO_MESSENGER_CHANNEL", "authenticate", "authorize", "json_object"]
 
 NO_MESSENGER_CHANNEL = "conversation_app_no_messenger_channel"
+# Not documented in what was read (sinch-api.md §3); modelled on the Messenger code.
+NO_INSTAGRAM_CHANNEL = "conversation_app_no_instagram_channel"
 _CONVERSATION = "/conversation/{region}/v1/projects/{project}"
 
 
@@ -109,7 +111,8 @@ def list_apps(state: SandboxState, request: Request, params: dict[str, str]) -> 
         return region
     now = state.clock()
     apps = [
-        render_app(app, status=None if app.messenger is None else app.messenger.status(now))
+        render_app(app, status=None if app.messenger is None else app.messenger.status(now),
+                   instagram_status=None if app.instagram is None else app.instagram.status(now))
         for app in state.apps_of(params["project"], region)
     ]
     return json_response(200, {"apps": apps})
@@ -160,13 +163,15 @@ def _app(state: SandboxState, request: Request, params: dict[str, str]) -> App |
 
 
 def get_app(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
-    """GET one app; counts as a Messenger status read."""
+    """GET one app; counts as a status read of every channel it carries."""
     app = _app(state, request, params)
     if isinstance(app, Response):
         return app
     with state.lock:
-        status = None if app.messenger is None else app.messenger.observe(state.clock())
-        return json_response(200, render_app(app, status=status))
+        now = state.clock()
+        status = None if app.messenger is None else app.messenger.observe(now)
+        instagram_status = None if app.instagram is None else app.instagram.observe(now)
+        return json_response(200, render_app(app, status=status, instagram_status=instagram_status))
 
 
 def delete_app(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
@@ -178,8 +183,8 @@ def delete_app(state: SandboxState, request: Request, params: dict[str, str]) ->
     return json_response(200, {})
 
 
-def messenger_status(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
-    """Provisioning GET messenger: status, statusDescription, id (Page), name (Page)."""
+def _provisioned_app(state: SandboxState, request: Request, params: dict[str, str]) -> App | Response:
+    """The app a Provisioning API channel read is about, or its PAPI error."""
     key = authorize(state, request, params["project"])
     if isinstance(key, Response):
         return key
@@ -188,6 +193,14 @@ def messenger_status(state: SandboxState, request: Request, params: dict[str, st
     app = state.app_anywhere(params["project"], params["app"])
     if app is None:
         return papi_error(404, "conversation_app_not_found", "Conversation app not found")
+    return app
+
+
+def messenger_status(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
+    """Provisioning GET messenger: status, statusDescription, id (Page), name (Page)."""
+    app = _provisioned_app(state, request, params)
+    if isinstance(app, Response):
+        return app
     with state.lock:
         messenger = app.messenger
         if messenger is None:
@@ -205,6 +218,32 @@ def messenger_status(state: SandboxState, request: Request, params: dict[str, st
         return json_response(200, body)
 
 
+def instagram_status(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
+    """Provisioning GET instagram: status, statusDescription, id, name, username and the profile's counts."""
+    app = _provisioned_app(state, request, params)
+    if isinstance(app, Response):
+        return app
+    with state.lock:
+        instagram = app.instagram
+        if instagram is None:
+            return papi_error(
+                404,
+                NO_INSTAGRAM_CHANNEL,
+                "Conversation app has no initialized Instagram channel",
+                "Connect an Instagram account to the app in the dashboard",
+            )
+        status = instagram.observe(state.clock())
+        body: dict[str, Any] = {
+            "status": status, "id": instagram.instagram_id, "name": instagram.username,
+            "username": instagram.username, "biography": "", "followersCount": 0, "followsCount": 0,
+            "mediaCount": 0, "profilePictureUrl": "", "website": "",
+        }
+        description = instagram.failure_description(status)
+        if description:
+            body["statusDescription"] = description
+        return json_response(200, body)
+
+
 API_ROUTES = (
     Route("/oauth2/token", {"POST": token}),
     Route(f"{_CONVERSATION}/apps", {"GET": list_apps, "POST": create_app}),
@@ -212,5 +251,9 @@ API_ROUTES = (
     Route(
         "/provisioning/v1/projects/{project}/conversation/apps/{app}/messenger",
         {"GET": messenger_status},
+    ),
+    Route(
+        "/provisioning/v1/projects/{project}/conversation/apps/{app}/instagram",
+        {"GET": instagram_status},
     ),
 )

@@ -78,6 +78,29 @@ class SandboxControl:
         result: dict[str, Any] = self._call("POST", f"/projects/{project_id}/apps/{app_id}/messenger", body)
         return result
 
+    def connect_instagram(
+        self,
+        project_id: str,
+        app_id: str,
+        *,
+        instagram_id: str = "17841400000000001",
+        username: str = "sandbox.shop",
+        outcome: str = "ACTIVE",
+        description: str | None = None,
+        delay_seconds: float = 0,
+    ) -> dict[str, Any]:
+        """The customer connects an Instagram account to the app."""
+        body: dict[str, Any] = {
+            "instagram_id": instagram_id,
+            "username": username,
+            "outcome": outcome,
+            "delay_seconds": delay_seconds,
+        }
+        if description is not None:
+            body["description"] = description
+        result: dict[str, Any] = self._call("POST", f"/projects/{project_id}/apps/{app_id}/instagram", body)
+        return result
+
     def add_fault(self, path_regex: str, *, count: int = 1, **fields: Any) -> dict[str, Any]:
         """Shape the next `count` matching requests (fields: method, status, retry_after, latency_ms, body, drop)."""
         result: dict[str, Any] = self._call("POST", "/faults", {"path_regex": path_regex, "count": count, **fields})

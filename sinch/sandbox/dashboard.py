@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sinch.sandbox.routing import Route
-from sinch.sandbox.state import SandboxState, SubprojectRefused
+from sinch.sandbox.state import App, SandboxState, SubprojectRefused
 from sinch.sandbox.wsgi import BadRequestBody, Request, Response, json_response
 
 __all__ = ["CONTROL_ROUTES", "OUTCOMES", "ControlError"]
@@ -109,6 +109,31 @@ def connect_messenger(state: SandboxState, request: Request, params: dict[str, s
     connection = state.connect_messenger(
         app, page_id=page_id, page_name=page_name, outcome=outcome, description=description, delay=delay
     )
+    return _connected(app, outcome, connection.connected_at + connection.delay)
+
+
+def connect_instagram(state: SandboxState, request: Request, params: dict[str, str]) -> Response:
+    """POST .../apps/{app}/instagram: the customer connects an Instagram account (PENDING first, then the outcome)."""
+    body = _body(request, {"instagram_id", "username", "outcome", "description", "delay_seconds"})
+    instagram_id, username = _text(body, "instagram_id"), _text(body, "username")
+    outcome = body.get("outcome", "ACTIVE")
+    if outcome not in OUTCOMES:
+        raise ControlError(f"'outcome' must be one of {', '.join(OUTCOMES)}")
+    description = _optional_text(body, "description")
+    delay = _number(body, "delay_seconds", minimum=0) or 0.0
+    if not state.has_project(params["project"]):
+        raise ControlError(f"no project {params['project']}", status=404)
+    app = state.app_anywhere(params["project"], params["app"])
+    if app is None:
+        raise ControlError(f"no app {params['app']} in project {params['project']}", status=404)
+    connection = state.connect_instagram(
+        app, instagram_id=instagram_id, username=username, outcome=outcome, description=description, delay=delay
+    )
+    return _connected(app, outcome, connection.connected_at + connection.delay)
+
+
+def _connected(app: App, outcome: str, applies_at: float) -> Response:
+    """The 202 a connect answers: PENDING now, the outcome from `applies_at` (after a first read)."""
     return json_response(
         202,
         {
@@ -116,7 +141,7 @@ def connect_messenger(state: SandboxState, request: Request, params: dict[str, s
             "region": app.region.value,
             "status": "PENDING",
             "outcome": outcome,
-            "applies_at": connection.connected_at + connection.delay,
+            "applies_at": applies_at,
         },
     )
 
@@ -195,6 +220,7 @@ CONTROL_ROUTES = (
     Route("/_sandbox/projects/{project}/subprojects", {"POST": create_subproject}),
     Route("/_sandbox/projects/{project}/keys", {"POST": create_key}),
     Route("/_sandbox/projects/{project}/apps/{app}/messenger", {"POST": connect_messenger}),
+    Route("/_sandbox/projects/{project}/apps/{app}/instagram", {"POST": connect_instagram}),
     Route("/_sandbox/faults", {"POST": add_fault, "DELETE": clear_faults}),
     Route("/_sandbox/reset", {"POST": reset}),
     Route("/_sandbox/state", {"GET": show_state}),

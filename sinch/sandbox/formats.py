@@ -91,8 +91,8 @@ def default_error(path: str, status: int, message: str, headers: list[tuple[str,
     return conversation_error(status, message, headers=headers)
 
 
-def render_app(app: App, *, status: str | None) -> dict[str, Any]:
-    """The full app resource; `status` is the Messenger status this read reports (None: no Page yet)."""
+def render_app(app: App, *, status: str | None, instagram_status: str | None = None) -> dict[str, Any]:
+    """The full app resource; `status` / `instagram_status`: what this read reports (None: not connected)."""
     credentials: list[dict[str, Any]] = []
     if app.messenger is not None and status is not None:
         shown = CONVERSATION_STATUS.get(status, status)
@@ -103,6 +103,19 @@ def render_app(app: App, *, status: str | None) -> dict[str, Any]:
                 "callback_secret": "",
                 "credential_ordinal_number": 0,
                 "state": {"status": shown, "description": app.messenger.failure_description(status) or ""},
+            }
+        )
+    if app.instagram is not None and instagram_status is not None:
+        credentials.append(
+            {
+                "channel": "INSTAGRAM",
+                "instagram_credentials": {"token": app.instagram.token},
+                "callback_secret": "",
+                "credential_ordinal_number": 0,
+                "state": {
+                    "status": CONVERSATION_STATUS.get(instagram_status, instagram_status),
+                    "description": app.instagram.failure_description(instagram_status) or "",
+                },
             }
         )
     return {

@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sinch.models import Region
+from sinch.sandbox.connections import InstagramConnection, MessengerConnection
 from sinch.sandbox.ids import new_access_token, new_app_id, new_key_secret, new_page_token, new_uuid
 
 __all__ = [
-    "AccessKey", "App", "Fault", "MessengerConnection", "Project", "SandboxState", "SubprojectRefused", "TokenCheck",
+    "AccessKey", "App", "Fault", "InstagramConnection", "MessengerConnection", "Project", "SandboxState",
+    "SubprojectRefused", "TokenCheck",
 ]
 
 # What each connect outcome looks like in the Conversation API, which has no ERROR status.
 CONVERSATION_STATUS = {"ACTIVE": "ACTIVE", "FAILING": "FAILING", "ERROR": "FAILING"}
-DEFAULT_FAILURE = "The Page access token could not be exchanged for a long-lived token"
 
 
 @dataclass
@@ -51,39 +52,6 @@ class AccessKey:
 
 
 @dataclass
-class MessengerConnection:
-    """A Page the customer connected; PENDING first, then `outcome` (see `observe`)."""
-
-    page_id: str
-    page_name: str
-    outcome: str  # ACTIVE, FAILING or ERROR (Provisioning vocabulary)
-    description: str | None
-    connected_at: float
-    delay: float
-    static_token: str = field(repr=False)
-    pending_reported: bool = False
-
-    def status(self, now: float) -> str:
-        """The Provisioning-vocabulary status at `now`, without counting as a read."""
-        if self.pending_reported and now >= self.connected_at + self.delay:
-            return self.outcome
-        return "PENDING"
-
-    def observe(self, now: float) -> str:
-        """The status a status read reports: the first read after a connect always sees PENDING."""
-        status = self.status(now)
-        if status == "PENDING":
-            self.pending_reported = True
-        return status
-
-    def failure_description(self, status: str) -> str | None:
-        """Sinch's description, which only a failing integration carries."""
-        if status in ("FAILING", "ERROR"):
-            return self.description or DEFAULT_FAILURE
-        return None
-
-
-@dataclass
 class App:
     """A Conversation API app; it exists only in the region it was created in."""
 
@@ -92,6 +60,7 @@ class App:
     region: Region
     display_name: str
     messenger: MessengerConnection | None = None
+    instagram: InstagramConnection | None = None
 
 
 @dataclass
@@ -291,6 +260,22 @@ class SandboxState:
             )
             return app.messenger
 
+    def connect_instagram(
+        self, app: App, *, instagram_id: str, username: str, outcome: str, description: str | None, delay: float
+    ) -> InstagramConnection:
+        """The customer connects an Instagram account; a second connect replaces the first (PENDING again)."""
+        with self.lock:
+            app.instagram = InstagramConnection(
+                instagram_id=instagram_id,
+                username=username,
+                outcome=outcome,
+                description=description,
+                connected_at=self.clock(),
+                delay=delay,
+                token=new_page_token(),
+            )
+            return app.instagram
+
     # -- faults and counts -------------------------------------------------------------------
 
     def add_fault(self, **fields: Any) -> Fault:
@@ -346,7 +331,7 @@ class SandboxState:
 
 
 def _describe_app(app: App, now: float) -> dict[str, Any]:
-    messenger = app.messenger
+    messenger, instagram = app.messenger, app.instagram
     return {
         "id": app.app_id,
         "project_id": app.project_id,
@@ -360,5 +345,15 @@ def _describe_app(app: App, now: float) -> dict[str, Any]:
             "status": messenger.status(now),
             "pending_reported": messenger.pending_reported,
             "applies_at": messenger.connected_at + messenger.delay,
+        },
+        "instagram": None
+        if instagram is None
+        else {
+            "instagram_id": instagram.instagram_id,
+            "username": instagram.username,
+            "outcome": instagram.outcome,
+            "status": instagram.status(now),
+            "pending_reported": instagram.pending_reported,
+            "applies_at": instagram.connected_at + instagram.delay,
         },
     }

@@ -40,6 +40,12 @@ EVERY_KIND: list[n.Notice] = [
     n.RevokeStep(reason=n.RevokeReason.ACTIVE, email="a@acme.example", page_check="mismatch",
                  requested_page="https://facebook.com/acme", page_name="Other", page_id="9"),
     n.ApprovalRequest(existing_of=3, project_id="p-1"), n.ProjectStep(existing_of=3, project_id="p-1"),
+    n.ChannelUpdate(channel="instagram", status="FAILING", description="no <access>", identity="@acme.shop",
+                    waiting_for=("instagram",), waiting_status=("FAILING",)),
+    n.AccountMismatch(requester="U1", requested_account="acme.shop", username="other.shop", account_id="17"),
+    n.WrongAccount(by="U3", requested_account="acme.shop", username="other.shop"),
+    n.RevokeStep(reason=n.RevokeReason.ACTIVE, email="a@acme.example", account_check="mismatch",
+                 requested_account="acme.shop", account_username="other.shop"),
 ]
 
 

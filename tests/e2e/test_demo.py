@@ -26,7 +26,8 @@ def test_the_demo_completes_an_onboarding_and_prints_the_thread(tmp_path: Path, 
     for step in ("presses “Approve”", "presses “Register project”", "Conversation API app created in EU",
                  "presses “Invitation sent”", "connects their Facebook Page", "channel PENDING",
                  "channel ACTIVE", "presses “Access removed”", "onboarding completed", "/onboard existing #1",
-                 "second app created in EU", "second-Page onboarding completed"):
+                 "second app created in EU", "second-Page onboarding completed",
+                 "both channels ACTIVE, one access removal requested", "Messenger and Instagram onboarding completed"):
         assert step in out, step
     transcript = out[out.index("--- the onboarding threads"):]
     for text in ("Approval needed", "not a subproject", "Limited member", "Text to send the customer",
@@ -51,7 +52,9 @@ def test_the_demo_runs_on_the_database_it_is_given(tmp_path: Path, database_url:
             cases = session.exec(select(Onboarding).order_by(col(Onboarding.id))).all()
             # The first Page, then the second Page in the same project (`/onboard existing`).
             assert [(case.customer_name, case.state, case.key_secret_sealed) for case in cases] == [
-                ("Acme Bikes", OnboardingState.COMPLETED, None)] * 2
+                ("Acme Bikes", OnboardingState.COMPLETED, None)] * 2 + [
+                ("Northwind Cycles", OnboardingState.COMPLETED, None)]  # Messenger and Instagram
+            assert cases[2].channels == "messenger,instagram"
             assert cases[1].existing_of == cases[0].id and cases[1].project_id == cases[0].project_id
     finally:
         engine.dispose()

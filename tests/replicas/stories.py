@@ -4,7 +4,8 @@ side, and the chaos test that kills them in turn).
 
 Kinds of onboarding: plain (the Page connects), a 503 on the first app creation (retried by a sweep),
 FAILING then ACTIVE (the customer fixes their Page), and expiring (the customer never connects: a reminder,
-the expiry, a revoke reminder, then the access removal).
+the expiry, a revoke reminder, then the access removal), and both channels (Messenger and Instagram: one app,
+one invitation, both polled, one removal; `onboard_all` makes the first plain onboarding one of these).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ class Timers:
 def onboard(cluster: Cluster, index: int, kind: str, timers: Timers) -> int:
     """One onboarding from the form to its end, as people and the customer would do it."""
     requester, staff, name = f"U0REQ{index:02d}", f"U0STF{index:02d}", f"Customer {index:02d} {kind}"
-    case_id = cluster.submit_intake(requester, name)
+    case_id = _submit_both(cluster, requester, name) if kind == "both_channels" else cluster.submit_intake(
+        requester, name)
     cluster.click(LEAD, case_id, ActionId.APPROVE)
     creds = cluster.sandbox.create_project(name, "eu")
     if kind == "app_503":
@@ -59,6 +61,9 @@ def onboard(cluster: Cluster, index: int, kind: str, timers: Timers) -> int:
                                          description="The Page access token could not be validated")
             cluster.wait(lambda: cluster.state(case_id) == "failing", f"#{case_id} to fail")
         cluster.sandbox.connect_page(creds.project_id, app_id)
+        if kind == "both_channels":
+            cluster.wait(lambda: cluster.state(case_id) == "activating", f"#{case_id}'s Messenger channel")
+            cluster.sandbox.connect_instagram(creds.project_id, app_id, username=f"customer.{index:02d}")
         cluster.wait(lambda: cluster.state(case_id) == "revoking", f"#{case_id} to go active")
     cluster.click(staff, case_id, ActionId.ACCESS_REMOVED)
     final = "expired" if kind == "expiring" else "completed"
@@ -66,8 +71,28 @@ def onboard(cluster: Cluster, index: int, kind: str, timers: Timers) -> int:
     return case_id
 
 
+def _submit_both(cluster: Cluster, requester: str, name: str) -> int:
+    """The intake of a Messenger-and-Instagram onboarding (Cluster.submit_intake asks for Messenger only)."""
+    before = cluster.last_view(requester)
+    cluster.send(cluster.sim.slash_command(requester, text="", channel_id=CHANNEL))
+    slug = name.lower().replace(" ", "-").replace("_", "-")
+    cluster.send(cluster.sim.submit_view(requester, view_id=cluster.new_view(requester, before), values={
+        "customer_name": name, "contact_email": f"owner@{slug}.test", "region": "eu", "notes": "",
+        "page": f"https://www.facebook.com/{slug}", "page_type": "business", "channels": "messenger_instagram",
+        "instagram_username": f"@{slug.replace('-', '_')}", "prerequisites": [
+            "business_verified", "page_admin", "chat_button", "ig_professional", "ig_page_linked",
+            "ig_messages_access"]}))
+    cluster.wait(lambda: cluster.case_id(name), f"the case of {name}")
+    case_id = cluster.case_id(name)
+    assert case_id is not None
+    return case_id
+
+
 def onboard_all(cluster: Cluster, kinds: Sequence[str], timers: Timers) -> dict[int, str]:
     """Every onboarding at once, one person each; returns each case's kind by case id."""
+    if "plain" in kinds:  # every run includes one onboarding of both channels
+        kinds = list(kinds)
+        kinds[kinds.index("plain")] = "both_channels"
     with ThreadPoolExecutor(max_workers=len(kinds)) as people:
         futures = [people.submit(onboard, cluster, index, kind, timers) for index, kind in enumerate(kinds, 1)]
         case_ids = [future.result(timeout=300) for future in futures]

@@ -7,6 +7,7 @@ from datetime import datetime
 from slack_sdk.models.blocks import Block, ConfirmObject, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.slack.blocks.base import Rendered, actions, button, context, section
+from bot.slack.blocks.channel_replies import channel_lines, channels_title
 from bot.slack.blocks.guards import SUBPROJECT_NOTES
 from bot.slack.blocks.performers import PERFORMER_NOTE
 from bot.slack.blocks.replies import TOKEN_TYPE
@@ -16,7 +17,7 @@ from bot.workflow import STATE_LABELS, StepProgress, progress
 from bot.workflow.freshness import SubprojectCheck
 from bot.workflow.notices import StepKey
 from bot.workflow.pages import PageCheck
-from store.models import Onboarding
+from store.models import Channel, Onboarding
 from store.states import REMOVAL_STATES, TERMINAL_STATES, OnboardingState
 
 __all__ = ["STATE_EMOJI", "status_card"]
@@ -61,7 +62,10 @@ def _field(label: str, value: str) -> MarkdownTextObject:
 def _checklist(case: Onboarding, now: datetime) -> str:
     lines = []
     for step, status in progress(case):
-        line = f"{_PROGRESS_EMOJI[status]} {_STEP_TITLE[step.key]} _({PERFORMER_NOTE[step.performer]})_"
+        title = _STEP_TITLE[step.key]
+        if step.key is StepKey.CONNECT and case.has_instagram:
+            title = f"Customer connects {channels_title(case)}"
+        line = f"{_PROGRESS_EMOJI[status]} {title} _({PERFORMER_NOTE[step.performer]})_"
         if status is StepProgress.CURRENT:
             line += f" — waiting {age(case.state_entered_at, now)}"
         lines.append(line)
@@ -86,19 +90,22 @@ def status_card(case: Onboarding, *, now: datetime) -> Rendered:
     app = "-"
     if case.app_name:
         app = escape(case.app_name) + (f"\n`{escape(case.app_id)}`" if case.app_id else " _(not created yet)_")
+    messenger_only = not case.has_instagram
+    # A case with Instagram: one field per requested channel (status and connected identity) instead of three.
+    channel_fields = [_field(label, value) for label, value in channel_lines(case, page, _channel(case))]
     blocks: list[Block] = [
-        HeaderBlock(text=clip(f"{case.customer_name} · Messenger onboarding {case.reference}", 150)),
+        HeaderBlock(text=clip(f"{case.customer_name} · {channels_title(case)} onboarding {case.reference}", 150)),
         section(state_line),
         SectionBlock(fields=[
             _field("Region", case.region.upper() + " _(cannot change)_"),
             _field("Contact", escape(case.contact_email)),
             _field("Requested by", mention(case.requester_id)),
             _field("Approved by", mention(case.approver_id) if case.approver_id and case.decided_at else "-"),
-            _field("Facebook Page", page),
-            _field("Token type", TOKEN_TYPE[case.page_type]),
+            *([_field("Facebook Page", page), _field("Token type", TOKEN_TYPE[case.page_type])] if messenger_only
+              else []),
             _field("Project", f"`{escape(case.project_id)}`" if case.project_id else "-"),
             _field("Conversation API app", app),
-            _field("Messenger channel", _channel(case)),
+            *([_field("Messenger channel", _channel(case))] if messenger_only else channel_fields),
             _field("Customer access", _access(case, now)),
         ]),
         section(_checklist(case, now)),
@@ -108,7 +115,7 @@ def status_card(case: Onboarding, *, now: datetime) -> Rendered:
     footer = f"{case.reference} · opened {when(case.created_at)} · last change {age(case.updated_at, now)} ago"
     if case.existing_of is not None:
         footer += f" · a further Page for the customer of #{case.existing_of}, in the same project"
-    if not case.chat_button:
+    if not case.chat_button and Channel.MESSENGER in case.requested_channels:
         footer += " · :warning: no Messenger chat button on the Page yet"
     note = SUBPROJECT_NOTES.get(SubprojectCheck(case.subproject_check)) if case.subproject_check else None
     if note:
@@ -120,7 +127,8 @@ def status_card(case: Onboarding, *, now: datetime) -> Rendered:
             confirm=ConfirmObject(title="Cancel this onboarding?", text="You'll be asked for a reason.",
                                   confirm="Continue", deny="Keep it"),
         )))
-    fallback = f"Messenger onboarding {case.reference} for {escape(case.customer_name)}: {STATE_LABELS[case.state]}"
+    fallback = (f"{channels_title(case)} onboarding {case.reference} for {escape(case.customer_name)}: "
+                f"{STATE_LABELS[case.state]}")
     return Rendered(text=fallback, blocks=blocks)
 
 

@@ -10,6 +10,7 @@ from slack_sdk.models.views import View
 
 from bot.slack.blocks.base import actions, button, context, line_sections, section
 from bot.slack.blocks.card import STATE_EMOJI
+from bot.slack.blocks.channel_replies import channels_title
 from bot.slack.blocks.performers import waiting_on
 from bot.slack.blocks.reports import thread_link
 from bot.slack.ids import ActionId
@@ -60,13 +61,14 @@ def home_view(cases: Sequence[Onboarding], now: datetime, *, manual_after: timed
               revoke_after: timedelta) -> View:
     """The Home tab for open `cases`; stays within Slack's 100 blocks however many there are."""
     blocks: list[Block] = [
-        HeaderBlock(text="Messenger onboardings"),
+        HeaderBlock(text="Messenger and Instagram onboardings"),
         actions(button("Refresh", ActionId.HOME_REFRESH, "refresh")),
         section("*:key: Customers who hold access to our Sinch account right now*"),
     ]
     holders = access_holders(cases)
     lines = [f"{':rotating_light: *remove now* · ' if c.state == S.REVOKING else ''}"
-             f"*{escape(c.contact_email)}* ({escape(clip(c.customer_name, 60))}, {c.reference}) — for "
+             f"*{escape(c.contact_email)}* ({escape(clip(c.customer_name, 60))}, {c.reference}, "
+             f"{channels_title(c)}) — for "
              f"{age(c.invited_at, now)} · {STATE_LABELS[c.state]} · {thread_link(c)}" for c in holders]
     blocks += _sections(lines, len(holders), MAX_ACCESS_LINES, "See `/onboard list`.") or [
         context("Nobody outside the team has access.")]
@@ -83,7 +85,8 @@ def home_view(cases: Sequence[Onboarding], now: datetime, *, manual_after: timed
         in_state = sorted((c for c in cases if c.state == state), key=lambda c: c.state_entered_at)
         if not in_state:
             continue
-        lines = [f"{c.reference} {escape(clip(c.customer_name, 60))} — {age(c.state_entered_at, now)} · "
+        lines = [f"{c.reference} {escape(clip(c.customer_name, 60))} ({channels_title(c)}) — "
+                 f"{age(c.state_entered_at, now)} · "
                  f"{mention(c.requester_id)} · {thread_link(c)}" for c in in_state]
         blocks.append(section(f"{STATE_EMOJI[state]} *{STATE_LABELS[state]}* ({len(in_state)})"))
         blocks += _sections(lines, len(in_state), MAX_LINES_PER_STATE, "See `/onboard list`.")

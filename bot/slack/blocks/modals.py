@@ -59,13 +59,34 @@ def _contact_email() -> InputBlock:
                       element=EmailInputElement(action_id="contact_email"))
 
 
-def _page_blocks() -> list[InputBlock]:
+def _channel_blocks() -> list[InputBlock]:
+    """Which channels, and the Instagram account (asked only when Instagram is chosen; checked on submit)."""
+    messenger = Option(value="messenger", label="Messenger")
+    return [
+        InputBlock(
+            block_id="channels", label="Channels",
+            hint="One invitation and one access removal for every channel chosen.",
+            element=RadioButtonsElement(action_id="channels", initial_option=messenger, options=[
+                messenger,
+                Option(value="instagram", label="Instagram"),
+                Option(value="messenger_instagram", label="Messenger and Instagram"),
+            ]),
+        ),
+        _text_input("instagram_username", "Instagram username", optional=True, max_length=100,
+                    placeholder="@acme.bikes or instagram.com/acme.bikes",
+                    hint="For Instagram: the professional account to connect (1-30 letters, digits, . and _)."),
+    ]
+
+
+def _page_blocks(*, channels: bool = False) -> list[InputBlock]:
     """The Page, its owner, the prerequisites and notes: the same for a first and a second Page."""
     return [
-        _text_input("page", "Facebook Page name or URL", max_length=300,
-                    hint="Its URL (facebook.com/… or profile.php?id=…) lets the bot check the connected Page."),
+        *(_channel_blocks() if channels else []),
+        _text_input("page", "Facebook Page name or URL", max_length=300, optional=channels,
+                    hint="For Messenger. Its URL (facebook.com/… or profile.php?id=…) lets the bot check the "
+                         "connected Page."),
         InputBlock(
-            block_id="page_type", label="Who owns the Page?",
+            block_id="page_type", label="Who owns the Page?", optional=channels,
             element=RadioButtonsElement(action_id="page_type", options=[
                 Option(value="personal", label="A person (User access token)"),
                 Option(value="business", label="A business in Meta Business Manager (System User token)"),
@@ -73,11 +94,16 @@ def _page_blocks() -> list[InputBlock]:
         ),
         InputBlock(
             block_id="prerequisites", label="Prerequisites", optional=True,
-            hint="The first two are required before we invite anyone.",
+            hint=("Messenger: the first two are required before we invite anyone. Instagram: the last three."
+                  if channels else "The first two are required before we invite anyone."),
             element=CheckboxesElement(action_id="prerequisites", options=[
                 Option(value="business_verified", label="The customer's business is verified in Meta"),
                 Option(value="page_admin", label="The customer is an admin of the Facebook Page"),
                 Option(value="chat_button", label="The Page has a Messenger chat button"),
+                *([Option(value="ig_professional", label="Instagram: a professional (business or creator) account"),
+                   Option(value="ig_page_linked", label="Instagram: connected to a Facebook Page they administer"),
+                   Option(value="ig_messages_access", label="Instagram: access to messages allowed for tools")]
+                  if channels else []),
             ]),
         ),
         _text_input("notes", "Notes", optional=True, multiline=True, max_length=2000),
@@ -89,7 +115,7 @@ def intake_modal() -> View:
     return View(
         type="modal",
         callback_id=CallbackId.INTAKE,
-        title="Messenger onboarding",
+        title="Meta channel onboarding",
         submit="Submit",
         close="Cancel",
         blocks=[
@@ -101,7 +127,7 @@ def intake_modal() -> View:
                 element=StaticSelectElement(action_id="region", placeholder="Choose a region", options=[
                     Option(value=region.value, label=label) for region, label in _REGION_LABELS.items()]),
             ),
-            *_page_blocks(),
+            *_page_blocks(channels=True),
         ],
     )
 
@@ -116,19 +142,21 @@ def existing_intake_modal(completed: Sequence[Onboarding], chosen: Onboarding | 
     return View(
         type="modal",
         callback_id=CallbackId.INTAKE_EXISTING,
-        title="Another Page",
+        title="Another Page or channel",
         submit="Submit",
         close="Cancel",
         blocks=[
             section("A further Facebook Page for an existing customer: the bot reuses the customer's project and "
-                    "region, creates a new app in it, and the customer connects the new Page as before."),
+                    "region, creates a new app in it, and the customer connects the new Page as before. Or the "
+                    "channel they do not have yet (Instagram for a Messenger customer, or Messenger for an "
+                    "Instagram one): same project, and the same app if it is still there."),
             InputBlock(block_id="existing", label="Existing customer project",
                        hint="Completed onboardings, newest first.",
                        element=StaticSelectElement(action_id="existing", placeholder="Choose the customer",
                                                    options=options,
                                                    initial_option=_existing_option(chosen) if chosen else None)),
             _contact_email(),
-            *_page_blocks(),
+            *_page_blocks(channels=True),
         ],
     )
 

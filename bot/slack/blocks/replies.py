@@ -9,10 +9,19 @@ from typing import assert_never
 from slack_sdk.models.blocks import Block, ButtonElement
 
 from bot.slack.blocks.base import Rendered, actions, button, context, section
+from bot.slack.blocks.channel_replies import (
+    account_line,
+    account_mismatch,
+    channel_update,
+    channels_title,
+    multi_channel_instructions,
+    wrong_account,
+)
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import clip, escape, mention, mentions, when
 from bot.workflow import STATE_LABELS
 from bot.workflow.notices import (
+    AccountMismatch,
     AppCreated,
     AppFailed,
     ApprovalRequest,
@@ -24,6 +33,7 @@ from bot.workflow.notices import (
     ChannelPending,
     ChannelRecovered,
     ChannelSnapshot,
+    ChannelUpdate,
     CustomerInstructions,
     Expired,
     Invited,
@@ -44,6 +54,7 @@ from bot.workflow.notices import (
     RevokeReason,
     RevokeStep,
     UnknownNotice,
+    WrongAccount,
     WrongPage,
 )
 from bot.workflow.pages import PageCheck
@@ -78,6 +89,7 @@ _OUTCOME_TEXT = {
     Outcome.REMOVED: ":white_check_mark: Access removed",
     Outcome.CANCELLED: ":heavy_multiplication_x: Onboarding cancelled",
     Outcome.WRONG_PAGE: ":warning: Wrong Page: the customer keeps access to fix it",
+    Outcome.WRONG_ACCOUNT: ":warning: Wrong Instagram account: the customer keeps access to fix it",
     Outcome.CHECKED: ":white_check_mark: Customer confirmed gone",
 }
 
@@ -119,7 +131,8 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
                         "Text to send the customer")
         case Invited(by=by, email=email):
             return _say(f":white_check_mark: {mention(by)} invited *{escape(email)}*. The customer now has access "
-                        "to the project; the bot watches the Messenger channel.", "Invitation sent")
+                        f"to the project; the bot watches the {channels_title(case)} channel"
+                        f"{'s' if len(case.requested_channels) > 1 else ''}.", "Invitation sent")
         case ChannelPending():
             return _say(":arrows_counterclockwise: The customer connected a Page: the Messenger channel is "
                         f"*PENDING* (activating).{_status_detail(notice)}", "Messenger channel PENDING")
@@ -170,6 +183,12 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
         case PollRecovered():
             return _say(":satellite_antenna: Reading the Messenger status from Sinch works again.",
                         "Sinch reachable")
+        case ChannelUpdate():
+            return channel_update(notice, case)
+        case AccountMismatch():
+            return account_mismatch(notice)
+        case WrongAccount():
+            return wrong_account(notice)
         case UnknownNotice(type=kind):
             return _say(f"Update: `{escape(kind)}`", "Update")
         case _:
@@ -178,6 +197,8 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
 
 def customer_instructions(case: Onboarding, app_name: str) -> str:
     """The text staff send the customer (plain text, pasted into an e-mail)."""
+    if case.has_instagram:
+        return multi_channel_instructions(case, app_name)
     page_type = case.page_type
     portfolio = (" Then choose the business portfolio that owns the Page." if page_type is PageType.BUSINESS
                  else "")
@@ -325,10 +346,17 @@ def _page_line(notice: RevokeStep) -> str:
 def _revoke_step(notice: RevokeStep, ctx: NoticeContext) -> Rendered:
     case = ctx.case
     mismatch = notice.page_check == PageCheck.MISMATCH and notice.reason is RevokeReason.ACTIVE
-    done_label = "Right Page, access removed" if mismatch else "Access removed"
+    wrong_account = notice.account_check == PageCheck.MISMATCH and notice.reason is RevokeReason.ACTIVE
+    done_label = ("Right Page, access removed" if mismatch else "Right account, access removed" if wrong_account
+                  else "Access removed")
+    reason = _REVOKE_REASON[notice.reason]
+    if case.has_instagram and notice.reason is RevokeReason.ACTIVE:
+        reason = "Every requested channel is *ACTIVE*, so the customer no longer needs access."
+    account = account_line(notice.account_check, notice.requested_account, notice.account_username,
+                           active=notice.reason is RevokeReason.ACTIVE)
     text = (
         f":rotating_light: *Remove the customer's access now* ({mention(case.requester_id)})\n"
-        f"{_REVOKE_REASON[notice.reason]}{_page_line(notice)}\n"
+        f"{reason}{_page_line(notice)}{account}\n"
         f"In project `{escape(notice.project_id or case.project_id)}`: *User management* → "
         f"*{escape(notice.email)}* → ⋮ → *Remove*, enter the 2FA code, then press *{done_label}*. "
         "The bot keeps reminding until you do."
@@ -336,6 +364,8 @@ def _revoke_step(notice: RevokeStep, ctx: NoticeContext) -> Rendered:
     buttons = [button(done_label, ActionId.ACCESS_REMOVED, str(case.id), style="danger")]
     if mismatch:
         buttons.append(button("Wrong Page, keep access", ActionId.WRONG_PAGE, str(case.id)))
+    elif wrong_account:
+        buttons.append(button("Wrong account, keep access", ActionId.WRONG_ACCOUNT, str(case.id)))
     return _step(text, "Remove the customer's access", ctx, *buttons)
 
 

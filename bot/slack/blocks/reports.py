@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.slack.blocks.base import MAX_MESSAGE_BLOCKS, Rendered, line_sections, section
 from bot.slack.blocks.card import STATE_EMOJI
+from bot.slack.blocks.channel_replies import channels_title
 from bot.slack.mrkdwn import age, clip, escape, mention
 from bot.workflow import STATE_LABELS
 from store.models import Onboarding
@@ -26,7 +27,8 @@ def thread_link(case: Onboarding, label: str = "thread") -> str:
 
 
 def case_line(case: Onboarding, now: datetime) -> str:
-    return (f"{STATE_EMOJI[case.state]} *{case.reference}* {escape(clip(case.customer_name, 80))} — "
+    return (f"{STATE_EMOJI[case.state]} *{case.reference}* {escape(clip(case.customer_name, 80))} "
+            f"({channels_title(case)}) — "
             f"{STATE_LABELS[case.state]} for {age(case.state_entered_at, now)} · {mention(case.requester_id)} · "
             f"{thread_link(case)}")
 

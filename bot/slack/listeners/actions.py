@@ -21,7 +21,7 @@ from store.models import Onboarding
 from store.states import OnboardingState
 
 __all__ = ["access_removed", "approve", "cancel", "invitation_sent", "register", "register_project", "reject",
-           "removal_checked", "retry_app", "wrong_page"]
+           "removal_checked", "retry_app", "wrong_account", "wrong_page"]
 
 
 def register(app: App, deps: Deps) -> None:
@@ -34,6 +34,7 @@ def register(app: App, deps: Deps) -> None:
         ActionId.INVITATION_SENT: invitation_sent,
         ActionId.ACCESS_REMOVED: access_removed,
         ActionId.WRONG_PAGE: wrong_page,
+        ActionId.WRONG_ACCOUNT: wrong_account,
         ActionId.REMOVAL_CHECKED: removal_checked,
         ActionId.CANCEL: cancel,
     }
@@ -110,6 +111,12 @@ def wrong_page(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps)
     """The confirmer says the connected Page is the wrong one: the customer keeps access to fix it."""
     ack()
     _confirm_step(deps, body, workflow.keep_access_for_wrong_page)
+
+
+def wrong_account(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
+    """The remover says the connected Instagram account is the wrong one: the customer keeps access to fix it."""
+    ack()
+    _confirm_step(deps, body, workflow.keep_access_for_wrong_account)
 
 
 def removal_checked(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
