@@ -11,6 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from bot.review_schedule import WeeklySchedule, parse_schedule, parse_zone
 
 __all__ = [
     "ONE_PERSON",
@@ -171,6 +174,8 @@ class Settings:
     # The least time between two posts to one channel, all processes together (Slack allows about 1/s).
     slack_post_interval: timedelta = timedelta(seconds=1)
     timers: Timers = field(default_factory=Timers)
+    # The weekly access review (ACCESS_REVIEW_SCHEDULE, ACCESS_REVIEW_TIMEZONE); None when it is off.
+    access_review: WeeklySchedule | None = field(default_factory=lambda: parse_schedule("mon 09:00", ZoneInfo("UTC")))
 
     @property
     def socket_mode(self) -> bool:
@@ -289,10 +294,24 @@ class Settings:
             lease_ttl=parsed("LEASE_TTL", _lease_ttl, cls.lease_ttl),
             slack_post_interval=parsed("SLACK_POST_INTERVAL", parse_duration, cls.slack_post_interval),
             timers=Timers(**timer_values),
+            access_review=_access_review(env, problems),
         )
         if problems:
             raise ConfigError(problems)
         return settings
+
+
+def _access_review(env: Mapping[str, str], problems: list[str]) -> WeeklySchedule | None:
+    zone = ZoneInfo("UTC")
+    try:
+        zone = parse_zone(env.get("ACCESS_REVIEW_TIMEZONE", "").strip() or "UTC")
+    except ValueError as exc:
+        problems.append(f"ACCESS_REVIEW_TIMEZONE: {exc}")
+    try:
+        return parse_schedule(env.get("ACCESS_REVIEW_SCHEDULE", "").strip() or "mon 09:00", zone)
+    except ValueError as exc:
+        problems.append(f"ACCESS_REVIEW_SCHEDULE: {exc}")
+        return None
 
 
 def _boolean(text: str) -> bool:
