@@ -37,7 +37,8 @@ def parse_zone(text: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not an IANA time zone (examples: UTC, Europe/Berlin, America/New_York)") from None
+        raise ValueError(f"{name!r} is not an IANA time zone (examples: UTC, Europe/Berlin, "
+                         "America/New_York)") from None
 
 
 def parse_schedule(text: str, zone: ZoneInfo) -> WeeklySchedule | None:

@@ -28,4 +28,6 @@ def build_scheduler(deps: Deps, *, client: WebClient) -> BackgroundScheduler:
                       replace_existing=True)
     scheduler.add_job(jobs.home_refresh, "interval", seconds=HOME_REFRESH_EVERY.total_seconds(),
                       id="home-refresh", kwargs={"deps": deps, "client": client}, replace_existing=True)
+    scheduler.add_job(jobs.access_review_sweep, "interval", seconds=sweep, id="access-review",
+                      kwargs={"deps": deps, "client": client}, replace_existing=True)
     return scheduler

@@ -47,6 +47,7 @@ __all__ = [
     "Reminder",
     "ReminderAbout",
     "Resolution",
+    "ReviewFlagged",
     "RevokeReason",
     "RemovalCheckStep",
     "RevokeStep",
@@ -208,6 +209,14 @@ class ChannelFailing(ChannelSnapshot):
 
 
 @dataclass(frozen=True)
+class ReviewFlagged:
+    """An approver flagged the confirmed removal in the access review: the customer still has access."""
+
+    tag: ClassVar[NoticeType] = NoticeType.REVIEW_FLAGGED
+    by: str
+
+
+@dataclass(frozen=True)
 class Revoked:
     tag: ClassVar[NoticeType] = NoticeType.REVOKED
     by: str
@@ -289,7 +298,7 @@ Notice = (
     ApprovalRequest | ProjectStep | AppFailed | InviteStep | RevokeStep | Approved | Rejected | ProjectRegistered
     | AppCreated | CustomerInstructions | Invited | ChannelPending | ChannelRecovered | ChannelActive | ChannelOther
     | ChannelFailing | Revoked | Cancelled | Expired | Reminder | PollTrouble | PollRecovered | RemovalCheckStep
-    | PageMismatch | WrongPage | UnknownNotice
+    | PageMismatch | WrongPage | ReviewFlagged | UnknownNotice
 )
 
 NOTICE_KINDS: dict[str, type[Notice]] = {
@@ -297,7 +306,7 @@ NOTICE_KINDS: dict[str, type[Notice]] = {
         ApprovalRequest, ProjectStep, AppFailed, InviteStep, RevokeStep, Approved, Rejected, ProjectRegistered,
         AppCreated, CustomerInstructions, Invited, ChannelPending, ChannelRecovered, ChannelActive, ChannelOther,
         ChannelFailing, Revoked, Cancelled, Expired, Reminder, PollTrouble, PollRecovered, RemovalCheckStep,
-        PageMismatch, WrongPage,
+        PageMismatch, WrongPage, ReviewFlagged,
     )
 }
 
