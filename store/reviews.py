@@ -59,8 +59,10 @@ def any_review(*, session: Session) -> bool:
 
 
 def latest_taken_before(*, session: Session, review_id: int) -> datetime | None:
-    """When the review before this one took its snapshot (None for the first)."""
-    statement = select(func.max(AccessReview.taken_at)).where(col(AccessReview.id) < review_id)
+    """When the review before this one took its snapshot (None for the first: a baseline lists nothing, so the
+    first review lists every removal not yet reviewed)."""
+    statement = (select(func.max(AccessReview.taken_at)).where(col(AccessReview.id) < review_id)
+                 .where(col(AccessReview.post_status) != SKIPPED))
     return session.exec(statement).first()
 
 

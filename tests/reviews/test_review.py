@@ -35,13 +35,13 @@ def bot(tmp_path: Path, migrated_database_url: str) -> Iterator[BotHarness]:
 
 
 def seed(bot: BotHarness, name: str, state: OnboardingState, *, invited: datetime | None = None,
-         revoked: datetime | None = None) -> int:
+         revoked: datetime | None = None, thread_ts: str | None = None) -> int:
     with Session(bot.deps.engine) as session:
         case = Onboarding(customer_name=name, customer_key=name.lower(), contact_email=f"{name.lower()}@x.test",
                           region=Region.EU, page=f"https://facebook.com/{name.lower()}", page_type=PageType.BUSINESS,
                           state=state, requester_id=REQUESTER, invited_at=invited, invited_by=STAFF,
                           revoked_at=revoked, revoked_by=STAFF if revoked else None, slack_channel=CHANNEL,
-                          revoke_outcome=S.COMPLETED if revoked else None)
+                          revoke_outcome=S.COMPLETED if revoked else None, thread_ts=thread_ts)
         session.add(case)
         session.commit()
         assert case.id is not None
@@ -80,34 +80,42 @@ def test_first_sweep_is_a_baseline_then_one_review_per_instant(bot: BotHarness) 
     assert "nobody holds access" in message.text
 
 
-def test_the_review_lists_exactly_holding_and_removed_since_the_last(bot: BotHarness) -> None:
-    run_sweep(bot)  # the baseline, taken at MONDAY - 1h
-    before = MONDAY - timedelta(hours=2)
-    seed(bot, "Oldgone", S.COMPLETED, invited=before - timedelta(days=3), revoked=before)  # before the baseline
-    seed(bot, "Waiting", S.AWAITING_CUSTOMER, invited=MONDAY - timedelta(days=2))
-    seed(bot, "Removing", S.REVOKING, invited=MONDAY - timedelta(days=5))
-    seed(bot, "Gone", S.COMPLETED, invited=MONDAY - timedelta(days=6), revoked=MONDAY - timedelta(minutes=30))
-    seed(bot, "Approving", S.AWAITING_APPROVAL)
-    seed(bot, "Rejected", S.REJECTED)
-    bot.clock.now = MONDAY + timedelta(minutes=1)
-    run_sweep(bot)
-    [message] = posted(bot)
-    body = text_of(message)
-    assert "Access review" in message.text
+def listed(bot: BotHarness, review_id: int) -> list[tuple[str, str]]:
     with Session(bot.deps.engine) as session:
         items = session.exec(select(ReviewItem, Onboarding).join(Onboarding)
-                             .order_by(col(ReviewItem.id))).all()
-    assert [(case.customer_name, item.kind) for item, case in items] == [
-        ("Removing", "holding"), ("Waiting", "holding"), ("Gone", "removed")]
-    for name in ("Removing", "Waiting", "Gone", "Messenger", f"<@{REQUESTER}>", f"<@{STAFF}>"):
-        assert name in body
-    for name in ("Oldgone", "Approving", "Rejected"):
+                             .where(ReviewItem.review_id == review_id).order_by(col(ReviewItem.id))).all()
+    return [(case.customer_name, item.kind) for item, case in items]
+
+
+def test_the_review_lists_exactly_holding_and_removed_since_the_last(bot: BotHarness) -> None:
+    run_sweep(bot)  # the baseline: lists nothing, so the first review lists every removal not yet reviewed
+    seed(bot, "Oldgone", S.COMPLETED, invited=MONDAY - timedelta(days=30), revoked=MONDAY - timedelta(days=20))
+    seed(bot, "Waiting", S.AWAITING_CUSTOMER, invited=MONDAY - timedelta(days=2))
+    seed(bot, "Approving", S.AWAITING_APPROVAL)
+    bot.clock.now = MONDAY
+    run_sweep(bot)
+    first = reviews(bot)[-1]
+    assert listed(bot, first.id or 0) == [("Waiting", "holding"), ("Oldgone", "removed")]
+
+    week = MONDAY + timedelta(days=7)
+    seed(bot, "Removing", S.REVOKING, invited=MONDAY - timedelta(days=5))
+    seed(bot, "Gone", S.COMPLETED, invited=MONDAY - timedelta(days=6), revoked=week - timedelta(days=1),
+         thread_ts="1764000000.000100")
+    seed(bot, "Rejected", S.REJECTED)
+    seed(bot, "Later", S.COMPLETED, invited=week - timedelta(days=3), revoked=week + timedelta(minutes=5))
+    bot.clock.now = week
+    run_sweep(bot)
+    second = reviews(bot)[-1]
+    assert listed(bot, second.id or 0) == [("Removing", "holding"), ("Waiting", "holding"), ("Gone", "removed")]
+    message = posted(bot)[-1]
+    body = text_of(message)
+    assert "Access review" in message.text and len(posted(bot)) == 2
+    for words in ("Removing", "Waiting", "Gone", "(Messenger)", f"<@{REQUESTER}>", f"removal confirmed by <@{STAFF}>",
+                  f"https://slack.com/archives/{CHANNEL}/p1764000000000100"):
+        assert words in body
+    for name in ("Oldgone", "Approving", "Rejected", "Later"):
         assert name not in body
     assert "Checked" in body and "Still has access" in body
-    # The next week lists the same holders but not the removal already reviewed.
-    bot.clock.now = MONDAY + timedelta(days=7)
-    run_sweep(bot)
-    assert "Gone*" not in text_of(posted(bot)[-1]) and len(posted(bot)) == 2
 
 
 def click(bot: BotHarness, user: str, action: ActionId, value: str) -> int:
