@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.background.outbox import DeliveryStats
+from bot.stage_metrics import StageDurationCollector
 from store.db import session_scope
 from store.stats import operational_figures
 
@@ -60,6 +61,7 @@ class Metrics:
         """Add the collectors that read the database and the outbox's counters at scrape time."""
         self.registry.register(_DatabaseCollector(engine, clock, removal_due_after))
         self.registry.register(_DeliveryCollector(delivery))
+        self.registry.register(StageDurationCollector(engine, clock))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
