@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from sqlmodel import Session, col, select
 from bot.background.jobs import access_review_sweep, reminder_sweep
 from bot.cli import main
 from bot.deps import Deps
+from bot.ops.export import export_audit
 from bot.runtime import build_runtime
 from bot.slack.client import make_web_client
 from bot.slack.ids import ActionId
@@ -250,3 +252,18 @@ def test_post_now_against_the_scheduled_instant_makes_one(bot: BotHarness, monke
     assert len(posted(bot)) == 1
     assert main(["review", "--post-now"]) == 0  # asked again: a new review, posted now
     assert len(posted(bot)) == 2 and "Access review" in posted(bot)[-1].text
+
+
+def test_export_includes_reviews_and_sign_offs(bot: BotHarness) -> None:
+    _, _, review = two_removals(bot)
+    one, _ = item_ids(bot)
+    click(bot, LEAD, ActionId.REVIEW_CHECKED, f"{review.id}:{one}")
+    out = io.StringIO()
+    export_audit(bot.deps.engine, out, fmt="json")
+    rows = json.loads(out.getvalue())
+    listed = [row["detail"] for row in rows if row["action"] == "review_listed"]
+    assert len(listed) == 2
+    assert f"signed checked by {LEAD} at {MONDAY.isoformat()}" in listed[0] and "not signed" in listed[1]
+    signed = [row for row in rows if row["action"] == "review_signed"]
+    assert [(row["customer_name"], row["actor"], row["detail"]) for row in signed] == [
+        ("Alpha", LEAD, f"access review {review.id}: checked")]
