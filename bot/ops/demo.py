@@ -18,6 +18,7 @@ from typing import IO, Any
 import httpx
 
 from bot.config import Settings
+from bot.ops.demo_review import ReviewEnding
 from bot.runtime import Runtime, build_runtime, make_wsgi_app
 from bot.slack.ids import ActionId
 from bot.slack.socket_mode import SocketModeConnector
@@ -105,6 +106,8 @@ class Demo:
         self.runtime.start_background()
         self.sim = SlackUserSimulator(self.slack_state, signing_secret=SIGNING_SECRET, events_url=events_url,
                                       response_base_url=self.slack.base_url)
+        self.review = ReviewEnding(runtime_deps=self.runtime.deps, slack_state=self.slack_state, sim=self.sim,
+                                   channel=CHANNEL, send=self.send, say=self.say, wait_for=self.wait_for)
 
     def close(self) -> None:
         if self.connector is not None:
@@ -220,6 +223,7 @@ class Demo:
         first = self.case()
         assert first is not None and first.id is not None
         self.second_page(first.id, creds.project_id)
+        self.review.run(LEAD)
         self.wait_for("every Slack message delivered", lambda: not self.runtime.deps.outbox.pending())
         return True
 
@@ -260,7 +264,8 @@ class Demo:
                 case = repo.get_onboarding(session=session, onboarding_id=case_id)
             if case is not None and case.thread_ts is not None:
                 threads.append(render_thread(self.slack_state, CHANNEL, case.thread_ts))
-        return "\n\n".join(threads) or "(no thread was posted)"
+        threads.append(self.review.transcript())
+        return "\n\n".join(thread for thread in threads if thread) or "(no thread was posted)"
 
 
 def run_demo(out: IO[str] = sys.stdout, *, socket_mode: bool = False, database_url: str | None = None) -> int:

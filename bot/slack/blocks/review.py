@@ -82,7 +82,8 @@ def review_message(review: AccessReview, lines: Sequence[ReviewLine]) -> Rendere
         blocks.append(actions(button(ALL_LABEL, ActionId.REVIEW_CHECK_ALL, str(review.id))))
     elif removed and unsigned == 0:
         blocks.append(context(":white_check_mark: Every removal is signed off."))
-    return Rendered(text=f"{title}: {len(holding)} holding access, {len(removed)} removals to sign off", blocks=blocks)
+    return Rendered(text=f"{title}: {len(holding)} holding access, {unsigned} of {len(removed)} removals to sign off",
+                    blocks=blocks)
 
 
 def review_reminder(unsigned: int, reminder: int, approvers: Sequence[str]) -> Rendered:
