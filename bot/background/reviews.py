@@ -44,13 +44,16 @@ def review_sweep(*, engine: Engine, client: WebClient, schedule: WeeklySchedule 
 
     Returns how many Slack calls it made.
     """
-    if schedule is not None:
-        with session_scope(engine) as session:
-            scheduled_review(session=session, schedule=schedule, now=now, channel=channel)
+    # One transaction for the sweep's bookkeeping (on SQLite every transaction takes the write lock).
     with session_scope(engine) as session:
+        if schedule is not None:
+            scheduled_review(session=session, schedule=schedule, now=now, channel=channel)
         for review, _unsigned in store.unsigned_reviews(session=session):
             assert review.id is not None
             store.add_reminder(session=session, review_id=review.id, count=due_reminders(review, now))
+        due = store.due_deliveries(session=session, now=now)
+    if not due:
+        return 0
     return deliver_reviews(engine=engine, client=client, approvers=approvers, now=now, owner=owner,
                            lease_ttl=lease_ttl)
 
