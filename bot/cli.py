@@ -131,6 +131,17 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review(args: argparse.Namespace) -> int:
+    """`review --post-now`: open an access review now (the one the schedule owes, else a new one) and post it."""
+    from bot.ops.review import post_review_now
+
+    if not args.post_now:
+        print("nothing to do: say --post-now to post an access review now", file=sys.stderr)
+        return 2
+    print(post_review_now(_settings()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -153,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="print the audit trail of every onboarding")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.set_defaults(handler=_export)
+
+    review = commands.add_parser("review", help="the weekly access review (ACCESS_REVIEW_SCHEDULE)")
+    review.add_argument("--post-now", action="store_true",
+                        help="post an access review now (once, even against a scheduled one at the same moment)")
+    review.set_defaults(handler=_review)
 
     keygen = commands.add_parser("keygen", help="print a new key for BOT_SECRET_KEY")
     keygen.set_defaults(handler=_keygen)

@@ -11,8 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from bot.config_env import LoggingSettings, check_key_from_env, keyring_from_env, log_format, log_level
+from bot.review_schedule import WeeklySchedule, parse_schedule, parse_zone
 
 __all__ = [
     "ONE_PERSON",
@@ -179,6 +181,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     timers: Timers = field(default_factory=Timers)
+    # The weekly access review (ACCESS_REVIEW_SCHEDULE, ACCESS_REVIEW_TIMEZONE); None when it is off.
+    access_review: WeeklySchedule | None = field(default_factory=lambda: parse_schedule("mon 09:00", ZoneInfo("UTC")))
 
     @property
     def socket_mode(self) -> bool:
@@ -299,10 +303,24 @@ class Settings:
             log_level=parsed("LOG_LEVEL", log_level, cls.log_level),
             log_format=parsed("LOG_FORMAT", log_format, cls.log_format),
             timers=Timers(**timer_values),
+            access_review=_access_review(env, problems),
         )
         if problems:
             raise ConfigError(problems)
         return settings
+
+
+def _access_review(env: Mapping[str, str], problems: list[str]) -> WeeklySchedule | None:
+    zone = ZoneInfo("UTC")
+    try:
+        zone = parse_zone(env.get("ACCESS_REVIEW_TIMEZONE", "").strip() or "UTC")
+    except ValueError as exc:
+        problems.append(f"ACCESS_REVIEW_TIMEZONE: {exc}")
+    try:
+        return parse_schedule(env.get("ACCESS_REVIEW_SCHEDULE", "").strip() or "mon 09:00", zone)
+    except ValueError as exc:
+        problems.append(f"ACCESS_REVIEW_SCHEDULE: {exc}")
+        return None
 
 
 def _boolean(text: str) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.background.outbox import DeliveryStats
+from bot.stage_metrics import StageDurationCollector
 from store.db import session_scope
 from store.stats import operational_figures
 
@@ -93,6 +94,7 @@ class Metrics:
         """Add the collectors that read the database and the outbox's counters at scrape time."""
         self.registry.register(_DatabaseCollector(engine, clock, removal_due_after))
         self.registry.register(_DeliveryCollector(delivery))
+        self.registry.register(StageDurationCollector(engine, clock))
 
     def watch_readiness(self, ready: Callable[[], bool]) -> None:
         """`onboarding_ready`: 1 when /readyz would answer 200 at scrape time (for the alert on a replica not ready)."""

@@ -15,6 +15,7 @@ from sinch.models import Region
 from store.states import OnboardingState
 
 __all__ = [
+    "AccessReview",
     "AuditEvent",
     "Channel",
     "ChannelPace",
@@ -26,6 +27,7 @@ __all__ = [
     "OutboxStatus",
     "PageType",
     "Region",
+    "ReviewItem",
     "SlackEventSeen",
     "UTCDateTime",
     "utcnow",
@@ -323,3 +325,46 @@ class SlackEventSeen(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     seen_at: datetime = _when(nullable=False)
+
+
+class AccessReview(SQLModel, table=True):
+    """One weekly access review (migration 0005): the snapshot it lists, and its one Slack message.
+
+    `scheduled_for` is the scheduled instant it stands for (UNIQUE: whichever process inserts it first posts
+    it; the others' INSERT does nothing). The message is delivered like an outbox row: claimed with a lease,
+    posted with the review's id in its metadata (looked for before posting again after a crash), then
+    re-rendered with chat.update whenever `revision` is ahead of `rendered_revision` (a sign-off).
+    """
+
+    __tablename__ = "access_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    scheduled_for: datetime = _when(nullable=False, sa_column_kwargs={"unique": True})
+    taken_at: datetime = _when(nullable=False)  # the snapshot's time: the next review lists removals after it
+    requested_by: str = Field(max_length=32)  # "bot" (the schedule) or "cli" (review --post-now)
+    channel: str = Field(max_length=32)
+    post_status: str = Field(default="pending", max_length=16)  # pending | sending | delivered | skipped
+    post_owner: str | None = Field(default=None, max_length=64)
+    post_lease_until: datetime | None = _when()
+    slack_ts: str | None = Field(default=None, max_length=32)
+    revision: int = 1  # bumped by every sign-off: the message shows it once rendered_revision catches up
+    rendered_revision: int = 0
+    reminders_sent: int = 0  # reminders written (each posted once through `reminders_posted`)
+    reminders_posted: int = 0
+
+
+class ReviewItem(SQLModel, table=True):
+    """A line of an access review: a case holding access, or a confirmed removal to sign off."""
+
+    __tablename__ = "review_item"
+    __table_args__ = (sa.UniqueConstraint("review_id", "onboarding_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="access_review.id", index=True)
+    onboarding_id: int = Field(foreign_key="onboarding.id")
+    kind: str = Field(max_length=16)  # holding | removed
+    since: datetime = _when(nullable=False)  # invited at (holding) or removal confirmed at (removed)
+    by: str | None = Field(default=None, max_length=32)  # who confirmed the removal
+    signed_by: str | None = Field(default=None, max_length=32)
+    signed_at: datetime | None = _when()
+    outcome: str | None = Field(default=None, max_length=16)  # checked | still_has_access

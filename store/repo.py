@@ -221,10 +221,14 @@ def transition(
     action: str,
     now: datetime,
     detail: str = "",
+    reopen: bool = False,
 ) -> AuditEvent:
-    """Move the case to `to` if the table allows it, and audit the move; raise InvalidTransition if not."""
+    """Move the case to `to` if the table allows it, and audit the move; raise InvalidTransition if not.
+
+    `reopen`: the access review's "still has access" (store.states.REOPENED_BY_REVIEW), the one way out of a
+    closed state."""
     current = onboarding.state
-    check_transition(current, to)
+    check_transition(current, to, reopen=reopen)
     onboarding.state = to
     onboarding.state_entered_at = now
     onboarding.updated_at = now

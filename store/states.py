@@ -12,6 +12,7 @@ __all__ = [
     "AFTER_INVITE",
     "OPEN_STATES",
     "POLLED_STATES",
+    "REOPENED_BY_REVIEW",
     "REMOVAL_STATES",
     "TERMINAL_STATES",
     "TRANSITIONS",
@@ -60,6 +61,14 @@ TRANSITIONS: dict[OnboardingState, frozenset[OnboardingState]] = {
 }
 
 TERMINAL_STATES = frozenset(state for state, exits in TRANSITIONS.items() if not exits)
+# Not part of the lifecycle: an approver who finds, in the weekly access review, that a customer whose removal
+# was confirmed still has access puts the case back to "remove access now". Kept apart from TRANSITIONS so
+# the closed states stay closed to every other operation; only `reopen` (repo.transition) may take these.
+REOPENED_BY_REVIEW: dict[OnboardingState, frozenset[OnboardingState]] = {
+    S.COMPLETED: frozenset({S.REVOKING}),
+    S.CANCELLED: frozenset({S.REVOKING}),
+    S.EXPIRED: frozenset({S.REVOKING}),
+}
 OPEN_STATES = frozenset(TRANSITIONS) - TERMINAL_STATES
 # States in which the customer has been invited and the access is not yet removed.
 AFTER_INVITE = frozenset({S.AWAITING_CUSTOMER, S.ACTIVATING, S.FAILING, S.REVOKING, S.CONFIRMING_REMOVAL})
@@ -78,7 +87,9 @@ class InvalidTransition(Exception):
         super().__init__(f"an onboarding cannot go from {current.value} to {target.value}")
 
 
-def check_transition(current: OnboardingState, target: OnboardingState) -> None:
-    """Raise InvalidTransition unless `current -> target` is in the table."""
-    if target not in TRANSITIONS[current]:
+def check_transition(current: OnboardingState, target: OnboardingState, *, reopen: bool = False) -> None:
+    """Raise InvalidTransition unless `current -> target` is in the table (or, with `reopen`, in
+    REOPENED_BY_REVIEW)."""
+    table = REOPENED_BY_REVIEW if reopen else TRANSITIONS
+    if target not in table.get(current, frozenset()):
         raise InvalidTransition(current, target)

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from bot import workflow
 from bot.background.app_creation import create_app, credentials_for
+from bot.background.reviews import review_sweep
 from bot.background.timing import next_poll_at, poll_backoff
 from bot.deps import Deps
 from bot.log_context import about_case
@@ -289,3 +290,10 @@ def home_refresh(deps: Deps, client: WebClient) -> int:
         except SlackApiError as exc:
             logger.warning("cannot refresh the Home tab of %s: %s", user, exc.response.get("error"))
     return refreshed
+
+
+def access_review_sweep(deps: Deps, client: WebClient) -> int:
+    """The weekly access review: opened once per scheduled instant across processes, chased, delivered."""
+    return review_sweep(engine=deps.engine, client=client, schedule=deps.settings.access_review,
+                        channel=deps.settings.onboarding_channel, approvers=deps.approvers.mentions,
+                        now=deps.clock(), owner=deps.worker_id, lease_ttl=deps.settings.lease_ttl)

@@ -32,6 +32,8 @@ def build_scheduler(deps: Deps, *, client: WebClient) -> BackgroundScheduler:
     scheduler.add_job(_logged(jobs.home_refresh, "the App Home refresh"), "interval",
                       seconds=HOME_REFRESH_EVERY.total_seconds(), id="home-refresh",
                       kwargs={"deps": deps, "client": client}, replace_existing=True)
+    scheduler.add_job(_logged(jobs.access_review_sweep, "the access review sweep"), "interval", seconds=sweep,
+                      id="access-review", kwargs={"deps": deps, "client": client}, replace_existing=True)
     return scheduler
 
 

@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.runtime import Runtime, build_runtime, make_wsgi_app
 from bot.slack.ids import ActionId
 from bot.slack.socket_mode import SocketModeConnector
+from bot.workflow.reviews import post_now
 from devslack import (
     FakeMessage,
     FakeSlackState,
@@ -113,6 +114,7 @@ class Demo:
         self.runtime.start_background()
         self.sim = SlackUserSimulator(self.slack_state, signing_secret=SIGNING_SECRET, events_url=events_url,
                                       response_base_url=self.slack.base_url)
+        self.review_ts: str | None = None  # the access review the story ends with
 
     def close(self) -> None:
         if self.connector is not None:
@@ -230,6 +232,7 @@ class Demo:
         assert first is not None and first.id is not None
         self.second_page(first.id, creds.project_id)
         self.both_channels()
+        self.review_ts = access_review_ending(self)
         self.wait_for("every Slack message delivered", lambda: not self.runtime.deps.outbox.pending())
         return True
 
@@ -299,7 +302,32 @@ class Demo:
                 case = repo.get_onboarding(session=session, onboarding_id=case_id)
             if case is not None and case.thread_ts is not None:
                 threads.append(render_thread(self.slack_state, CHANNEL, case.thread_ts))
-        return "\n\n".join(threads) or "(no thread was posted)"
+        if self.review_ts is not None:
+            threads.append(render_thread(self.slack_state, CHANNEL, self.review_ts))
+        return "\n\n".join(thread for thread in threads if thread) or "(no thread was posted)"
+
+
+def _review_message(demo: Demo) -> FakeMessage | None:
+    found = [m for m in demo.slack_state.messages(CHANNEL, top_level_only=True) if "Access review" in m.text]
+    return found[-1] if found else None
+
+
+def access_review_ending(demo: Demo) -> str:
+    """The story's end: an access review posted at once (as `review --post-now` does), and the lead signs it off.
+    Returns the review message's ts, for the transcript."""
+    demo.say("an operator runs `python -m bot review --post-now`: the weekly access review, ahead of schedule")
+    deps = demo.runtime.deps
+    with session_scope(deps.engine) as session:
+        post_now(session=session, schedule=deps.settings.access_review, now=deps.clock(), channel=CHANNEL)
+    demo.wait_for("access review posted: who holds access, which removals to sign off",
+                  lambda: _review_message(demo) is not None)
+    message = _review_message(demo)
+    assert message is not None
+    demo.say("@lena checks User management in the Sinch dashboard and presses “Checked: no access (all the rest)”")
+    demo.send(demo.sim.click(LEAD, message=message, action_id=ActionId.REVIEW_CHECK_ALL))
+    demo.wait_for("every removal signed off, shown in place of the buttons",
+                  lambda: "Every removal is signed off" in str((_review_message(demo) or message).blocks))
+    return message.ts
 
 
 def run_demo(out: IO[str] = sys.stdout, *, socket_mode: bool = False, database_url: str | None = None) -> int:

@@ -9,6 +9,7 @@ from typing import IO
 
 from sqlalchemy.engine import Engine
 
+from bot.ops.review_export import review_rows
 from store import repo
 from store.db import session_scope
 from store.models import AuditEvent
@@ -51,7 +52,7 @@ def _inert(cell: str) -> str:
 
 def export_audit(engine: Engine, out: IO[str], *, fmt: str = "csv") -> int:
     """Write every audit event (oldest case first) to `out`; returns how many were written."""
-    rows = list(_rows(engine))
+    rows = [*_rows(engine), *review_rows(engine)]
     if fmt == "json":
         json.dump(rows, out, indent=2)
         out.write("\n")

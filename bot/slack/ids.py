@@ -29,3 +29,6 @@ class ActionId(StrEnum):
     REMOVAL_CHECKED = "onboard_removal_checked"
     CANCEL = "onboard_cancel"
     HOME_REFRESH = "onboard_home_refresh"
+    REVIEW_CHECKED = "onboard_review_checked"  # value "<review id>:<line id>"
+    REVIEW_STILL_HAS_ACCESS = "onboard_review_still_has_access"
+    REVIEW_CHECK_ALL = "onboard_review_check_all"  # value "<review id>"

@@ -22,7 +22,8 @@ from store.models import Channel, Onboarding
 from store.states import POLLED_STATES, OnboardingState
 
 __all__ = [
-    "CHANNEL_LABELS", "apply_channel_readings", "check_page", "compare_account", "kept_wrong_page", "page_identity",
+    "CHANNEL_LABELS", "apply_channel_readings", "channels_of", "check_page", "compare_account", "kept_wrong_page",
+    "page_identity",
     "parse_instagram_username", "poll_due", "revoke_notice", "set_poll_due",
 ]
 
@@ -206,3 +207,8 @@ def apply_channel_readings(*, session: Session, onboarding_id: int, readings: Ch
     if notices or moved:
         report(session, case, now, *notices)
     return bool(changed) or moved or bool(notices)
+
+
+def channels_of(case: Onboarding) -> tuple[str, ...]:
+    """The channels the customer was given access for, as people call them, in the order requested."""
+    return tuple(CHANNEL_LABELS[channel] for channel in case.requested_channels)

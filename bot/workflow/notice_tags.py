@@ -38,6 +38,7 @@ class NoticeType(StrEnum):
     REMINDER = "reminder"
     POLL_TROUBLE = "poll_trouble"
     POLL_RECOVERED = "poll_recovered"
+    REVIEW_FLAGGED = "review_flagged"
 
 
 class StepKey(StrEnum):

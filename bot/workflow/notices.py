@@ -49,6 +49,7 @@ __all__ = [
     "Reminder",
     "ReminderAbout",
     "Resolution",
+    "ReviewFlagged",
     "RevokeReason",
     "RemovalCheckStep",
     "RevokeStep",
@@ -254,6 +255,14 @@ class WrongAccount:
 
 
 @dataclass(frozen=True)
+class ReviewFlagged:
+    """An approver flagged the confirmed removal in the access review: the customer still has access."""
+
+    tag: ClassVar[NoticeType] = NoticeType.REVIEW_FLAGGED
+    by: str
+
+
+@dataclass(frozen=True)
 class Revoked:
     tag: ClassVar[NoticeType] = NoticeType.REVOKED
     by: str
@@ -335,7 +344,7 @@ Notice = (
     ApprovalRequest | ProjectStep | AppFailed | InviteStep | RevokeStep | Approved | Rejected | ProjectRegistered
     | AppCreated | CustomerInstructions | Invited | ChannelPending | ChannelRecovered | ChannelActive | ChannelOther
     | ChannelFailing | Revoked | Cancelled | Expired | Reminder | PollTrouble | PollRecovered | RemovalCheckStep
-    | PageMismatch | WrongPage | ChannelUpdate | AccountMismatch | WrongAccount | UnknownNotice
+    | PageMismatch | WrongPage | ChannelUpdate | AccountMismatch | WrongAccount | ReviewFlagged | UnknownNotice
 )
 
 NOTICE_KINDS: dict[str, type[Notice]] = {
@@ -343,7 +352,7 @@ NOTICE_KINDS: dict[str, type[Notice]] = {
         ApprovalRequest, ProjectStep, AppFailed, InviteStep, RevokeStep, Approved, Rejected, ProjectRegistered,
         AppCreated, CustomerInstructions, Invited, ChannelPending, ChannelRecovered, ChannelActive, ChannelOther,
         ChannelFailing, Revoked, Cancelled, Expired, Reminder, PollTrouble, PollRecovered, RemovalCheckStep,
-        PageMismatch, WrongPage, ChannelUpdate, AccountMismatch, WrongAccount,
+        PageMismatch, WrongPage, ChannelUpdate, AccountMismatch, WrongAccount, ReviewFlagged,
     )
 }
 

@@ -36,6 +36,7 @@ EVERY_KIND: list[n.Notice] = [
     n.RemovalCheckStep(by="U3", email="a@acme.example", project_id="p-1"),
     n.PageMismatch(requester="U1", requested_page="https://facebook.com/acme", page_name="Other", page_id="9"),
     n.WrongPage(by="U3", requested_page="https://facebook.com/acme", page_name="Other", page_id="9"),
+    n.ReviewFlagged(by="U4"),
     n.Revoked(by="U3", outcome=OnboardingState.COMPLETED, checked_by="U4"),
     n.RevokeStep(reason=n.RevokeReason.ACTIVE, email="a@acme.example", page_check="mismatch",
                  requested_page="https://facebook.com/acme", page_name="Other", page_id="9"),

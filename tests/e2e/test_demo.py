@@ -27,12 +27,14 @@ def test_the_demo_completes_an_onboarding_and_prints_the_thread(tmp_path: Path, 
                  "presses “Invitation sent”", "connects their Facebook Page", "channel PENDING",
                  "channel ACTIVE", "presses “Access removed”", "onboarding completed", "/onboard existing #1",
                  "second app created in EU", "second-Page onboarding completed",
-                 "both channels ACTIVE, one access removal requested", "Messenger and Instagram onboarding completed"):
+                 "both channels ACTIVE, one access removal requested", "Messenger and Instagram onboarding completed",
+                 "review --post-now", "every removal signed off"):
         assert step in out, step
     transcript = out[out.index("--- the onboarding threads"):]
     for text in ("Approval needed", "not a subproject", "Limited member", "Text to send the customer",
                  "*PENDING*", "*ACTIVE*", "Remove the customer's access now", "Onboarding *completed*",
-                 "a further Page, after onboarding #1", "no new project"):
+                 "a further Page, after onboarding #1", "no new project", "Access review of",
+                 "Checked: no access — signed by @lena"):
         assert text in transcript, text
     assert "Result: onboarding completed (state: completed)" in out
     assert not list(tmp_path.iterdir()), "the demo leaves no files behind"

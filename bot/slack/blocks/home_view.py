@@ -58,7 +58,7 @@ def _sections(lines: list[str], total: int, cap: int, more: str) -> list[Block]:
 
 
 def home_view(cases: Sequence[Onboarding], now: datetime, *, manual_after: timedelta,
-              revoke_after: timedelta) -> View:
+              revoke_after: timedelta, stages: Sequence[Block] = ()) -> View:
     """The Home tab for open `cases`; stays within Slack's 100 blocks however many there are."""
     blocks: list[Block] = [
         HeaderBlock(text="Messenger and Instagram onboardings"),
@@ -92,5 +92,8 @@ def home_view(cases: Sequence[Onboarding], now: datetime, *, manual_after: timed
         blocks += _sections(lines, len(in_state), MAX_LINES_PER_STATE, "See `/onboard list`.")
     if not any(c.state in OPEN_STATES for c in cases):
         blocks.append(context("No open onboardings. Start one with `/onboard` in the onboarding channel."))
-    blocks.append(context(f"Updated {now.strftime('%Y-%m-%d %H:%M UTC')}"))
-    return View(type="home", blocks=blocks[:MAX_HOME_BLOCKS])
+    # The stage times (bot/slack/blocks/stage_report.py, at most 4 blocks) keep their room below the limit.
+    kept = blocks[:MAX_HOME_BLOCKS - len(stages) - 2]
+    kept += [DividerBlock(), *stages] if stages else []
+    kept.append(context(f"Updated {now.strftime('%Y-%m-%d %H:%M UTC')}"))
+    return View(type="home", blocks=kept)

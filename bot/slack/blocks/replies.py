@@ -50,6 +50,7 @@ from bot.workflow.notices import (
     ReminderAbout,
     RemovalCheckStep,
     Resolution,
+    ReviewFlagged,
     Revoked,
     RevokeReason,
     RevokeStep,
@@ -161,6 +162,9 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
                         f"*{_connected(notice)}*, requested *{escape(clip(requested, 300))}*. Whoever removes the "
                         "customer's access is asked to confirm the Page first.",
                         "Connected Page differs from the requested one")
+        case ReviewFlagged(by=by):
+            return _say(f":rotating_light: {mention(by)} flagged this case in the access review: the customer "
+                        "*still has access*. Remove it now and confirm below.", "Flagged: still has access")
         case WrongPage(by=by, requested_page=requested):
             return _say(f":warning: {mention(by)} says *{_connected(notice)}* is the wrong Page. The customer keeps "
                         f"access: ask them to connect *{escape(clip(requested, 300))}* instead (without deselecting "

@@ -18,9 +18,11 @@ from bot.slack.blocks.card import status_card
 from bot.slack.blocks.guards import NOTHING_COMPLETED, not_completed
 from bot.slack.blocks.modals import MAX_SELECT_OPTIONS, existing_intake_modal, intake_view
 from bot.slack.blocks.reports import case_list, help_text
+from bot.slack.blocks.stage_report import bad_days, report_message
 from bot.slack.error_handler import IncompleteRequest, answer_by_response_url, reports_errors
 from bot.slack.ids import COMMAND
 from bot.slack.listeners.common import actor_for, bind, case_number, trigger_id, user_id
+from bot.workflow.stage_report import read_report
 from store import repo
 from store.db import session_scope
 from store.models import Onboarding
@@ -98,6 +100,20 @@ def _existing(deps: Deps, argument: str, command: Mapping[str, Any], client: Web
     client.views_open(trigger_id=command["trigger_id"], view=existing_intake_modal(completed, chosen))
 
 
+MAX_REPORT_DAYS = 365
+
+
+def _report(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
+    text = argument.strip() or "30"
+    days = int(text) if text.isascii() and text.isdigit() and len(text) <= 3 else 0
+    if not 1 <= days <= MAX_REPORT_DAYS:
+        _reply(respond, Rendered(text=bad_days(text)))
+        return
+    with session_scope(deps.engine) as session:
+        report = read_report(session=session, now=deps.clock(), days=days)
+    _reply(respond, report_message(report))
+
+
 def _help(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
     _reply(respond, help_text([(sub.usage, sub.description) for sub in SUBCOMMANDS.values()]))
 
@@ -108,6 +124,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "existing": Subcommand("existing [#id]", "another Facebook Page for a customer whose onboarding completed "
                                              "(same project, a new app)", _existing),
     "cancel": Subcommand("cancel <#id>", "cancel an onboarding (requester or approver; asks for a reason)", _cancel),
+    "report": Subcommand("report [days]", "how long each stage took (median, 90th percentile) and who is "
+                                          "waiting longest (default: the last 30 days)", _report),
     "help": Subcommand("help", "this help", _help),
 }
 
