@@ -22,9 +22,8 @@ from store.models import Channel, Onboarding
 from store.states import POLLED_STATES, OnboardingState
 
 __all__ = [
-    "CHANNEL_LABELS", "apply_channel_readings", "channels_of", "check_page", "compare_account", "kept_wrong_page",
-    "page_identity",
-    "parse_instagram_username", "poll_due", "revoke_notice", "set_poll_due",
+    "CHANNEL_LABELS", "apply_channel_readings", "channels_of", "check_page", "compare_account", "connected_at",
+    "kept_wrong_page", "page_identity", "parse_instagram_username", "poll_due", "revoke_notice", "set_poll_due",
 ]
 
 S = OnboardingState
@@ -212,3 +211,9 @@ def apply_channel_readings(*, session: Session, onboarding_id: int, readings: Ch
 def channels_of(case: Onboarding) -> tuple[str, ...]:
     """The channels the customer was given access for, as people call them, in the order requested."""
     return tuple(CHANNEL_LABELS[channel] for channel in case.requested_channels)
+
+
+def connected_at(case: Onboarding) -> dict[str, datetime | None]:
+    """When each requested channel (by its label) first went ACTIVE, if it has."""
+    return {CHANNEL_LABELS[channel]: case.active_at if channel is Channel.MESSENGER else case.ig_active_at
+            for channel in case.requested_channels}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
+from bot.workflow.identity_notices import AccountMismatch, PageMismatch, ReviewFlagged, WrongAccount, WrongPage
 from bot.workflow.notice_tags import NoticeType, Outcome, ReminderAbout, RevokeReason, StepKey
 from sinch import Region
 from store import payloads
@@ -234,62 +235,11 @@ class ChannelUpdate:
 
 
 @dataclass(frozen=True)
-class AccountMismatch:
-    """The connected Instagram account is not the one asked for at intake (posted once per account)."""
-
-    tag: ClassVar[NoticeType] = NoticeType.ACCOUNT_MISMATCH
-    requester: str
-    requested_account: str
-    username: str | None = None
-    account_id: str | None = None
-
-
-@dataclass(frozen=True)
-class WrongAccount:
-    """The remover said the connected Instagram account is wrong: the customer keeps access to fix it."""
-
-    tag: ClassVar[NoticeType] = NoticeType.WRONG_ACCOUNT
-    by: str
-    requested_account: str
-    username: str | None = None
-
-
-@dataclass(frozen=True)
-class ReviewFlagged:
-    """An approver flagged the confirmed removal in the access review: the customer still has access."""
-
-    tag: ClassVar[NoticeType] = NoticeType.REVIEW_FLAGGED
-    by: str
-
-
-@dataclass(frozen=True)
 class Revoked:
     tag: ClassVar[NoticeType] = NoticeType.REVOKED
     by: str
     outcome: OnboardingState
     checked_by: str | None = None  # two-person removal: who confirmed
-
-
-@dataclass(frozen=True)
-class PageMismatch:
-    """The connected Page is not the one asked for at intake (posted once per Page)."""
-
-    tag: ClassVar[NoticeType] = NoticeType.PAGE_MISMATCH
-    requester: str
-    requested_page: str
-    page_name: str | None = None
-    page_id: str | None = None
-
-
-@dataclass(frozen=True)
-class WrongPage:
-    """The confirmer said the connected Page is wrong: the customer keeps access to connect the right one."""
-
-    tag: ClassVar[NoticeType] = NoticeType.WRONG_PAGE
-    by: str
-    requested_page: str
-    page_name: str | None = None
-    page_id: str | None = None
 
 
 @dataclass(frozen=True)

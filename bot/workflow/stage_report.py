@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.workflow.channels import channels_of
+from bot.workflow.channels import connected_at
 from store import reports as store
 from store.models import AuditEvent, Onboarding
 from store.states import OnboardingState
@@ -80,8 +80,13 @@ def stage_durations(events: Iterable[AuditEvent], cases: dict[int, Onboarding]) 
             end = next((e for e in trail if e.at >= started and stage.ends(e)), None)
             if end is None:
                 continue
-            channels = channels_of(case) if stage.per_channel and case is not None else ("",)
-            found += [Duration(stage.key, channel, case_id, end.at, end.at - started) for channel in channels]
+            if not (stage.per_channel and case is not None):
+                found.append(Duration(stage.key, "", case_id, end.at, end.at - started))
+                continue
+            # Each channel's own time: the case moves on when the last requested channel is ACTIVE.
+            for channel, active in connected_at(case).items():
+                ended = active if active is not None and started <= active <= end.at else end.at
+                found.append(Duration(stage.key, channel, case_id, ended, ended - started))
     return found
 
 

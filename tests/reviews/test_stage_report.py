@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from bot.slack.client import make_web_client
 from bot.slack.home_tab import publish_home
-from bot.workflow.stage_report import read_report
+from bot.workflow.stage_report import read_report, stage_durations
 from store.models import AuditEvent, Onboarding, PageType, Region
 from store.states import OnboardingState
 from tests.bot.harness import CHANNEL, LEAD, REQUESTER, BotHarness
@@ -113,3 +113,18 @@ def test_report_command_home_and_metrics(bot: BotHarness) -> None:
     metrics = bot.runtime.metrics.render().decode()
     assert 'onboarding_stage_duration_seconds_count{channel="all",stage="approval"} 5.0' in metrics
     assert 'onboarding_stage_duration_seconds_bucket{channel="Messenger",le="86400.0",stage="connect"} 1.0' in metrics
+
+
+def test_each_channel_of_a_two_channel_case_has_its_own_connect_time() -> None:
+    """Messenger went ACTIVE 5 h after the invite, Instagram 30 h after it (when the case moved on)."""
+    invited = NOW - timedelta(days=3)
+    case = Onboarding(id=7, customer_name="Both", customer_key="both", contact_email="b@x.test", region=Region.EU,
+                      page="https://facebook.com/x", page_type=PageType.BUSINESS, state=S.REVOKING,
+                      requester_id=REQUESTER, channels="messenger,instagram", instagram_username="both",
+                      invited_at=invited, active_at=invited + 5 * H, ig_active_at=invited + 30 * H)
+    events = [AuditEvent(onboarding_id=7, at=invited, actor=LEAD, action="confirm_invite", from_state=S.INVITING,
+                         to_state=S.AWAITING_CUSTOMER),
+              AuditEvent(onboarding_id=7, at=invited + 30 * H, actor="bot", action="channel_active",
+                         from_state=S.ACTIVATING, to_state=S.REVOKING)]
+    connect = {d.channel: d.took for d in stage_durations(events, {7: case}) if d.stage == "connect"}
+    assert connect == {"Messenger": 5 * H, "Instagram": 30 * H}
