@@ -182,10 +182,11 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
                         f"_This onboarding has been {STATE_LABELS[notice.state]} since {when(notice.since)}._",
                         "Reminder")
         case PollTrouble(failures=failures, error=error):
-            return _say(f":satellite_antenna: The bot cannot read the Messenger status from Sinch ({failures} "
-                        f"tries in a row): {escape(clip(error, 1000))}. It keeps trying.", "Cannot reach Sinch")
+            return _say(f":satellite_antenna: The bot cannot read the {channels_title(case)} status from Sinch "
+                        f"({failures} tries in a row): {escape(clip(error, 1000))}. It keeps trying.",
+                        "Cannot reach Sinch")
         case PollRecovered():
-            return _say(":satellite_antenna: Reading the Messenger status from Sinch works again.",
+            return _say(f":satellite_antenna: Reading the {channels_title(case)} status from Sinch works again.",
                         "Sinch reachable")
         case ChannelUpdate():
             return channel_update(notice, case)
@@ -356,6 +357,8 @@ def _revoke_step(notice: RevokeStep, ctx: NoticeContext) -> Rendered:
     reason = _REVOKE_REASON[notice.reason]
     if case.has_instagram and notice.reason is RevokeReason.ACTIVE:
         reason = "Every requested channel is *ACTIVE*, so the customer no longer needs access."
+    elif case.has_instagram and notice.reason is RevokeReason.EXPIRED:
+        reason = f"The customer did not get {channels_title(case)} ACTIVE in time."
     account = account_line(notice.account_check, notice.requested_account, notice.account_username,
                            active=notice.reason is RevokeReason.ACTIVE)
     text = (
