@@ -30,7 +30,7 @@ from bot.deps import Deps
 from bot.health import HEALTH_PATHS, Readiness, health_response
 from bot.log_hygiene import install_log_hygiene
 from bot.metrics import Metrics
-from bot.slack.app import build_app
+from bot.slack.app import build_app, share_identity
 from bot.slack.approvers import ApproverDirectory
 from bot.slack.client import make_web_client
 from bot.slack.envelope import MAX_BODY_BYTES
@@ -204,8 +204,12 @@ def build_runtime(
     app = build_app(settings, deps, client=listener_client, token_verification=False,
                     observe_request=metrics.observe_request)
     scheduler = build_scheduler(deps, client=background_client)
+    slack_check = None
+    if token_verification:
+        slack_check = SlackStartupCheck(listener_client, on_success=lambda identity: share_identity(app, identity))
+        slack_check.check_once()  # quick when Slack answers; otherwise start_background() keeps trying
     return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics, after_ack=after_ack,
-                   slack_check=SlackStartupCheck(listener_client) if token_verification else None)
+                   slack_check=slack_check)
 
 
 def _submitter(pool: ThreadPoolExecutor, *, on_error: Callable[[], None]) -> Callable[[Callable[[], None]], None]:

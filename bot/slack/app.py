@@ -10,7 +10,9 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_bolt.logger import get_bolt_logger
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.middleware.authorization.single_team_authorization import SingleTeamAuthorization
 from slack_sdk import WebClient
+from slack_sdk.web import SlackResponse
 
 from bot.config import Settings
 from bot.deps import Deps
@@ -21,7 +23,7 @@ from bot.slack.request_metrics import MeasuredApp, Observe
 from store import leases
 from store.db import session_scope
 
-__all__ = ["LISTENER_THREADS", "build_app"]
+__all__ = ["LISTENER_THREADS", "build_app", "share_identity"]
 
 # Bolt runs each listener (its ack() included) on this pool, and a listener keeps its thread after the ack
 # while it calls Slack or Sinch. Bolt's default of 5 threads makes acks queue behind that work as soon as
@@ -96,3 +98,11 @@ def _once_per_event(deps: Deps) -> Callable[..., Any]:
         return response
 
     return once
+
+
+def share_identity(app: App, identity: SlackResponse) -> None:
+    """Give Bolt the bot's auth.test answer (SlackStartupCheck got it): an App built without token verification
+    would otherwise call auth.test inside the first request it handles, before that request's ack."""
+    for middleware in app._middleware_list:  # Bolt has no public setter; the list is built once, in App()
+        if isinstance(middleware, SingleTeamAuthorization) and not middleware.auth_test_result:
+            middleware.auth_test_result = identity

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web import SlackResponse
 
 __all__ = ["SlackStartupCheck", "SlackStatus"]
 
@@ -34,7 +36,8 @@ class SlackStatus:
 class SlackStartupCheck:
     """auth.test until Slack answers; `status()` is /readyz's `slack` check."""
 
-    def __init__(self, client: WebClient, *, first_retry: float = FIRST_RETRY, last_retry: float = LAST_RETRY) -> None:
+    def __init__(self, client: WebClient, *, first_retry: float = FIRST_RETRY, last_retry: float = LAST_RETRY,
+                 on_success: Callable[[SlackResponse], None] | None = None) -> None:
         # A client of its own whose logger stays quiet: slack_sdk logs every failed call at ERROR, which would
         # make two lines per attempt; this class logs the one that says what happens next.
         quiet = logging.getLogger(f"{__name__}.web")
@@ -45,6 +48,8 @@ class SlackStartupCheck:
         self._last_retry = last_retry
         self._status = SlackStatus(False, "not checked yet")
         self._lock = threading.Lock()
+        # Told Slack's answer, so Bolt's authorization can use it instead of asking again in a request.
+        self._on_success = on_success
 
     def status(self) -> SlackStatus:
         with self._lock:
@@ -54,9 +59,13 @@ class SlackStartupCheck:
         with self._lock:
             self._status = SlackStatus(ok, detail)
 
+    def check_once(self) -> bool:
+        """The first attempt (at build time, as Bolt's own check was): True when Slack answered."""
+        return self._attempt(1, self._first_retry)
+
     def start(self, stop: threading.Event) -> threading.Thread | None:
-        """One attempt now (quick when Slack answers); if it fails, a thread retries until it succeeds or `stop`."""
-        if self._attempt(1, self._first_retry):
+        """Unless the first attempt passed, a thread retries until it succeeds or `stop`."""
+        if self.status().ok:
             return None
         thread = threading.Thread(target=self._retry, args=(stop,), name="slack-startup-check", daemon=True)
         thread.start()
@@ -91,5 +100,7 @@ class SlackStartupCheck:
                            "meanwhile", attempt, type(exc).__name__, next_delay)
             return False
         self._set(True, "auth.test answered")
+        if self._on_success is not None:
+            self._on_success(identity)
         logger.info("Slack answered auth.test (attempt %d): authenticated as @%s", attempt, identity.get("user"))
         return True
