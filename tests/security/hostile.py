@@ -103,12 +103,15 @@ def form_element(kind: str, value: Any) -> dict[str, Any]:
 
 
 INTAKE_KINDS = {"customer_name": "plain_text_input", "contact_email": "email_text_input", "region": "static_select",
-                "page": "plain_text_input", "page_type": "radio_buttons", "prerequisites": "checkboxes",
-                "notes": "plain_text_input"}
+                "channels": "radio_buttons", "instagram_username": "plain_text_input", "page": "plain_text_input",
+                "page_type": "radio_buttons", "prerequisites": "checkboxes", "notes": "plain_text_input"}
 PLAUSIBLE = {
     "customer_name": hostile_text,
     "contact_email": weighted((2, st.just(VALID)), (1, hostile_text)),
     "region": st.one_of(st.sampled_from(["us", "eu", "br"]), hostile_text),
+    "channels": st.one_of(st.sampled_from(["messenger", "instagram", "messenger_instagram"]), hostile_text),
+    "instagram_username": st.one_of(st.sampled_from(["@acme_bikes", "https://www.instagram.com/acme.bikes/"]),
+                                    st.none(), hostile_text),
     "page": st.one_of(st.sampled_from(["Acme Page", "https://www.facebook.com/acme", "facebook.com/x"]), hostile_text),
     "page_type": st.one_of(st.sampled_from(["personal", "business"]), hostile_text),
     "prerequisites": st.one_of(st.just(["business_verified", "page_admin", "chat_button"]),
@@ -135,7 +138,7 @@ def intake_values(draw: st.DrawFn) -> dict[str, Any]:
         page = draw(st.one_of(st.sampled_from(["https://www.facebook.com/acme", "Acme Page"]),
                               short_hostile.map(lambda text: text.replace("://", " "))))
         form = {**VALID_FORM, "customer_name": name, "contact_email": VALID, "page": page,
-                "notes": draw(hostile_text)[:1900]}
+                "channels": "messenger", "instagram_username": None, "notes": draw(hostile_text)[:1900]}
         return {field: {field: form_element(INTAKE_KINDS[field], form[field])} for field in INTAKE_FIELDS}
     values: dict[str, Any] = {}
     for field in INTAKE_FIELDS:
