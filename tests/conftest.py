@@ -45,6 +45,13 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers per core. Most tests wait on processes, sockets and timers, so one per core would
+    leave the cores idle much of the time."""
+    return 2 * len(os.sched_getaffinity(0))
+
+
 def _database_kind() -> str:
     return "PostgreSQL" if os.environ.get(ENV_VARIABLE, "").strip() else "SQLite"
 
