@@ -80,9 +80,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # They would run exactly as they did on SQLite: the PostgreSQL pass runs what touches a database.
         config.hook.pytest_deselected(items=[item for item in items if not _uses_a_database(item)])
         items[:] = [item for item in items if _uses_a_database(item)]
-    # The process tests take longest and mostly wait: started first, they overlap with the rest, instead of
-    # one of them holding up the end of a parallel run.
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    # The longest chain of tests (an xdist_group: the replica tests that check the channel's pace, one after
+    # the other so their processes never share the cores with each other) starts first, so it overlaps with
+    # the rest instead of holding up the end of a parallel run.
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -25,7 +25,8 @@ from tests.replicas.stories import (
     wait_for_outbox,
 )
 
-pytestmark = pytest.mark.e2e
+# One worker runs both pace-checking cluster tests, one after the other (see tests/conftest.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("paced_clusters")]
 
 # Seconds; SLACK_POST_INTERVAL, shortened so 150 posts fit the time budget, yet long enough that two posts
 # sharing one slot (a shortfall of a whole interval) stand out from arrival jitter.
