@@ -34,6 +34,7 @@ LEFTOVER_HOURS = 6
 
 class DatabaseServer(Protocol):
     dialect: str
+    made: int
 
     def create(self, *, template: str | None = None) -> str:
         """A URL for a new database: empty, or a copy of the database at `template` (a URL from here)."""
@@ -45,7 +46,7 @@ class DatabaseServer(Protocol):
         """A database at the latest migration, made once; `create(template=…)` copies it."""
 
     def describe(self) -> str:
-        """Which database this run used, and how many it made, for the summary."""
+        """Which database this run used, for the summary (`made` says how many it made)."""
 
 
 class SQLiteServer:
@@ -83,7 +84,7 @@ class SQLiteServer:
         return self._migrated
 
     def describe(self) -> str:
-        return f"SQLite files ({ENV_VARIABLE} unset): {self.made} made"
+        return f"SQLite files ({ENV_VARIABLE} unset)"
 
 
 class PostgresServer:
@@ -212,7 +213,7 @@ class PostgresServer:
         with self._admin.connect() as connection:
             version = connection.execute(text("SHOW server_version")).scalar()
         where = self.url.set(database=None).render_as_string(hide_password=True)
-        return f"PostgreSQL {version} ({ENV_VARIABLE}={where}): {self.made} databases made, dropped at the end"
+        return f"PostgreSQL {version} ({ENV_VARIABLE}={where})"
 
     def close(self) -> None:
         """Wait for the helpers, then drop every database this run made (the spares and templates too)."""

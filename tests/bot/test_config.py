@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import ConfigError, Settings, describe_timers, parse_duration
+from bot.config import ConfigError, Settings, describe_timers, parse_duration, variable_names
 from store.secrets import generate_key
 
 TOKEN = "xoxb-1111-2222-abcdefSECRET"
@@ -139,3 +139,15 @@ def test_an_unusable_database_url_is_a_configuration_error_that_hides_the_passwo
         Settings.from_env(valid_env(DATABASE_URL=given))
     (problem,) = raised.value.problems
     assert problem.startswith("DATABASE_URL:") and says in problem and "hunter2" not in problem
+
+
+def test_variable_names_lists_every_variable_the_settings_read() -> None:
+    """tests/conftest.py strips these from every test's environment; a hand-kept list used to miss some."""
+    names = variable_names()
+    assert {"REMOVAL_CONFIRMATION", "SLACK_BOT_TOKEN", "DATABASE_URL", "LEASE_TTL", "POLL_FAST_INTERVAL",
+            "SLACK_POST_INTERVAL", "SINCH_ACCOUNT_KEY_SECRET"} <= names
+    env = {name: "not a valid value" for name in names}
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(env)
+    # With every name set to junk, nothing is reported missing: no variable is read that the list lacks.
+    assert "required but not set" not in str(raised.value)

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,9 @@ class Cluster:
         replica.process, replica.url = start_bot(self.tmp_path, self.env, name=f"bot-{replica.index}-{replica.runs}")
 
     def start_all(self) -> None:
-        for replica in self.replicas:
-            self.start(replica)
+        """Start every replica at once (each takes a second or more to import and migrate-check)."""
+        with ThreadPoolExecutor(max_workers=len(self.replicas)) as starting:
+            list(starting.map(self.start, self.replicas))
 
     def kill(self, replica: Replica) -> None:
         assert replica.process is not None and replica.process.poll() is None, "a bot died by itself"

@@ -20,7 +20,8 @@ from tests.replicas.stories import (
     wait_for_outbox,
 )
 
-pytestmark = pytest.mark.e2e
+# One worker runs both pace-checking cluster tests, one after the other (see tests/conftest.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("paced_clusters")]
 
 TIMERS = Timers(post_interval=0.2, expire_after=3600, revoke_reminder=3600)
 ENV = {"SWEEP_INTERVAL": "1s", "POLL_FAST_INTERVAL": "1s", "APP_RETRY_INTERVAL": "1s", **TIMERS.env()}

@@ -1,15 +1,13 @@
-"""Prints the figures the security tests gathered (see figures.py) under pytest's summary."""
+"""The signed HTTP endpoint the security tests share (their figures are printed by tests/reporting.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from tests.bot.harness import BotHarness
 from tests.databases import DatabaseServer
-from tests.security.figures import FIGURES
 from tests.security.hostile import Endpoint, hostile_endpoint
 
 
@@ -22,9 +20,3 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory, database_server: Database
     running.close()
     database_server.drop(url)
 
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if FIGURES:
-        terminalreporter.section("security figures")
-        for name, count in sorted(FIGURES.items()):
-            terminalreporter.write_line(f"{name}: {count}")

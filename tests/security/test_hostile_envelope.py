@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from bot.slack.ids import ActionId, CallbackId
 from tests.bot.harness import CHANNEL, LEAD, REQUESTER, STAFF, VALID_FORM
+from tests.hypothesis_profiles import examples
 from tests.security.figures import FIGURES
 from tests.security.hostile import HYPOTHESIS, Endpoint, assert_safe_slack_output
 
@@ -62,7 +63,7 @@ def _told(endpoint: Endpoint, writes: list[Any], words: str) -> bool:
     return any(words in json.dumps(params, default=str) for _, params in writes)
 
 
-@settings(max_examples=120, **HYPOTHESIS)  # type: ignore[arg-type]
+@settings(max_examples=examples(120), **HYPOTHESIS)  # type: ignore[arg-type]
 @given(text=st.sampled_from(["", "list", "help", "status 1", "cancel 1", "bogus"]),
        dropped=st.sets(st.sampled_from(COMMAND_FIELDS), max_size=5), junk_url=st.one_of(st.none(),
                                                                                            st.sampled_from(JUNK_URLS)))
@@ -105,7 +106,7 @@ def _interaction(endpoint: Endpoint, kind: str) -> dict[str, Any]:
     return payload
 
 
-@settings(max_examples=150, **HYPOTHESIS)  # type: ignore[arg-type]
+@settings(max_examples=examples(150), **HYPOTHESIS)  # type: ignore[arg-type]
 @given(kind=st.sampled_from(["click_reject", "click_register", "submit_reason"]),
        dropped=st.lists(st.sampled_from(INTERACTION_FIELDS), min_size=1, max_size=4, unique=True))
 def test_interactions_missing_fields(endpoint: Endpoint, kind: str, dropped: list[tuple[Any, ...]]) -> None:
@@ -125,7 +126,7 @@ def test_interactions_missing_fields(endpoint: Endpoint, kind: str, dropped: lis
     FIGURES["hostile envelope: interactions with missing fields"] += 1
 
 
-@settings(max_examples=80, **HYPOTHESIS)  # type: ignore[arg-type]
+@settings(max_examples=examples(80), **HYPOTHESIS)  # type: ignore[arg-type]
 @given(field=st.sampled_from(["key_secret", "project_id", "key_id"]), typed=with_surrogates,
        prefix=st.sampled_from(["", "secret-", "p-"]))
 def test_lone_surrogates_in_the_key_form_are_field_errors(endpoint: Endpoint, field: str, typed: str,
@@ -150,7 +151,7 @@ def test_lone_surrogates_in_the_key_form_are_field_errors(endpoint: Endpoint, fi
     FIGURES["hostile envelope: surrogates in the key form"] += 1
 
 
-@settings(max_examples=40, **HYPOTHESIS)  # type: ignore[arg-type]
+@settings(max_examples=examples(40), **HYPOTHESIS)  # type: ignore[arg-type]
 @given(reason=with_surrogates, name=with_surrogates)
 def test_lone_surrogates_in_names_and_reasons_are_never_stored(endpoint: Endpoint, reason: str, name: str) -> None:
     """Surrogates in a customer name (dropped with the other control characters) and in a cancel reason

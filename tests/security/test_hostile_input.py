@@ -22,6 +22,7 @@ from bot.slack.ids import ActionId, CallbackId
 from bot.slack.listeners.common import form_values
 from bot.workflow import INTAKE_FIELDS, IntakeInvalid, parse_intake
 from tests.bot.harness import CHANNEL, REQUESTER
+from tests.hypothesis_profiles import examples
 from tests.security.figures import FIGURES
 from tests.security.hostile import (
     EXAMPLES,
@@ -59,7 +60,7 @@ def _fill_in_unique_values(values: dict[str, Any], number: int) -> None:
             element["value"] += str(number)
 
 
-@settings(max_examples=EXAMPLES["intake"], **HYPOTHESIS)  # type: ignore[arg-type]
+@settings(max_examples=examples(EXAMPLES["intake"]), **HYPOTHESIS)  # type: ignore[arg-type]
 @given(data=st.data(), values=intake_values(), metadata=weighted((3, st.none()), (1, anything)))
 def test_intake_submissions_get_field_errors_or_are_stored_intact(endpoint: Endpoint, data: st.DataObject,
                                                                  values: dict[str, Any], metadata: Any) -> None:
@@ -145,7 +146,7 @@ def block_actions(draw: st.DrawFn) -> tuple[dict[str, Any], bool]:
     return payload, garbage
 
 
-@settings(max_examples=EXAMPLES["actions"], **HYPOTHESIS)  # type: ignore[arg-type]
+@settings(max_examples=examples(EXAMPLES["actions"]), **HYPOTHESIS)  # type: ignore[arg-type]
 @given(click=block_actions())
 def test_button_clicks_never_crash_or_leak(endpoint: Endpoint, click: tuple[dict[str, Any], bool]) -> None:
     FIGURES["hostile examples: actions"] += 1

@@ -24,6 +24,7 @@ from bot.log_hygiene import escape_controls, install_log_hygiene
 from bot.runtime import make_wsgi_app
 from tests.bot.harness import CHANNEL, REQUESTER, BotHarness
 from tests.databases import DatabaseServer
+from tests.hypothesis_profiles import examples
 from tests.security.figures import FIGURES
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # the CLI's
@@ -72,7 +73,7 @@ def capture() -> Iterator[Capture]:
     root.setLevel(previous)
 
 
-@settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(300), deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(text=forging_text, name=st.sampled_from(LOGGERS), as_argument=st.booleans())
 def test_generated_control_characters_never_start_a_line(capture: Capture, text: str, name: str,
                                                          as_argument: bool) -> None:
@@ -102,7 +103,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory, database_server: DatabaseServe
     database_server.drop(url)
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(forged=forging_text.map(lambda text: text.encode("utf-8", "replace").decode()))  # form bodies are UTF-8
 def test_slash_command_text_cannot_forge_a_log_line(bot: BotHarness, capture: Capture, forged: str) -> None:
     """`/onboard status x<forged>\nFORGED …` over the signed HTTP endpoint: the refusal is logged on one line."""

@@ -25,6 +25,7 @@ from bot.slack.envelope import MAX_BODY_BYTES, MAX_JSON_CONTAINERS, MAX_JSON_DEP
 from devslack import BackgroundServer
 from tests.bot.harness import BotHarness
 from tests.databases import DatabaseServer
+from tests.hypothesis_profiles import examples
 from tests.security.figures import FIGURES
 
 FORM = "application/x-www-form-urlencoded"
@@ -93,7 +94,7 @@ def test_any_depth_gets_a_4xx(endpoint: Endpoint, depth: int, shape: str, as_for
     FIGURES[f"nesting: answered {response.status_code}"] += 1
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(depth=st.integers(min_value=10, max_value=100_000), shape=st.sampled_from(SHAPES), as_form=st.booleans(),
        signed=st.booleans())
 def test_generated_depths_get_a_4xx(endpoint: Endpoint, depth: int, shape: str, as_form: bool,
@@ -118,7 +119,7 @@ def true_depth(value: object) -> int:
     return 0
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=examples(300), deadline=None, database=None)
 @given(value=json_value, limit=st.integers(min_value=0, max_value=8))
 def test_the_depth_scan_agrees_with_the_parsed_depth(value: object, limit: int) -> None:
     text = json.dumps(value)

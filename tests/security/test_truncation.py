@@ -31,6 +31,7 @@ from store.db import session_scope
 from store.models import Onboarding, PageType
 from store.states import OPEN_STATES
 from tests.bot.harness import CHANNEL, REQUESTER
+from tests.hypothesis_profiles import examples
 from tests.security.figures import FIGURES
 from tests.security.hostile import Endpoint
 
@@ -66,7 +67,7 @@ def assert_honest_clip(text: str, clipped: str, limit: int) -> None:
         assert text.startswith(prefix) and len(prefix) in token_boundaries(text), (text, clipped)
 
 
-@settings(max_examples=150, **HYPOTHESIS)
+@settings(max_examples=examples(150), **HYPOTHESIS)
 @given(text=text_from_pieces)
 def test_clip_at_every_limit(text: str) -> None:
     for limit in range(1, slack_length(text) + 3):
@@ -74,7 +75,7 @@ def test_clip_at_every_limit(text: str) -> None:
     FIGURES["truncation: texts clipped at every limit"] += 1
 
 
-@settings(max_examples=100, **HYPOTHESIS)
+@settings(max_examples=examples(100), **HYPOTHESIS)
 @given(pieces=st.lists(st.sampled_from(PIECES), min_size=1, max_size=8), limit=st.sampled_from(BLOCK_LIMITS),
        offset=st.integers(-3, 3), user_text=st.booleans())
 def test_clip_at_the_block_limits(pieces: list[str], limit: int, offset: int, user_text: bool) -> None:
@@ -90,7 +91,7 @@ def test_clip_at_the_block_limits(pieces: list[str], limit: int, offset: int, us
             assert shown
 
 
-@settings(max_examples=100, **HYPOTHESIS)
+@settings(max_examples=examples(100), **HYPOTHESIS)
 @given(lines=st.lists(text_from_pieces.map(lambda t: t.replace("\n", " ")), max_size=40),
        limit=st.integers(20, 400), max_chunks=st.integers(0, 6))
 def test_pack_lines_keeps_lines_whole_and_counts_the_rest(lines: list[str], limit: int, max_chunks: int) -> None:
@@ -151,7 +152,7 @@ def test_onboard_list_lists_or_counts_every_open_onboarding(crowded: Endpoint) -
     FIGURES["truncation: open onboardings counted in '…and N more'"] = counted
 
 
-@settings(max_examples=60, **HYPOTHESIS)
+@settings(max_examples=examples(60), **HYPOTHESIS)
 @given(reason=st.lists(st.sampled_from(["&", "<", ">", "<!channel>", "🦄", "a", " ", "\n", "&lt;"]), min_size=1,
                        max_size=1000).map("".join), kind=st.sampled_from(["rejected", "cancelled"]))
 def test_reject_and_cancel_reasons_are_never_cut_inside_an_entity(reason: str, kind: str) -> None:
