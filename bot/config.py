@@ -406,10 +406,12 @@ class _ReadingEnv(dict[str, str]):
 
 
 def variable_names() -> frozenset[str]:
-    """Every environment variable `Settings.from_env` reads (tests strip them from their environment)."""
+    """Every environment variable the bot reads: those `Settings.from_env` asks for, and the optional key
+    `check` tries (tests strip them all; `.env.example` and README's table list exactly these)."""
     env = _ReadingEnv()
     try:
         Settings.from_env(env)
     except ConfigError:
         pass  # an empty environment lacks the required ones; every name was asked for all the same
+    check_key_from_env(env)
     return frozenset(env.asked)

@@ -22,8 +22,6 @@ from tests.hypothesis_profiles import ENV_VARIABLE as PROFILE_VARIABLE
 from tests.hypothesis_profiles import load_profile
 from tests.reporting import DatabaseUse, add_share, print_sections, share
 
-# Read by bot/cli.py and `check` rather than through Settings.
-_READ_OUTSIDE_SETTINGS = frozenset({"LOG_LEVEL", "LOG_FORMAT", "SINCH_PROJECT_ID", "SINCH_KEY_ID", "SINCH_KEY_SECRET"})
 _DATABASES = pytest.StashKey[DatabaseUse]()
 _PROFILE = pytest.StashKey[str]()
 
@@ -35,7 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @functools.cache
 def _bot_variables() -> frozenset[str]:
-    return variable_names() | _READ_OUTSIDE_SETTINGS
+    return variable_names()
 
 
 @pytest.fixture(autouse=True)

@@ -3,33 +3,18 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
-from bot.config import Settings
-from bot.config_env import LOG_LEVELS
+from bot.config import Settings, variable_names
 from store.secrets import generate_key
 
 ROOT = Path(__file__).resolve().parents[2]
-# The settings modules: every environment variable the bot reads is named in one of them.
-SETTINGS_MODULES = (ROOT / "bot" / "config.py", ROOT / "bot" / "config_env.py")
-_VARIABLE = re.compile(r"[A-Z][A-Z0-9_]{2,}")
 
 
 def settings_variables() -> set[str]:
-    """Every string literal in the settings modules shaped like a variable name, minus the modules' own names."""
-    found: set[str] = set()
-    for module in SETTINGS_MODULES:
-        tree = ast.parse(module.read_text())
-        own_names = {name.id for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AnnAssign))
-                     for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-                     for name in ast.walk(target) if isinstance(name, ast.Name)}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and _VARIABLE.fullmatch(node.value):
-                found.add(node.value)
-        found -= own_names
-    return found - set(LOG_LEVELS)  # the values LOG_LEVEL takes, not variables
+    """Every variable the bot reads, as bot/config.py asks for them."""
+    return set(variable_names())
 
 
 def env_example_lines() -> dict[str, str]:
