@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.config import variable_names
+from bot.config_names import variable_names
 from store.db import make_engine
 from tests.databases import ENV_VARIABLE, PostgresServer, SQLiteServer, server_from_env
 from tests.hypothesis_profiles import ENV_VARIABLE as PROFILE_VARIABLE

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import ConfigError, Settings, describe_timers, parse_duration, variable_names
+from bot.config import ConfigError, Settings, describe_timers, parse_duration
+from bot.config_names import variable_names
 from store.secrets import generate_key
 
 TOKEN = "xoxb-1111-2222-abcdefSECRET"

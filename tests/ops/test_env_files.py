@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.config import Settings, variable_names
+from bot.config import Settings
+from bot.config_names import variable_names
 from store.secrets import generate_key
 
 ROOT = Path(__file__).resolve().parents[2]
