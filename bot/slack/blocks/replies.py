@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import assert_never
 
 from slack_sdk.models.blocks import Block, ButtonElement
@@ -17,6 +16,7 @@ from bot.slack.blocks.channel_replies import (
     multi_channel_instructions,
     wrong_account,
 )
+from bot.slack.blocks.reminder_text import reminder_text
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import clip, escape, mention, mentions, when
 from bot.workflow import STATE_LABELS
@@ -47,7 +47,6 @@ from bot.workflow.notices import (
     ProjectStep,
     Rejected,
     Reminder,
-    ReminderAbout,
     RemovalCheckStep,
     Resolution,
     ReviewFlagged,
@@ -220,37 +219,6 @@ def customer_instructions(case: Onboarding, app_name: str) -> str:
         "ACTIVE means Messenger is live on your Page. We then remove your access to the project; nothing "
         "else changes for you."
     )
-
-
-def reminder_text(reminder: Reminder) -> str:
-    """What a reminder asks for (a row from before reminders were typed carries its sentence ready-made)."""
-    match reminder.about:
-        case None:
-            return escape(reminder.reminder)
-        case ReminderAbout.APPROVAL:
-            return "This onboarding is still waiting for an approver."
-        case ReminderAbout.PROJECT:
-            return "Please create the project and register it."
-        case ReminderAbout.INVITE:
-            return "Please invite the customer as Limited member and press *Invitation sent*."
-        case ReminderAbout.CUSTOMER:
-            return (f"The customer has not connected a Facebook Page in {_days(reminder.waited)}. Check in with "
-                    "them; the onboarding expires (and their access is removed) after "
-                    f"{_days(reminder.expires_after)}.")
-        case ReminderAbout.REVOKE:
-            return ("The customer still has access to our Sinch project. Remove it in the dashboard and press "
-                    "*Access removed*." + (" Escalated to the approvers." if reminder.escalated else ""))
-        case ReminderAbout.REMOVAL_CHECK:
-            return ("Nobody has confirmed yet that the customer is gone from User management: someone other than "
-                    "the person who removed the access, press *Customer is gone*."
-                    + (" Escalated to the approvers." if reminder.escalated else ""))
-        case _:
-            assert_never(reminder.about)
-
-
-def _days(value: timedelta | None) -> str:
-    seconds = (value or timedelta()).total_seconds()
-    return f"{seconds / 86400:g} days" if seconds >= 86400 else f"{seconds / 3600:g} hours"
 
 
 def _say(text: str, fallback: str) -> Rendered:
