@@ -51,3 +51,11 @@ def test_a_reason_of_invisible_characters_only_is_a_missing_reason(bot: BotHarne
     response = bot.submit_modal(LEAD, {"reason": "\u200b\u202e"})
     assert response.body and "reason" in response.body
     assert bot.case().state == S.AWAITING_APPROVAL
+
+
+def test_an_emoji_newer_than_pythons_unicode_tables_is_kept(bot: BotHarness) -> None:
+    """U+1FAE8 (Unicode 15) is "unassigned" to Python 3.11's tables: it is still what the person typed."""
+    bot.submit_intake(customer_name="Shaky \U0001FAE8 Cycles")
+    bot.click(LEAD, ActionId.REJECT)
+    bot.submit_modal(LEAD, {"reason": "not yet \U0001FAE8"})
+    assert (bot.case().customer_name, bot.case().rejection_reason) == ("Shaky \U0001FAE8 Cycles", "not yet \U0001FAE8")
