@@ -96,16 +96,7 @@ def connect_messenger(state: SandboxState, request: Request, params: dict[str, s
     """POST .../apps/{app}/messenger: the customer connects a Page (PENDING first, then the outcome)."""
     body = _body(request, {"page_id", "page_name", "outcome", "description", "delay_seconds"})
     page_id, page_name = _text(body, "page_id"), _text(body, "page_name")
-    outcome = body.get("outcome", "ACTIVE")
-    if outcome not in OUTCOMES:
-        raise ControlError(f"'outcome' must be one of {', '.join(OUTCOMES)}")
-    description = _optional_text(body, "description")
-    delay = _number(body, "delay_seconds", minimum=0) or 0.0
-    if not state.has_project(params["project"]):
-        raise ControlError(f"no project {params['project']}", status=404)
-    app = state.app_anywhere(params["project"], params["app"])
-    if app is None:
-        raise ControlError(f"no app {params['app']} in project {params['project']}", status=404)
+    app, outcome, description, delay = _connection(state, body, params)
     connection = state.connect_messenger(
         app, page_id=page_id, page_name=page_name, outcome=outcome, description=description, delay=delay
     )
@@ -116,6 +107,16 @@ def connect_instagram(state: SandboxState, request: Request, params: dict[str, s
     """POST .../apps/{app}/instagram: the customer connects an Instagram account (PENDING first, then the outcome)."""
     body = _body(request, {"instagram_id", "username", "outcome", "description", "delay_seconds"})
     instagram_id, username = _text(body, "instagram_id"), _text(body, "username")
+    app, outcome, description, delay = _connection(state, body, params)
+    connection = state.connect_instagram(
+        app, instagram_id=instagram_id, username=username, outcome=outcome, description=description, delay=delay
+    )
+    return _connected(app, outcome, connection.connected_at + connection.delay)
+
+
+def _connection(state: SandboxState, body: dict[str, Any], params: dict[str, str],
+                ) -> tuple[App, str, str | None, float]:
+    """What both channels' connect routes take: the app, the outcome, its description and delay."""
     outcome = body.get("outcome", "ACTIVE")
     if outcome not in OUTCOMES:
         raise ControlError(f"'outcome' must be one of {', '.join(OUTCOMES)}")
@@ -126,10 +127,7 @@ def connect_instagram(state: SandboxState, request: Request, params: dict[str, s
     app = state.app_anywhere(params["project"], params["app"])
     if app is None:
         raise ControlError(f"no app {params['app']} in project {params['project']}", status=404)
-    connection = state.connect_instagram(
-        app, instagram_id=instagram_id, username=username, outcome=outcome, description=description, delay=delay
-    )
-    return _connected(app, outcome, connection.connected_at + connection.delay)
+    return app, outcome, description, delay
 
 
 def _connected(app: App, outcome: str, applies_at: float) -> Response:
