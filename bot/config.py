@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.config_env import LoggingSettings, check_key_from_env, keyring_from_env, log_format, log_level
+from bot.config_env import ConfigError, LoggingSettings, check_key_from_env, keyring_from_env, log_format, log_level
 from bot.review_schedule import WeeklySchedule, parse_schedule, parse_zone
 
 __all__ = [
@@ -35,14 +35,6 @@ DEFAULT_DATABASE_URL = "sqlite:///onboarding.db"
 ONE_PERSON, TWO_PERSON = "one-person", "two-person"  # REMOVAL_CONFIRMATION
 
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """One or more configuration values are missing or invalid; the message names every problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(f"- {problem}" for problem in problems))
 
 
 class Secret:

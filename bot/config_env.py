@@ -9,13 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["LoggingSettings", "check_key_from_env", "keyring_from_env", "log_format", "log_level", "secrets_from_env"]
+__all__ = ["ConfigError", "LoggingSettings", "check_key_from_env", "keyring_from_env", "log_format", "log_level",
+           "secrets_from_env"]
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Settings the log hygiene redacts wherever they would appear (each key of a BOT_SECRET_KEY keyring too).
 SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "BOT_SECRET_KEY", "SINCH_KEY_SECRET",
                     "SINCH_ACCOUNT_KEY_SECRET")
+
+
+class ConfigError(ValueError):
+    """One or more configuration values are missing or invalid; the message names every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(f"- {problem}" for problem in problems))
 
 
 def log_level(text: str) -> str:
@@ -41,7 +50,6 @@ class LoggingSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LoggingSettings:
         """LOG_LEVEL, LOG_FORMAT and every secret; a ConfigError names a bad level or format."""
-        from bot.config import ConfigError
 
         problems: list[str] = []
         level: str | None = None
