@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.blocks.replies import TOKEN_TYPE
+from bot.slack.blocks.channel_replies import TOKEN_TYPE
 from bot.workflow import IntakeInvalid, PageType, parse_intake
 from sinch import Region
 

@@ -67,8 +67,20 @@ def test_a_customer_reminder_says_how_long() -> None:
     assert "3 days" in n_text(reminder) and "14 days" in n_text(reminder)
 
 
-def n_text(notice: n.Notice) -> str:
-    return json.dumps(render_notice(notice, NoticeContext(case=CASE, approvers=())).block_dicts())
+@pytest.mark.parametrize(("channels", "asked"), [
+    ("messenger", "a Facebook Page in"),
+    ("instagram", "an Instagram account in"),
+    ("messenger,instagram", "a Facebook Page and an Instagram account in"),
+])
+def test_a_customer_reminder_names_what_the_customer_connects(channels: str, asked: str) -> None:
+    case = CASE.model_copy(update={"channels": channels, "instagram_username": "acme"})
+    text = n_text(EVERY_KIND[19], case=case)
+    assert f"has not connected {asked} 3 days" in text
+    assert ("Facebook Page" in text) is ("messenger" in channels)
+
+
+def n_text(notice: n.Notice, *, case: Onboarding = CASE) -> str:
+    return json.dumps(render_notice(notice, NoticeContext(case=case, approvers=())).block_dicts())
 
 
 # Rows as the bot wrote them before notices were typed (dicts with every value as JSON).

@@ -7,10 +7,9 @@ from datetime import datetime
 from slack_sdk.models.blocks import Block, ConfirmObject, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.slack.blocks.base import Rendered, actions, button, context, section
-from bot.slack.blocks.channel_replies import channel_lines, channels_title
+from bot.slack.blocks.channel_replies import TOKEN_TYPE, channel_lines, channels_title
 from bot.slack.blocks.guards import SUBPROJECT_NOTES
 from bot.slack.blocks.performers import PERFORMER_NOTE
-from bot.slack.blocks.replies import TOKEN_TYPE
 from bot.slack.ids import ActionId
 from bot.slack.mrkdwn import age, clip, escape, mention, when
 from bot.workflow import STATE_LABELS, StepProgress, progress

@@ -8,14 +8,15 @@ from bot.workflow.notices import AccountMismatch, ChannelUpdate, WrongAccount
 from bot.workflow.pages import PageCheck
 from store.models import Channel, Onboarding, PageType
 
-__all__ = ["CHANNEL_NAMES", "account_line", "account_mismatch", "channel_lines", "channel_update", "channels_title",
-           "multi_channel_instructions", "wrong_account"]
+__all__ = ["CHANNEL_NAMES", "TOKEN_TYPE", "account_line", "account_mismatch", "channel_lines", "channel_update",
+           "channels_title", "multi_channel_instructions", "what_to_connect", "wrong_account"]
 
 CHANNEL_NAMES = {Channel.MESSENGER.value: "Messenger", Channel.INSTAGRAM.value: "Instagram"}
 _STATUS_WORDS = {"NOT_CONNECTED": "not connected yet", "PENDING": "PENDING (activating)", "ACTIVE": "ACTIVE",
                  "FAILING": "FAILING", "ERROR": "ERROR"}
 _EMOJI = {"ACTIVE": ":tada:", "PENDING": ":arrows_counterclockwise:", "FAILING": ":warning:", "ERROR": ":warning:"}
-_TOKEN_TYPE = {PageType.PERSONAL: "User access token", PageType.BUSINESS: "System User access token"}
+# The dashboard's words for the token a Page's type needs (the customer picks it when connecting Messenger).
+TOKEN_TYPE = {PageType.PERSONAL: "User access token", PageType.BUSINESS: "System User access token"}
 
 
 def _name(channel: str) -> str:
@@ -95,7 +96,7 @@ def multi_channel_instructions(case: Onboarding, app_name: str) -> str:
             portfolio = (" Then choose the business portfolio that owns the Page."
                          if case.page_type is PageType.BUSINESS else "")
             lines.append(f"{step}. Messenger: choose Facebook Messenger, the token type "
-                         f"\"{_TOKEN_TYPE[case.page_type]}\".{portfolio} Log in with Facebook as an admin of the "
+                         f"\"{TOKEN_TYPE[case.page_type]}\".{portfolio} Log in with Facebook as an admin of the "
                          f"Page and select exactly ONE Page: \"{case.page}\". Do not deselect any Page that is "
                          "already selected: that breaks its existing integration. ACTIVE means Messenger is live "
                          "on your Page.")
@@ -109,6 +110,12 @@ def multi_channel_instructions(case: Onboarding, app_name: str) -> str:
     lines.append(f"{step}. Save. Each channel shows ACTIVATING, then ACTIVE. Once every channel above is ACTIVE we "
                  "remove your access to the project; nothing else changes for you.")
     return "\n".join(lines)
+
+
+def what_to_connect(case: Onboarding) -> str:
+    """What the customer connects, in words: "a Facebook Page", "an Instagram account" or both."""
+    things = {Channel.MESSENGER: "a Facebook Page", Channel.INSTAGRAM: "an Instagram account"}
+    return " and ".join(things[channel] for channel in case.requested_channels)
 
 
 def channels_title(case: Onboarding) -> str:
@@ -146,7 +153,7 @@ def channel_lines(case: Onboarding, page: str, messenger_status: str) -> list[tu
     lines = []
     for channel in case.requested_channels:
         if channel is Channel.MESSENGER:
-            lines.append(("Messenger", f"{messenger_status}\nPage {page} · {_TOKEN_TYPE[case.page_type]}"))
+            lines.append(("Messenger", f"{messenger_status}\nPage {page} · {TOKEN_TYPE[case.page_type]}"))
         else:
             status = _status(case.ig_status, case.ig_description, case.invited_at is not None)
             lines.append(("Instagram", f"{status}\n{_account(case)}"))

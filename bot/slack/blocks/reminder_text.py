@@ -11,8 +11,9 @@ from bot.workflow.notices import Reminder, ReminderAbout
 __all__ = ["reminder_text"]
 
 
-def reminder_text(reminder: Reminder) -> str:
-    """What a reminder asks for (a row from before reminders were typed carries its sentence ready-made)."""
+def reminder_text(reminder: Reminder, *, connects: str) -> str:
+    """What a reminder asks for (a row from before reminders were typed carries its sentence ready-made);
+    `connects` names what the customer connects ("a Facebook Page", "an Instagram account", or both)."""
     match reminder.about:
         case None:
             return escape(reminder.reminder)
@@ -23,7 +24,7 @@ def reminder_text(reminder: Reminder) -> str:
         case ReminderAbout.INVITE:
             return "Please invite the customer as Limited member and press *Invitation sent*."
         case ReminderAbout.CUSTOMER:
-            return (f"The customer has not connected a Facebook Page in {_days(reminder.waited)}. Check in with "
+            return (f"The customer has not connected {connects} in {_days(reminder.waited)}. Check in with "
                     "them; the onboarding expires (and their access is removed) after "
                     f"{_days(reminder.expires_after)}.")
         case ReminderAbout.REVOKE:

@@ -9,11 +9,13 @@ from slack_sdk.models.blocks import Block, ButtonElement
 
 from bot.slack.blocks.base import Rendered, actions, button, context, section
 from bot.slack.blocks.channel_replies import (
+    TOKEN_TYPE,
     account_line,
     account_mismatch,
     channel_update,
     channels_title,
     multi_channel_instructions,
+    what_to_connect,
     wrong_account,
 )
 from bot.slack.blocks.reminder_text import reminder_text
@@ -73,11 +75,6 @@ class NoticeContext:
     approvers: tuple[str, ...]  # user and user-group ids to mention for approvals and escalations
     resolution: Resolution | None = None  # set when re-rendering a used step message without its buttons
 
-
-TOKEN_TYPE = {
-    PageType.PERSONAL: "User access token",
-    PageType.BUSINESS: "System User access token",
-}
 
 _OUTCOME_TEXT = {
     Outcome.APPROVED: ":white_check_mark: Approved",
@@ -177,7 +174,8 @@ def render_notice(notice: Notice, ctx: NoticeContext) -> Rendered:
             return _say(f":alarm_clock: The customer has not got the channel live in time ({mention(requester)}). "
                         "The onboarding expires once their access is removed.", "Onboarding expired")
         case Reminder():
-            return _say(f":bell: *Reminder* {mentions(list(notice.mention))}\n{reminder_text(notice)}\n"
+            asks = reminder_text(notice, connects=what_to_connect(case))
+            return _say(f":bell: *Reminder* {mentions(list(notice.mention))}\n{asks}\n"
                         f"_This onboarding has been {STATE_LABELS[notice.state]} since {when(notice.since)}._",
                         "Reminder")
         case PollTrouble(failures=failures, error=error):
