@@ -1,21 +1,54 @@
-"""The bot's collaborators, built once at start-up and passed to listeners and jobs."""
+"""The bot's collaborators, built once at start-up and passed to listeners, flows and jobs.
+
+Each collaborator that lives in a higher layer (the outbox in `bot/background/`, the approver directory and the
+Home tab's viewers in `bot/slack/`) is named here by what is asked of it, a `Protocol`, so this module imports
+nothing above the workflow: every layer may import it. `bot/runtime.py` builds the real ones.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from bot.background.outbox import OutboxDispatcher
 from bot.config import Settings
-from bot.slack.approvers import ApproverDirectory
-from bot.slack.home_viewers import HomeViewers
 from sinch import SinchClient
 from store.secrets import SecretBox
 
-__all__ = ["Deps"]
+__all__ = ["Approvers", "Deps", "HomeViewerLog", "Outbox"]
+
+
+class Outbox(Protocol):
+    """Delivers the outbox's rows to Slack (`bot/background/outbox.py:OutboxDispatcher`)."""
+
+    def wake(self) -> None: ...
+
+    def run(self, stop: threading.Event, *, idle_seconds: float = ...) -> None: ...
+
+    def pending(self) -> int: ...
+
+    def deliver_due(self, stop: threading.Event | None = ...) -> int: ...
+
+
+class Approvers(Protocol):
+    """Who may approve (`bot/slack/approvers.py:ApproverDirectory`)."""
+
+    @property
+    def mentions(self) -> tuple[str, ...]: ...
+
+    def is_approver(self, user_id: str) -> bool: ...
+
+
+class HomeViewerLog(Protocol):
+    """Who looked at the App Home tab recently (`bot/slack/home_viewers.py:HomeViewers`)."""
+
+    def opened(self, user: str, now: datetime) -> None: ...
+
+    def claim_due(self, now: datetime) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -25,10 +58,10 @@ class Deps:
     sinch: SinchClient  # for background work: normal timeouts; no in-line retries (jobs reschedule)
     sinch_interactive: SinchClient  # inside a Slack request: short timeout, no retries (3 s ack budget)
     secrets: SecretBox
-    approvers: ApproverDirectory
-    outbox: OutboxDispatcher
+    approvers: Approvers
+    outbox: Outbox
     clock: Callable[[], datetime]
-    home_viewers: HomeViewers
+    home_viewers: HomeViewerLog
     # This process's name in the database's leases (host, pid and a random part; see store/leases.py).
     worker_id: str
     # Runs work a listener starts after its transaction commits (an app creation), off the request thread.
