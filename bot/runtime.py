@@ -28,9 +28,9 @@ from bot.background.scheduler import build_scheduler
 from bot.config import Settings
 from bot.deps import Deps
 from bot.health import HEALTH_PATHS, Readiness, health_response
+from bot.listeners.app import build_app, share_identity
 from bot.log_hygiene import install_log_hygiene
 from bot.metrics import Metrics
-from bot.slack.app import build_app, share_identity
 from bot.slack.approvers import ApproverDirectory
 from bot.slack.client import make_web_client
 from bot.slack.envelope import MAX_BODY_BYTES

@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
+from bot.listeners import actions, commands, events, views
 from bot.slack.client import make_web_client
-from bot.slack.listeners import actions, commands, events, views
 from store.states import OnboardingState
 from tests.bot.harness import CHANNEL, LEAD, REQUESTER, STAFF, BotHarness
 

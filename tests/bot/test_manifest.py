@@ -18,7 +18,7 @@ from devslack import SignedRequest
 from tests.bot.harness import CHANNEL, OUTSIDER, BotHarness
 
 ROOT = Path(__file__).resolve().parents[2]
-LISTENER_SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot" / "slack" / "listeners").glob("*.py"))
+LISTENER_SOURCES = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot" / "listeners").glob("*.py"))
 
 
 MANIFESTS = ("manifest.yml", "manifest.socket-mode.yml")

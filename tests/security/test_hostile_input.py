@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.slack.ids import ActionId, CallbackId
-from bot.slack.listeners.common import form_values
+from bot.slack.payloads import form_values
 from bot.workflow import INTAKE_FIELDS, IntakeInvalid, parse_intake
 from tests.bot.harness import CHANNEL, REQUESTER
 from tests.hypothesis_profiles import examples

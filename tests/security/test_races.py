@@ -24,9 +24,9 @@ from sqlmodel import Session, col, select
 from bot import workflow
 from bot.background import jobs
 from bot.deps import Deps
+from bot.flows.transaction import attempts
 from bot.runtime import make_wsgi_app
 from bot.slack.ids import ActionId
-from bot.slack.listeners.common import in_transaction
 from bot.workflow import Actor, NotAllowed, NoticeType, OnboardingError, WrongState
 from store.db import make_engine, session_scope
 from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage
@@ -200,8 +200,11 @@ def test_two_approvers_click_approve_at_once(bot: BotHarness, templates: dict[st
         deps = run.deps
 
         def approve(actor: Actor, deps: Deps = deps) -> Onboarding:
-            return in_transaction(deps, lambda session: workflow.approve(
-                session=session, onboarding_id=1, actor=actor, allow_self_approval=False, now=deps.clock()))
+            for attempt in attempts(deps):
+                with attempt as session:
+                    case = workflow.approve(
+                        session=session, onboarding_id=1, actor=actor, allow_self_approval=False, now=deps.clock())
+            return case
 
         winner, _ = one_winner(race(lambda: approve(APPROVER_A), lambda: approve(APPROVER_B)))
         case = run.case()
@@ -218,14 +221,20 @@ def test_approve_and_cancel_at_once(bot: BotHarness, templates: dict[str, Templa
         deps = run.deps
 
         def approve(deps: Deps = deps) -> Onboarding:
-            return in_transaction(deps, lambda session: workflow.approve(
-                session=session, onboarding_id=1, actor=APPROVER_A, allow_self_approval=False, now=deps.clock()))
+            for attempt in attempts(deps):
+                with attempt as session:
+                    case = workflow.approve(
+                        session=session, onboarding_id=1, actor=APPROVER_A, allow_self_approval=False, now=deps.clock())
+            return case
 
         def cancel(deps: Deps = deps) -> Onboarding:
             # The requester opened the cancel form while the case was awaiting approval.
-            return in_transaction(deps, lambda session: workflow.cancel(
-                session=session, onboarding_id=1, actor=Actor(REQUESTER), reason="Customer changed their mind",
-                now=deps.clock(), seen_state=S.AWAITING_APPROVAL))
+            for attempt in attempts(deps):
+                with attempt as session:
+                    case = workflow.cancel(
+                        session=session, onboarding_id=1, actor=Actor(REQUESTER), reason="Customer changed their mind",
+                        now=deps.clock(), seen_state=S.AWAITING_APPROVAL)
+            return case
 
         winner, _ = one_winner(race(approve, cancel))
         case = run.case()
@@ -252,9 +261,12 @@ def test_two_staff_register_the_project_at_once(bot: BotHarness, templates: dict
         deps = run.deps
 
         def register(user: str, suffix: str, deps: Deps = deps) -> Onboarding:
-            return in_transaction(deps, lambda session: workflow.register_project(
-                session=session, onboarding_id=1, actor=Actor(user), project_id=f"project-{suffix}",
-                key_id=f"key-{suffix}", key_secret_sealed=secrets.seal(f"secret-{suffix}"), now=deps.clock()))
+            for attempt in attempts(deps):
+                with attempt as session:
+                    case = workflow.register_project(
+                        session=session, onboarding_id=1, actor=Actor(user), project_id=f"project-{suffix}",
+                        key_id=f"key-{suffix}", key_secret_sealed=secrets.seal(f"secret-{suffix}"), now=deps.clock())
+            return case
 
         winner, _ = one_winner(race(lambda: register(STAFF, "a"), lambda: register(OTHER_STAFF, "b")))
         suffix, user = [("a", STAFF), ("b", OTHER_STAFF)][winner]
@@ -273,9 +285,12 @@ def test_poll_sweep_applies_active_while_staff_cancel(bot: BotHarness, templates
         deps = run.deps
 
         def cancel(deps: Deps = deps) -> Onboarding:
-            return in_transaction(deps, lambda session: workflow.cancel(
-                session=session, onboarding_id=1, actor=Actor(REQUESTER), reason="Wrong Page", now=deps.clock(),
-                seen_state=S.AWAITING_CUSTOMER))
+            for attempt in attempts(deps):
+                with attempt as session:
+                    case = workflow.cancel(
+                        session=session, onboarding_id=1, actor=Actor(REQUESTER), reason="Wrong Page", now=deps.clock(),
+                        seen_state=S.AWAITING_CUSTOMER)
+            return case
 
         sweep, cancelled = race(functools.partial(jobs.poll_sweep, deps), cancel)
         assert sweep.kind == "ok" and cancelled.kind != "crash", (sweep, cancelled)

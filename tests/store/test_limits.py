@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack.listeners.views import _credential_errors
+from bot.flows.project import credential_errors as _credential_errors
 from bot.workflow import MAX_REASON
 from bot.workflow.intake import MAX_NAME, MAX_NOTES, MAX_PAGE
 from store.limits import clip, column_length, is_storable, slack_id_length

@@ -1,4 +1,4 @@
-"""The fresh-project check's Sinch side, run inside the register-project modal submission.
+"""The fresh-project check's Sinch side, run inside the register-project modal submission (in the request).
 
 Slack gives a modal submission 3 s. The key check, the project's apps in every region and the ASP's subprojects
 are independent reads, so they go out in parallel on a small thread pool and the whole lot gets one budget: what

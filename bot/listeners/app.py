@@ -16,9 +16,9 @@ from slack_sdk.web import SlackResponse
 
 from bot.config import Settings
 from bot.deps import Deps
+from bot.listeners import register_all
 from bot.slack.error_handler import register_error_handler
 from bot.slack.id_limits import register_id_limits
-from bot.slack.listeners import register_all
 from bot.slack.request_metrics import MeasuredApp, Observe
 from store import leases
 from store.db import session_scope

@@ -12,6 +12,8 @@ from slack_sdk.models.blocks import ActionsBlock
 
 from bot import workflow
 from bot.deps import Deps
+from bot.flows.transaction import actor
+from bot.listeners.common import bind
 from bot.slack.blocks import cancel_modal, refusals
 from bot.slack.blocks.base import Rendered, context
 from bot.slack.blocks.card import status_card
@@ -21,7 +23,7 @@ from bot.slack.blocks.reports import case_list, help_text
 from bot.slack.blocks.stage_report import bad_days, report_message
 from bot.slack.error_handler import IncompleteRequest, answer_by_response_url, reports_errors
 from bot.slack.ids import COMMAND
-from bot.slack.listeners.common import actor_for, bind, case_number, trigger_id, user_id
+from bot.slack.payloads import case_number, trigger_id, user_id
 from bot.workflow.stage_report import read_report
 from store import repo
 from store.db import session_scope
@@ -83,7 +85,7 @@ def _cancel(deps: Deps, argument: str, command: Mapping[str, Any], client: WebCl
     if case_number(argument.strip().removeprefix("#")) is None:
         raise workflow.OnboardingNotFound(refusals.SAY_WHICH_NUMBER)
     case = _find(deps, argument)
-    workflow.require_canceller(case, actor_for(deps, command))
+    workflow.require_canceller(case, actor(deps, user_id(command)))
     client.views_open(trigger_id=trigger_id(command), view=cancel_modal(case))
 
 

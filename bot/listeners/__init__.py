@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.deps import Deps
-from bot.slack.listeners import actions, commands, events, reviews, views
+from bot.listeners import actions, commands, events, reviews, views
 
 __all__ = ["register_all"]
 

@@ -8,10 +8,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from bot.listeners.common import bind
 from bot.slack.error_handler import reports_errors
 from bot.slack.home_tab import publish_home
 from bot.slack.ids import ActionId
-from bot.slack.listeners.common import bind, user_id
+from bot.slack.payloads import user_id
 
 __all__ = ["home_opened", "home_refresh", "register"]
 
