@@ -6,11 +6,12 @@ through the workflow (state, audit event and outbox rows in one transaction).
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -76,9 +77,9 @@ def poll_sweep(deps: Deps) -> SweepReport:
             # Claim the next chunk while the pool still has a chunk's worth to do, so the workers never wait
             # for a claim, and no more cases are held than this process will soon poll.
             if more and len(running) < chunk and report.polled + len(running) < SWEEP_BATCH:
-                claimed = _claim(deps, lambda session, limit: leases.claim_due_polls(
-                    session=session, states=POLLED_STATES, now=now, owner=deps.worker_id,
-                    lease_ttl=deps.settings.lease_ttl, limit=limit), limit=chunk)
+                claimed = _claim(deps, functools.partial(
+                    leases.claim_due_polls, states=POLLED_STATES, now=now, owner=deps.worker_id,
+                    lease_ttl=deps.settings.lease_ttl), limit=chunk)
                 for case_id, previous in claimed.taken_over:
                     logger.info("onboarding #%s: took over its poll from %s (its lease ended)", case_id, previous)
                 running |= {pool.submit(_poll_claimed, deps, case_id) for case_id in claimed.ids}
@@ -98,13 +99,19 @@ def poll_sweep(deps: Deps) -> SweepReport:
     return report
 
 
-def _claim(deps: Deps, claim: Callable[[Session, int], leases.Claimed], *, limit: int) -> leases.Claimed:
-    """Run `claim` for up to `limit` cases. The cases it passed over only because another transaction held
-    them locked at that instant (a reminder claim or release, a click: milliseconds each) are waited for and
-    claimed again, a few times at most: passed over, they would wait for the next sweep, and as sweeps fire
-    together, every sweep (store/leases.py)."""
+class _Claim(Protocol):
+    """A claim in `store/leases.py` with everything but its session and limit bound."""
+
+    def __call__(self, *, session: Session, limit: int) -> leases.Claimed: ...
+
+
+def _claim(deps: Deps, claim: _Claim, *, limit: int) -> leases.Claimed:
+    """Run `claim(session=, limit=)` for up to `limit` cases. The cases it passed over only because another
+    transaction held them locked at that instant (a reminder claim or release, a click: milliseconds each) are
+    waited for and claimed again, a few times at most: passed over, they would wait for the next sweep, and as
+    sweeps fire together, every sweep (store/leases.py)."""
     with session_scope(deps.engine) as session:
-        claimed = claim(session, limit)
+        claimed = claim(session=session, limit=limit)
     ids, taken_over = list(claimed.ids), list(claimed.taken_over)
     for _ in range(CLAIM_ROUNDS - 1):
         if not claimed.busy:
@@ -112,7 +119,7 @@ def _claim(deps: Deps, claim: Callable[[Session, int], leases.Claimed], *, limit
         with session_scope(deps.engine) as session:
             leases.wait_for_row_locks(session=session, onboarding_ids=claimed.busy, timeout=LOCK_WAIT)
         with session_scope(deps.engine) as session:
-            claimed = claim(session, limit - len(ids))
+            claimed = claim(session=session, limit=limit - len(ids))
         ids += claimed.ids
         taken_over += claimed.taken_over
     return leases.Claimed(ids=ids, taken_over=taken_over)
@@ -233,9 +240,9 @@ def reminder_sweep(deps: Deps) -> int:
     held: list[int] = []
     try:
         while True:  # in chunks (bounded IN lists); claims are held to the end, so each case is seen once
-            claimed = _claim(deps, lambda session, limit: leases.claim_for_reminders(
-                session=session, states=REMINDED_STATES, now=now, owner=deps.worker_id,
-                lease_ttl=deps.settings.lease_ttl, limit=limit), limit=REMINDER_CHUNK)
+            claimed = _claim(deps, functools.partial(
+                leases.claim_for_reminders, states=REMINDED_STATES, now=now, owner=deps.worker_id,
+                lease_ttl=deps.settings.lease_ttl), limit=REMINDER_CHUNK)
             held += claimed.ids
             mine = set(claimed.ids)
             with session_scope(deps.engine) as session:
