@@ -75,7 +75,7 @@ class Readiness:
             results.append(Check("migrations", revision == self._head,
                                  "current" if revision == self._head else f"at {revision}, code expects {self._head}"))
             with session_scope(self._engine) as session:
-                oldest = outbox_oldest_undelivered(session)
+                oldest = outbox_oldest_undelivered(session=session)
         except SQLAlchemyError as exc:
             results.append(Check("outbox", False, f"unreadable ({type(exc).__name__})"))
             return results

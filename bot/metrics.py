@@ -157,7 +157,7 @@ class _DatabaseCollector(Collector):
         now = self._clock()
         try:
             with session_scope(self._engine) as session:
-                figures = operational_figures(session, now=now, removal_due_after=self._removal_due_after)
+                figures = operational_figures(session=session, now=now, removal_due_after=self._removal_due_after)
         except SQLAlchemyError as exc:
             logger.warning("metrics: the database cannot be read (%s)", type(exc).__name__)
             yield GaugeMetricFamily("onboarding_database_up", "1 when the database answered the last scrape",

@@ -64,7 +64,7 @@ def _free(lease_until: Any, now: datetime) -> ColumnElement[bool]:
     return or_(col(lease_until).is_(None), col(lease_until) <= now)
 
 
-def _claim_batch(session: Session, *, where: ColumnElement[bool], order_by: Any, lease: str, now: datetime,
+def _claim_batch(*, session: Session, where: ColumnElement[bool], order_by: Any, lease: str, now: datetime,
                  owner: str, until: datetime, limit: int) -> Claimed:
     lease_until = getattr(Onboarding, f"{lease}_lease_until")
     lease_owner = getattr(Onboarding, f"{lease}_lease_owner")
@@ -122,7 +122,7 @@ def claim_due_polls(*, session: Session, states: Iterable[OnboardingState], now:
     due = or_(col(Onboarding.next_poll_at) <= now, col(Onboarding.channels_poll_at) <= now)
     where = and_(col(Onboarding.state).in_(list(states)), due)
     order = func.coalesce(col(Onboarding.next_poll_at), col(Onboarding.channels_poll_at))
-    return _claim_batch(session, where=where, order_by=order, lease="work", now=now,
+    return _claim_batch(session=session, where=where, order_by=order, lease="work", now=now,
                         owner=owner, until=now + lease_ttl, limit=limit)
 
 
@@ -148,7 +148,7 @@ def claim_app_creation(*, session: Session, onboarding_id: int, now: datetime, o
     where = and_(col(Onboarding.id) == onboarding_id,
                  col(Onboarding.state) == OnboardingState.CREATING_APP,
                  _app_due_at() <= now)
-    return _claim_batch(session, where=where, order_by=col(Onboarding.id), lease="work", now=now, owner=owner,
+    return _claim_batch(session=session, where=where, order_by=col(Onboarding.id), lease="work", now=now, owner=owner,
                         until=now + lease_ttl, limit=1)
 
 
@@ -164,8 +164,8 @@ def claim_for_reminders(*, session: Session, states: Iterable[OnboardingState], 
                         lease_ttl: timedelta, limit: int) -> Claimed:
     """Claim open cases in `states` so that only this process decides their reminders and expiry now."""
     where = col(Onboarding.state).in_(list(states))
-    return _claim_batch(session, where=where, order_by=col(Onboarding.state_entered_at), lease="reminder", now=now,
-                        owner=owner, until=now + lease_ttl, limit=limit)
+    return _claim_batch(session=session, where=where, order_by=col(Onboarding.state_entered_at), lease="reminder",
+                        now=now, owner=owner, until=now + lease_ttl, limit=limit)
 
 
 def release_reminders(*, session: Session, onboarding_ids: Sequence[int], owner: str) -> None:
@@ -181,7 +181,8 @@ def release_reminders(*, session: Session, onboarding_ids: Sequence[int], owner:
 
 def home_opened(*, session: Session, user_id: str, now: datetime) -> None:
     """Someone opened (or refreshed) their Home tab and was just sent a fresh view."""
-    insert_if_absent(session, HomeViewer, {"user_id": user_id, "opened_at": now, "published_at": now})
+    insert_if_absent(session=session, model=HomeViewer,
+                     values={"user_id": user_id, "opened_at": now, "published_at": now})
     session.execute(update(HomeViewer).where(col(HomeViewer.user_id) == user_id)
                     .values(opened_at=now, published_at=now))
 
@@ -213,7 +214,7 @@ def event_seen(*, session: Session, event_id: str) -> bool:
 
 
 def record_event_seen(*, session: Session, event_id: str, now: datetime) -> None:
-    insert_if_absent(session, SlackEventSeen, {"event_id": event_id[:64], "seen_at": now})
+    insert_if_absent(session=session, model=SlackEventSeen, values={"event_id": event_id[:64], "seen_at": now})
 
 
 def forget_events_before(*, session: Session, before: datetime) -> None:

@@ -163,10 +163,10 @@ def delivered_step_messages(*, session: Session, onboarding_id: int, after: int,
                              .order_by(col(OutboxMessage.id))))
 
 
-def _locked_pace(session: Session, channel: str) -> ChannelPace:
+def _locked_pace(*, session: Session, channel: str) -> ChannelPace:
     """The channel's pace row (created on first use), locked until the caller's transaction ends: every
     process changes it in turn."""
-    insert_if_absent(session, ChannelPace, {"channel": channel, "next_post_at": 0.0})
+    insert_if_absent(session=session, model=ChannelPace, values={"channel": channel, "next_post_at": 0.0})
     return session.exec(select(ChannelPace).where(ChannelPace.channel == channel).with_for_update()).one()
 
 
@@ -176,7 +176,7 @@ def reserve_post_slot(*, session: Session, channel: str, now: float, interval: f
     The slot lives in the database, so every process shares one pace per channel. It is counted from the
     send: the caller posts at the returned time, whatever Slack takes to answer.
     """
-    pace = _locked_pace(session, channel)
+    pace = _locked_pace(session=session, channel=channel)
     slot = max(now, pace.next_post_at)
     pace.next_post_at = slot + interval
     session.add(pace)
@@ -191,7 +191,7 @@ def hold_channel(*, session: Session, channel: str, until: float, interval: floa
     the end of the hold), the next free slot is the end of the hold: the slots are taken again from the end of the hold,
     not after the void ones, which would leave the time between unused.
     """
-    pace = _locked_pace(session, channel)
+    pace = _locked_pace(session=session, channel=channel)
     pace.held_until = max(pace.held_until, until)  # an earlier, longer hold still stands
     if pace.next_post_at - interval < pace.held_until:
         pace.next_post_at = pace.held_until

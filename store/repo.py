@@ -264,7 +264,8 @@ def enqueue(
     the case still has undelivered routine rows, it is queued as routine (per-case order holds).
     """
     assert onboarding.id is not None, "flush the case before queueing messages for it"
-    if priority > OutboxPriority.ROUTINE and _has_undelivered(session, onboarding.id, below=priority):
+    if priority > OutboxPriority.ROUTINE and _has_undelivered(session=session, onboarding_id=onboarding.id,
+                                                              below=priority):
         priority = OutboxPriority.ROUTINE
     message = OutboxMessage(
         onboarding_id=onboarding.id,
@@ -279,7 +280,7 @@ def enqueue(
     return message
 
 
-def _has_undelivered(session: Session, onboarding_id: int, *, below: int) -> bool:
+def _has_undelivered(*, session: Session, onboarding_id: int, below: int) -> bool:
     statement = (select(OutboxMessage.id).where(col(OutboxMessage.onboarding_id) == onboarding_id)
                  .where(col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
                  .where(col(OutboxMessage.priority) < below).limit(1))

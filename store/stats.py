@@ -39,14 +39,14 @@ def database_reachable(engine: Engine) -> bool:
     return True
 
 
-def outbox_oldest_undelivered(session: Session) -> datetime | None:
+def outbox_oldest_undelivered(*, session: Session) -> datetime | None:
     """When the oldest message still waiting for Slack was written (None when nothing waits)."""
     statement = select(func.min(OutboxMessage.created_at)).where(col(OutboxMessage.status).in_(UNDELIVERED))
     oldest: datetime | None = session.exec(statement).one()
     return oldest
 
 
-def operational_figures(session: Session, *, now: datetime, removal_due_after: timedelta) -> OperationalFigures:
+def operational_figures(*, session: Session, now: datetime, removal_due_after: timedelta) -> OperationalFigures:
     """Onboardings per state, customers holding access, removals overdue, and the outbox backlog."""
     by_state = {state: 0 for state in OnboardingState}
     for state, count in session.exec(select(Case.state, func.count()).group_by(Case.state)).all():

@@ -10,7 +10,7 @@ from sqlmodel import Session, SQLModel
 __all__ = ["insert_if_absent"]
 
 
-def insert_if_absent(session: Session, model: type[SQLModel], values: dict[str, Any]) -> None:
+def insert_if_absent(*, session: Session, model: type[SQLModel], values: dict[str, Any]) -> None:
     """Insert one row unless its primary key is taken; never raises for a concurrent insert of the same key."""
     table: Any = model.__table__  # type: ignore[attr-defined]
     bind = session.get_bind()

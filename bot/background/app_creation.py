@@ -51,7 +51,7 @@ def _retry_delay(exc: SinchError, attempts: int, first: timedelta) -> timedelta 
     return None
 
 
-def _app_of_base(session: Session, case: Onboarding) -> str | None:
+def _app_of_base(*, session: Session, case: Onboarding) -> str | None:
     """A further channel for a completed customer goes into that customer's app: its id, if it has one."""
     if case.existing_of is None:
         return None
@@ -102,7 +102,7 @@ def _create_app(deps: Deps, onboarding_id: int) -> None:
             return
         app_name = case.app_name or workflow.app_display_name(case.customer_name, case.requested_channels)
         attempts = case.app_attempts
-        same_app = _app_of_base(session, case)
+        same_app = _app_of_base(session=session, case=case)
         if not (case.project_id and case.key_id and case.key_secret_sealed):
             # Cannot happen through the workflow (registering stores all three); say so rather than crash.
             workflow.record_app_failure(session=session, onboarding_id=onboarding_id, now=deps.clock(),

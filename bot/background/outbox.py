@@ -208,7 +208,8 @@ class OutboxDispatcher:
             job.posts = True
         else:
             resolution = decode_resolution(row.notice)
-            job.updates = _resolutions(session, case, resolution, self._approvers, row.id)
+            job.updates = _resolutions(session=session, case=case, resolution=resolution, approvers=self._approvers,
+                                       resolve_row_id=row.id)
         return job
 
     def _send(self, job: _Job) -> str | None:
@@ -335,7 +336,7 @@ class _Job:
     updates: tuple[tuple[str, Rendered], ...] = ()
 
 
-def _resolutions(session: Session, case: Onboarding, resolution: Resolution, approvers: tuple[str, ...],
+def _resolutions(*, session: Session, case: Onboarding, resolution: Resolution, approvers: tuple[str, ...],
                  resolve_row_id: int) -> tuple[tuple[str, Rendered], ...]:
     """The delivered step messages this resolution applies to, re-rendered without their buttons."""
     assert case.id is not None

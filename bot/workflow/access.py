@@ -68,10 +68,10 @@ def confirm_invite(*, session: Session, onboarding_id: int, actor: Actor, now: d
     case.invited_at = now
     set_poll_due(case, now)
     case.poll_failures = 0
-    move(session, case, S.AWAITING_CUSTOMER, actor=actor.user_id, action="confirm_invite", now=now,
-          attempted="record an invitation")
-    resolve(session, case, now, step=StepKey.INVITE, outcome=Outcome.SENT, by=actor.user_id)
-    report(session, case, now, Invited(by=actor.user_id, email=case.contact_email))
+    move(session=session, case=case, to=S.AWAITING_CUSTOMER, actor=actor.user_id, action="confirm_invite", now=now,
+         attempted="record an invitation")
+    resolve(session=session, case=case, now=now, step=StepKey.INVITE, outcome=Outcome.SENT, by=actor.user_id)
+    report(Invited(by=actor.user_id, email=case.contact_email), session=session, case=case, now=now)
     return case
 
 
@@ -100,12 +100,12 @@ def apply_channel_status(
     case.channel_status = status
     case.channel_description = description
     case.channel_checked_at = now
-    page_notice = check_page(session, case, reading, now)
+    page_notice = check_page(session=session, case=case, reading=reading, now=now)
     case.page_id = reading.page_id or case.page_id
     case.page_name = clip(reading.page_name, Onboarding, "page_name") if reading.page_name else case.page_name
     session.add(case)
     if page_notice is not None:
-        report(session, case, now, page_notice)
+        report(page_notice, session=session, case=case, now=now)
     detail = f"status={status}" + (f" description={reading.description}" if reading.description else "")
 
     if status == ChannelStatus.ACTIVE and kept_wrong_page(case, reading):
@@ -113,33 +113,34 @@ def apply_channel_status(
     if status == ChannelStatus.ACTIVE:
         case.active_at = now
         case.revoke_outcome = S.COMPLETED
-        move(session, case, S.REVOKING, actor=SYSTEM_ACTOR, action="channel_active", now=now,
-              attempted="become active", detail=detail)
-        report(session, case, now, _seen(ChannelActive, case, reading), revoke_notice(case, RevokeReason.ACTIVE))
+        move(session=session, case=case, to=S.REVOKING, actor=SYSTEM_ACTOR, action="channel_active", now=now,
+             attempted="become active", detail=detail)
+        report(_seen(ChannelActive, case, reading), revoke_notice(case, RevokeReason.ACTIVE), session=session,
+               case=case, now=now)
         return True
     if status == ChannelStatus.PENDING and case.state != S.ACTIVATING:
         recovered = case.state == S.FAILING
-        move(session, case, S.ACTIVATING, actor=SYSTEM_ACTOR, action="channel_pending", now=now,
-              attempted="start activating", detail=detail)
+        move(session=session, case=case, to=S.ACTIVATING, actor=SYSTEM_ACTOR, action="channel_pending", now=now,
+             attempted="start activating", detail=detail)
         seen: Notice = _seen(ChannelRecovered, case, reading) if recovered else _seen(ChannelPending, case, reading)
-        report(session, case, now, seen)
+        report(seen, session=session, case=case, now=now)
         return True
     if status in (ChannelStatus.FAILING, ChannelStatus.ERROR):
         if case.state != S.FAILING:
-            move(session, case, S.FAILING, actor=SYSTEM_ACTOR, action="channel_failing", now=now,
-                  attempted="start failing", detail=detail)
-            report(session, case, now, _seen(ChannelFailing, case, reading))
+            move(session=session, case=case, to=S.FAILING, actor=SYSTEM_ACTOR, action="channel_failing", now=now,
+                 attempted="start failing", detail=detail)
+            report(_seen(ChannelFailing, case, reading), session=session, case=case, now=now)
             return True
         if changed:
             repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="channel_status",
                               now=now, detail=detail)
-            report(session, case, now, _seen(ChannelFailing, case, reading))
+            report(_seen(ChannelFailing, case, reading), session=session, case=case, now=now)
         return changed
     if changed and not (status == ChannelStatus.NOT_CONNECTED and previous[0] is None):
         # Anything else that changed (an unknown status, a Page disconnected again) is reported once.
         repo.record_event(session=session, onboarding=case, actor=SYSTEM_ACTOR, action="channel_status",
                           now=now, detail=detail)
-        report(session, case, now, _seen(ChannelOther, case, reading))
+        report(_seen(ChannelOther, case, reading), session=session, case=case, now=now)
     return changed
 
 
@@ -164,16 +165,16 @@ def confirm_revocation(
     if case.ig_check == PageCheck.MISMATCH:
         case.ig_check = PageCheck.RIGHT_CONFIRMED.value
         detail = f"instagram account confirmed right: @{case.ig_username or case.ig_account_id}"
-    resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.REMOVED, by=actor.user_id)
+    resolve(session=session, case=case, now=now, step=StepKey.REVOKE, outcome=Outcome.REMOVED, by=actor.user_id)
     if two_person:
-        move(session, case, S.CONFIRMING_REMOVAL, actor=actor.user_id, action="confirm_revocation", now=now,
-             attempted="record the access removal", detail=detail)
-        report(session, case, now, RemovalCheckStep(by=actor.user_id, email=case.contact_email,
-                                                    project_id=case.project_id))
+        move(session=session, case=case, to=S.CONFIRMING_REMOVAL, actor=actor.user_id, action="confirm_revocation",
+             now=now, attempted="record the access removal", detail=detail)
+        report(RemovalCheckStep(by=actor.user_id, email=case.contact_email, project_id=case.project_id),
+               session=session, case=case, now=now)
         return case
-    move(session, case, outcome, actor=actor.user_id, action="confirm_revocation", now=now,
-          attempted="record the access removal", detail=detail)
-    report(session, case, now, Revoked(by=actor.user_id, outcome=outcome))
+    move(session=session, case=case, to=outcome, actor=actor.user_id, action="confirm_revocation", now=now,
+         attempted="record the access removal", detail=detail)
+    report(Revoked(by=actor.user_id, outcome=outcome), session=session, case=case, now=now)
     return case
 
 
@@ -186,10 +187,11 @@ def confirm_removal_check(*, session: Session, onboarding_id: int, actor: Actor,
     outcome = case.revoke_outcome or S.COMPLETED
     case.removal_checked_by = actor.user_id
     case.removal_checked_at = now
-    move(session, case, outcome, actor=actor.user_id, action="confirm_removal_check", now=now,
+    move(session=session, case=case, to=outcome, actor=actor.user_id, action="confirm_removal_check", now=now,
          attempted="confirm the access removal", detail=f"removed by {case.revoked_by}")
-    resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.CHECKED, by=actor.user_id)
-    report(session, case, now, Revoked(by=case.revoked_by or "", outcome=outcome, checked_by=actor.user_id))
+    resolve(session=session, case=case, now=now, step=StepKey.REVOKE, outcome=Outcome.CHECKED, by=actor.user_id)
+    report(Revoked(by=case.revoked_by or "", outcome=outcome, checked_by=actor.user_id), session=session, case=case,
+           now=now)
     return case
 
 
@@ -204,11 +206,11 @@ def keep_access_for_wrong_page(*, session: Session, onboarding_id: int, actor: A
     case.revoke_outcome = None
     case.active_at = None
     set_poll_due(case, now)
-    move(session, case, S.AWAITING_CUSTOMER, actor=actor.user_id, action="wrong_page", now=now,
+    move(session=session, case=case, to=S.AWAITING_CUSTOMER, actor=actor.user_id, action="wrong_page", now=now,
          attempted="keep the customer's access", detail=f"wrong page: {case.page_name} ({case.page_id})")
-    resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.WRONG_PAGE, by=actor.user_id)
-    report(session, case, now, WrongPage(by=actor.user_id, requested_page=case.page, page_name=case.page_name,
-                                         page_id=case.page_id))
+    resolve(session=session, case=case, now=now, step=StepKey.REVOKE, outcome=Outcome.WRONG_PAGE, by=actor.user_id)
+    report(WrongPage(by=actor.user_id, requested_page=case.page, page_name=case.page_name, page_id=case.page_id),
+           session=session, case=case, now=now)
     return case
 
 
@@ -224,11 +226,11 @@ def keep_access_for_wrong_account(*, session: Session, onboarding_id: int, actor
     case.revoke_outcome = None
     case.ig_active_at = None
     set_poll_due(case, now)
-    move(session, case, S.AWAITING_CUSTOMER, actor=actor.user_id, action="wrong_account", now=now,
+    move(session=session, case=case, to=S.AWAITING_CUSTOMER, actor=actor.user_id, action="wrong_account", now=now,
          attempted="keep the customer's access", detail=f"wrong instagram account: @{case.ig_username}")
-    resolve(session, case, now, step=StepKey.REVOKE, outcome=Outcome.WRONG_ACCOUNT, by=actor.user_id)
-    report(session, case, now, WrongAccount(by=actor.user_id, requested_account=case.instagram_username or "",
-                                            username=case.ig_username))
+    resolve(session=session, case=case, now=now, step=StepKey.REVOKE, outcome=Outcome.WRONG_ACCOUNT, by=actor.user_id)
+    report(WrongAccount(by=actor.user_id, requested_account=case.instagram_username or "",
+                        username=case.ig_username), session=session, case=case, now=now)
     return case
 
 
@@ -265,18 +267,18 @@ def cancel(
     if needs_revoke:
         case.revoke_outcome = S.CANCELLED
         set_poll_due(case, None)
-        move(session, case, S.REVOKING, actor=actor.user_id, action="cancel", now=now, attempted="be cancelled",
-              detail=reason)
+        move(session=session, case=case, to=S.REVOKING, actor=actor.user_id, action="cancel", now=now,
+             attempted="be cancelled", detail=reason)
     else:
-        move(session, case, S.CANCELLED, actor=actor.user_id, action="cancel", now=now, attempted="be cancelled",
-              detail=reason)
+        move(session=session, case=case, to=S.CANCELLED, actor=actor.user_id, action="cancel", now=now,
+             attempted="be cancelled", detail=reason)
     open_step = _OPEN_STEP.get(cancelled_from)
     if open_step is not None:
-        resolve(session, case, now, step=open_step, outcome=Outcome.CANCELLED, by=actor.user_id)
+        resolve(session=session, case=case, now=now, step=open_step, outcome=Outcome.CANCELLED, by=actor.user_id)
     notices: list[Notice] = [Cancelled(by=actor.user_id, reason=reason, needs_revoke=needs_revoke)]
     if needs_revoke:
         notices.append(revoke_notice(case, RevokeReason.CANCELLED))
-    report(session, case, now, *notices)
+    report(*notices, session=session, case=case, now=now)
     return case
 
 
@@ -286,8 +288,9 @@ def expire(*, session: Session, onboarding_id: int, now: datetime) -> Onboarding
     require_state(case, *POLLED_STATES, attempted="expire")
     case.revoke_outcome = S.EXPIRED
     set_poll_due(case, None)
-    move(session, case, S.REVOKING, actor=SYSTEM_ACTOR, action="expire", now=now, attempted="expire")
-    report(session, case, now, Expired(requester=case.requester_id), revoke_notice(case, RevokeReason.EXPIRED))
+    move(session=session, case=case, to=S.REVOKING, actor=SYSTEM_ACTOR, action="expire", now=now, attempted="expire")
+    report(Expired(requester=case.requester_id), revoke_notice(case, RevokeReason.EXPIRED), session=session,
+           case=case, now=now)
     return case
 
 

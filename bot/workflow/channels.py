@@ -72,7 +72,8 @@ def kept_wrong_page(case: Onboarding, reading: MessengerStatus) -> bool:
             and page_identity(reading.page_id, reading.page_name) == case.wrong_page_id)
 
 
-def check_page(session: Session, case: Onboarding, reading: MessengerStatus, now: datetime) -> PageMismatch | None:
+def check_page(*, session: Session, case: Onboarding, reading: MessengerStatus,
+               now: datetime) -> PageMismatch | None:
     """Compare the connected Page with the requested one; a thread notice the first time it does not match."""
     if not reading.connected or kept_wrong_page(case, reading):
         return None
@@ -96,14 +97,14 @@ def _kept_wrong_account(case: Onboarding) -> bool:
     return case.ig_check == PageCheck.WRONG_CONFIRMED and (case.ig_account_id or case.ig_username) == case.ig_wrong_id
 
 
-def _messenger(session: Session, case: Onboarding, reading: MessengerStatus, now: datetime,
+def _messenger(*, session: Session, case: Onboarding, reading: MessengerStatus, now: datetime,
                notices: list[Notice]) -> bool:
     """Record the Messenger reading (and the Page check); True when its status changed."""
     previous = (case.channel_status, case.channel_description)
     status = clip(reading.status, Onboarding, "channel_status")
     description = clip(reading.description, Onboarding, "channel_description") if reading.description else None
     case.channel_status, case.channel_description, case.channel_checked_at = status, description, now
-    mismatch = check_page(session, case, reading, now)
+    mismatch = check_page(session=session, case=case, reading=reading, now=now)
     case.page_id = reading.page_id or case.page_id
     case.page_name = clip(reading.page_name, Onboarding, "page_name") if reading.page_name else case.page_name
     if mismatch is not None:
@@ -113,7 +114,7 @@ def _messenger(session: Session, case: Onboarding, reading: MessengerStatus, now
     return previous != (status, description) and not (status == ChannelStatus.NOT_CONNECTED and previous[0] is None)
 
 
-def _instagram(session: Session, case: Onboarding, reading: InstagramStatus, now: datetime,
+def _instagram(*, session: Session, case: Onboarding, reading: InstagramStatus, now: datetime,
                notices: list[Notice]) -> bool:
     """Record the Instagram reading (and the account check); True when its status changed."""
     previous = (case.ig_status, case.ig_description)
@@ -174,9 +175,11 @@ def apply_channel_readings(*, session: Session, onboarding_id: int, readings: Ch
     was_failing = {channel: _status_of(case, channel) in _FAILED for channel in case.requested_channels}
     notices: list[Notice] = []
     changed: list[Channel] = []
-    if readings.messenger is not None and _messenger(session, case, readings.messenger, now, notices):
+    if readings.messenger is not None and _messenger(session=session, case=case, reading=readings.messenger, now=now,
+                                                     notices=notices):
         changed.append(Channel.MESSENGER)
-    if readings.instagram is not None and _instagram(session, case, readings.instagram, now, notices):
+    if readings.instagram is not None and _instagram(session=session, case=case, reading=readings.instagram, now=now,
+                                                     notices=notices):
         changed.append(Channel.INSTAGRAM)
     session.add(case)
     waiting = [channel for channel in case.requested_channels if not _live(case, channel)]
@@ -196,15 +199,15 @@ def apply_channel_readings(*, session: Session, onboarding_id: int, readings: Ch
     moved = target != case.state
     if target is S.REVOKING:
         case.revoke_outcome = S.COMPLETED
-        move(session, case, S.REVOKING, actor=SYSTEM_ACTOR, action="channel_active", now=now,
+        move(session=session, case=case, to=S.REVOKING, actor=SYSTEM_ACTOR, action="channel_active", now=now,
              attempted="become active", detail="every requested channel is ACTIVE")
         notices.append(revoke_notice(case, RevokeReason.ACTIVE))
     elif moved:
-        move(session, case, target, actor=SYSTEM_ACTOR, action=f"channel_{target.value}", now=now,
+        move(session=session, case=case, to=target, actor=SYSTEM_ACTOR, action=f"channel_{target.value}", now=now,
              attempted=f"become {target.value}", detail=", ".join(f"{c.value}={_status_of(case, c)}"
                                                                  for c in case.requested_channels))
     if notices or moved:
-        report(session, case, now, *notices)
+        report(*notices, session=session, case=case, now=now)
     return bool(changed) or moved or bool(notices)
 
 

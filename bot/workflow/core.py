@@ -61,10 +61,10 @@ def load(*, session: Session, onboarding_id: int) -> Onboarding:
 
 
 def move(
+    *,
     session: Session,
     case: Onboarding,
     to: OnboardingState,
-    *,
     actor: str,
     action: str,
     now: datetime,
@@ -78,7 +78,7 @@ def move(
         raise WrongState(
             f"Onboarding #{case.id} is {STATE_LABELS[case.state]}, so it cannot {attempted} now."
         ) from None
-    log_move(session, case.id, from_state=from_state, to_state=to, actor=actor, action=action)
+    log_move(session=session, case_id=case.id, from_state=from_state, to_state=to, actor=actor, action=action)
     if to in TERMINAL_STATES:
         # The case is over: nothing left to poll, and the key secret has no further use.
         repo.erase_secret(session=session, onboarding=case)
@@ -89,7 +89,7 @@ def move(
         session.flush()
 
 
-def log_move(session: Session, case_id: int | None, *, from_state: OnboardingState | None,
+def log_move(*, session: Session, case_id: int | None, from_state: OnboardingState | None,
              to_state: OnboardingState, actor: str, action: str) -> None:
     """The state change's log line (from None: a new case), written when its transaction commits (a rolled-back
     move logs nothing)."""
@@ -103,7 +103,7 @@ def log_move(session: Session, case_id: int | None, *, from_state: OnboardingSta
     event.listen(session, "after_commit", committed, once=True)
 
 
-def report(session: Session, case: Onboarding, now: datetime, *notices: Notice) -> None:
+def report(*notices: Notice, session: Session, case: Onboarding, now: datetime) -> None:
     """Queue a re-render of the status card and a thread reply per notice.
 
     An approval request (a new case asking for a decision) and the card it hangs from are urgent: they
@@ -118,7 +118,7 @@ def report(session: Session, case: Onboarding, now: datetime, *notices: Notice) 
                      priority=urgent if ask else routine)
 
 
-def resolve(session: Session, case: Onboarding, now: datetime, *, step: StepKey, outcome: Outcome, by: str) -> None:
+def resolve(*, session: Session, case: Onboarding, now: datetime, step: StepKey, outcome: Outcome, by: str) -> None:
     """Queue the replacement of a step message's buttons with a record of who acted."""
     repo.enqueue(
         session=session,

@@ -149,9 +149,10 @@ def submit_intake(
         to_state=S.AWAITING_APPROVAL, detail=f"region={case.region} page_type={case.page_type}"
         + (f" second_page_of=#{existing_of} project_id={base.project_id}" if base is not None else ""),
     )
-    log_move(session, case.id, from_state=None, to_state=S.AWAITING_APPROVAL, actor=requester_id, action="submit")
-    report(session, case, now, ApprovalRequest(existing_of=existing_of,
-                                               project_id=base.project_id if base is not None else None))
+    log_move(session=session, case_id=case.id, from_state=None, to_state=S.AWAITING_APPROVAL, actor=requester_id,
+             action="submit")
+    report(ApprovalRequest(existing_of=existing_of, project_id=base.project_id if base is not None else None),
+           session=session, case=case, now=now)
     return case
 
 
@@ -164,10 +165,12 @@ def approve(
     require_decider(case, actor, verb="approve", allow_self_approval=allow_self_approval)
     case.approver_id = actor.user_id
     case.decided_at = now
-    move(session, case, S.CREATING_PROJECT, actor=actor.user_id, action="approve", now=now, attempted="be approved")
-    resolve(session, case, now, step=StepKey.APPROVAL, outcome=Outcome.APPROVED, by=actor.user_id)
-    report(session, case, now, Approved(by=actor.user_id),
-           ProjectStep(existing_of=case.existing_of, project_id=base_project(session=session, onboarding=case)))
+    move(session=session, case=case, to=S.CREATING_PROJECT, actor=actor.user_id, action="approve", now=now,
+         attempted="be approved")
+    resolve(session=session, case=case, now=now, step=StepKey.APPROVAL, outcome=Outcome.APPROVED, by=actor.user_id)
+    report(Approved(by=actor.user_id),
+           ProjectStep(existing_of=case.existing_of, project_id=base_project(session=session, onboarding=case)),
+           session=session, case=case, now=now)
     return case
 
 
@@ -192,10 +195,10 @@ def reject(
     case.approver_id = actor.user_id
     case.decided_at = now
     case.rejection_reason = reason
-    move(session, case, S.REJECTED, actor=actor.user_id, action="reject", now=now, attempted="be rejected",
-          detail=reason)
-    resolve(session, case, now, step=StepKey.APPROVAL, outcome=Outcome.REJECTED, by=actor.user_id)
-    report(session, case, now, Rejected(by=actor.user_id, reason=reason, requester=case.requester_id))
+    move(session=session, case=case, to=S.REJECTED, actor=actor.user_id, action="reject", now=now,
+         attempted="be rejected", detail=reason)
+    resolve(session=session, case=case, now=now, step=StepKey.APPROVAL, outcome=Outcome.REJECTED, by=actor.user_id)
+    report(Rejected(by=actor.user_id, reason=reason, requester=case.requester_id), session=session, case=case, now=now)
     return case
 
 
@@ -235,11 +238,12 @@ def register_project(
     # dies first, any process's sweep claims it (store/leases.py).
     case.app_attempt_at = now
     case.next_poll_at = None  # the previous version's name for it; see store/leases.py
-    move(session, case, S.CREATING_APP, actor=actor.user_id, action="register_project", now=now,
-          attempted="take a project",
-          detail=f"project_id={project_id} key_id={key_id} {audit_summary(verdict.records)}")
-    resolve(session, case, now, step=StepKey.PROJECT, outcome=Outcome.REGISTERED, by=actor.user_id)
-    report(session, case, now, ProjectRegistered(by=actor.user_id, project_id=project_id, key_id=key_id))
+    move(session=session, case=case, to=S.CREATING_APP, actor=actor.user_id, action="register_project", now=now,
+         attempted="take a project",
+         detail=f"project_id={project_id} key_id={key_id} {audit_summary(verdict.records)}")
+    resolve(session=session, case=case, now=now, step=StepKey.PROJECT, outcome=Outcome.REGISTERED, by=actor.user_id)
+    report(ProjectRegistered(by=actor.user_id, project_id=project_id, key_id=key_id), session=session, case=case,
+           now=now)
     return case
 
 
@@ -286,14 +290,14 @@ def record_app_created(
     case.last_error = None
     case.app_attempt_at = None
     case.next_poll_at = None
-    move(session, case, S.INVITING, actor=SYSTEM_ACTOR, action="create_app", now=now,
-          attempted="record its app", detail=f"app_id={app_id} reused={reused}")
-    resolve(session, case, now, step=StepKey.APP, outcome=Outcome.CREATED, by=SYSTEM_ACTOR)
+    move(session=session, case=case, to=S.INVITING, actor=SYSTEM_ACTOR, action="create_app", now=now,
+         attempted="record its app", detail=f"app_id={app_id} reused={reused}")
+    resolve(session=session, case=case, now=now, step=StepKey.APP, outcome=Outcome.CREATED, by=SYSTEM_ACTOR)
     report(
-        session, case, now,
         AppCreated(app_id=app_id, app_name=app_name, region=case.region, reused=reused),
         InviteStep(email=case.contact_email, project_id=case.project_id),
         CustomerInstructions(app_name=app_name),
+        session=session, case=case, now=now,
     )
     return case
 
@@ -314,7 +318,7 @@ def record_app_failure(
                       now=now, detail=error)
     session.add(case)
     if retry_in is None:
-        report(session, case, now, AppFailed(error=error[:1500], attempts=case.app_attempts))
+        report(AppFailed(error=error[:1500], attempts=case.app_attempts), session=session, case=case, now=now)
     return case
 
 
@@ -327,5 +331,5 @@ def request_app_retry(*, session: Session, onboarding_id: int, actor: Actor, now
     case.next_poll_at = None
     session.add(case)
     repo.record_event(session=session, onboarding=case, actor=actor.user_id, action="retry_app", now=now)
-    resolve(session, case, now, step=StepKey.APP, outcome=Outcome.RETRIED, by=actor.user_id)
+    resolve(session=session, case=case, now=now, step=StepKey.APP, outcome=Outcome.RETRIED, by=actor.user_id)
     return case

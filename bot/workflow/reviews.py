@@ -112,8 +112,9 @@ def sign_off(*, session: Session, review_id: int, item_id: int | None, outcome: 
             case.removal_checked_at = case.removal_checked_by = None
             repo.transition(session=session, onboarding=case, to=S.REVOKING, actor=actor.user_id,
                             action="review_flagged", now=now, detail=f"access review {review_id}", reopen=True)
-            report(session, case, now, ReviewFlagged(by=actor.user_id),
-                   RevokeStep(reason=reason, email=case.contact_email, project_id=case.project_id))
+            report(ReviewFlagged(by=actor.user_id),
+                   RevokeStep(reason=reason, email=case.contact_email, project_id=case.project_id),
+                   session=session, case=case, now=now)
             reopened.append(case.id or 0)
     for line in signed:
         repo.record_event(session=session, onboarding=line.case, actor=actor.user_id, action="review_signed",

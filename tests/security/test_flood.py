@@ -145,7 +145,7 @@ def test_an_urgent_row_never_overtakes_its_own_case(tmp_path: Path, migrated_dat
             workflow.remind(session=session, onboarding_id=1, mention=[], now=bot.clock(),
                             due=DueReminder(about=ReminderAbout.APPROVAL, due_count=1))
             case = workflow.load(session=session, onboarding_id=1)
-            report(session, case, bot.clock(), ApprovalRequest())
+            report(ApprovalRequest(), session=session, case=case, now=bot.clock())
         with session_scope(bot.deps.engine) as session:
             pending = [row for row in session.exec(select(OutboxMessage).order_by(OutboxMessage.id))  # type: ignore[arg-type]
                        if row.status.value == "pending"]
