@@ -9,6 +9,10 @@ listener opens the modal, and the decision comes with the form (`bot/flows/forms
 from __future__ import annotations
 
 import functools
+from datetime import datetime
+from typing import Protocol
+
+from sqlmodel import Session
 
 from bot import workflow
 from bot.background.app_creation import create_app
@@ -49,12 +53,24 @@ def _create_app(deps: Deps, case_id: int) -> None:
     create_app(deps, case_id)
 
 
-def invitation_sent(deps: Deps, press: ButtonPress) -> None:
-    """Staff confirm they invited the customer in the dashboard."""
+class _Step(Protocol):
+    """A workflow operation a person confirms with a click (`workflow.confirm_invite`, …)."""
+
+    def __call__(self, *, session: Session, onboarding_id: int, actor: workflow.Actor, now: datetime) -> Onboarding:
+        ...
+
+
+def _confirm(deps: Deps, press: ButtonPress, step: _Step) -> None:
+    """`step` for the pressed case, by the presser, in one transaction."""
     who = actor(deps, press.user_id)
     for attempt in attempts(deps):
         with attempt as session:
-            workflow.confirm_invite(session=session, onboarding_id=press.case_id, actor=who, now=deps.clock())
+            step(session=session, onboarding_id=press.case_id, actor=who, now=deps.clock())
+
+
+def invitation_sent(deps: Deps, press: ButtonPress) -> None:
+    """Staff confirm they invited the customer in the dashboard."""
+    _confirm(deps, press, workflow.confirm_invite)
 
 
 def access_removed(deps: Deps, press: ButtonPress) -> None:
@@ -68,29 +84,17 @@ def access_removed(deps: Deps, press: ButtonPress) -> None:
 
 def wrong_page(deps: Deps, press: ButtonPress) -> None:
     """The confirmer says the connected Page is the wrong one: the customer keeps access to fix it."""
-    who = actor(deps, press.user_id)
-    for attempt in attempts(deps):
-        with attempt as session:
-            workflow.keep_access_for_wrong_page(session=session, onboarding_id=press.case_id, actor=who,
-                                                now=deps.clock())
+    _confirm(deps, press, workflow.keep_access_for_wrong_page)
 
 
 def wrong_account(deps: Deps, press: ButtonPress) -> None:
     """The remover says the connected Instagram account is the wrong one: the customer keeps access to fix it."""
-    who = actor(deps, press.user_id)
-    for attempt in attempts(deps):
-        with attempt as session:
-            workflow.keep_access_for_wrong_account(session=session, onboarding_id=press.case_id, actor=who,
-                                                   now=deps.clock())
+    _confirm(deps, press, workflow.keep_access_for_wrong_account)
 
 
 def removal_checked(deps: Deps, press: ButtonPress) -> None:
     """Two-person removal: someone else confirms the customer is gone from User management."""
-    who = actor(deps, press.user_id)
-    for attempt in attempts(deps):
-        with attempt as session:
-            workflow.confirm_removal_check(session=session, onboarding_id=press.case_id, actor=who,
-                                           now=deps.clock())
+    _confirm(deps, press, workflow.confirm_removal_check)
 
 
 def case_to_reject(deps: Deps, press: ButtonPress) -> Onboarding:
