@@ -1,4 +1,4 @@
-"""Slack listeners, one module per kind of request; each exposes `register(app, deps)`."""
+"""Slack listeners, one module per kind of request, and the Bolt app (`app.py`); each exposes `register(app, deps)`."""
 
 from __future__ import annotations
 

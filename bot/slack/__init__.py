@@ -1,1 +1,1 @@
-"""Slack-facing surfaces: the Bolt app, the HTTP entry, listeners, Block Kit builders and the Web API client."""
+"""Slack-facing surfaces: the HTTP entry, Socket Mode, the typed payloads, Block Kit builders and the Web API client."""

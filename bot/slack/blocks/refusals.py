@@ -1,6 +1,6 @@
 """What the bot says when it turns a request down or corrects it: form errors and private notes.
 
-The listeners decide *that* something is refused; the sentences live here, with the other words. (The
+The flows and listeners decide *that* something is refused; the sentences live here, with the other words. (The
 workflow's own refusals, such as "Only the team leads listed in APPROVERS can approve", travel as the
 text of its OnboardingError subclasses.)
 """
