@@ -2,7 +2,7 @@
 
 `bot.workflow.reminders.due_reminder` decides each case; this condition only keeps the claim from taking
 (and writing a lease on) every open case every sweep when none is due. It must hold for every case that
-`due_reminder` would act on (tests/bot/test_reminder_due.py checks that); it may also hold for cases that
+`due_reminder` would act on (a test of that is still to be written); it may also hold for cases that
 turn out to owe nothing, such as a manual step between two of its daily reminders.
 """
 
