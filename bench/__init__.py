@@ -1,4 +1,4 @@
-"""Benchmarks: ack latency, poll-sweep scaling, memory, Slack pacing, register-project latency.
+"""Benchmarks: ack latency, poll-sweep scaling, memory, Slack pacing, register-project latency, idle cost.
 
 Run with `python -m bench <name>`.
 
@@ -11,5 +11,5 @@ from __future__ import annotations
 
 __all__ = ["BENCHMARKS", "SIZES"]
 
-BENCHMARKS = ("ack", "sweep", "memory", "pacing", "register")
+BENCHMARKS = ("ack", "sweep", "memory", "pacing", "register", "idle")
 SIZES = ("tiny", "small", "full")

@@ -1,5 +1,5 @@
-"""`python -m bench <ack|sweep|memory|pacing|register|all> [--size tiny|small|full] [--processes N]
-[--database-url URL] [--json PATH] [--profile DIR]`.
+"""`python -m bench <ack|sweep|memory|pacing|register|idle|all> [--size tiny|small|full] [--processes N]
+[--database-url URL] [--json PATH] [--profile DIR] [--minutes M --cases N … --mode http|socket …]`.
 
 Prints each benchmark's table and writes its JSON (default `bench/results/<name>.json`). The exit status is
 1 only when a benchmark could not run; a missed target is reported in the table and the JSON, not raised.
@@ -18,7 +18,13 @@ from bench import BENCHMARKS, SIZES
 from bench.common import BenchResult, print_table, write_result
 
 
-def _runner(name: str, profile: Path | None, processes: int, database_url: str | None) -> Callable[[str], BenchResult]:
+def _runner(name: str, profile: Path | None, processes: int, database_url: str | None,
+            args: argparse.Namespace) -> Callable[[str], BenchResult]:
+    if name == "idle":
+        from bench import idle
+
+        return lambda size: idle.run(size, minutes=args.minutes, cases=args.cases, modes=args.mode,
+                                     database_url=database_url, profile_dir=profile)
     if name == "ack":
         from bench import ack
 
@@ -51,10 +57,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=1, metavar="N",
                         help="ack, sweep, pacing: how many bot processes share the database (default 1)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="ack, sweep: record the bot process with py-spy into DIR and summarise it")
+                        help="ack, sweep, idle: record the bot process with py-spy into DIR and summarise it")
     parser.add_argument("--database-url", metavar="URL",
                         help="run on this scratch database (e.g. postgresql+psycopg://…/benchdb); EVERY TABLE IN IT "
                              "IS DROPPED before each step (default: temporary SQLite files)")
+    parser.add_argument("--minutes", type=float, metavar="M", help="idle: the measured window (default by size: "
+                                                                     "0.1, 2, 10)")
+    parser.add_argument("--cases", type=int, action="append", metavar="N",
+                        help="idle: open cases awaiting the customer, one run each (repeatable; default 0 and 1000)")
+    parser.add_argument("--mode", choices=("http", "socket"), action="append",
+                        help="idle: HTTP or Socket Mode (repeatable; default both)")
     args = parser.parse_args(argv)
     if args.processes < 1:
         parser.error("--processes must be at least 1")
@@ -65,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = []
     for name in names:
         try:
-            result = _runner(name, args.profile, args.processes, args.database_url)(args.size)
+            result = _runner(name, args.profile, args.processes, args.database_url, args)(args.size)
         except Exception:
             traceback.print_exc()
             print(f"\n{name}: could not run (see the traceback above)", file=sys.stderr)

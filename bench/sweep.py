@@ -28,7 +28,7 @@ __all__ = ["STATUS_ROUTE", "SweepPlan", "run", "run_sweep", "sandbox_env"]
 # The status read the sweep makes: GET .../apps/{app} (the Conversation API; Provisioning is opt-in).
 STATUS_ROUTE = re.compile(r"/v1/projects/[^/]+/apps/[^/]+$")
 CHANNEL = "C0ONBOARD"
-TARGET_RATIO = 1.25
+TARGET_RATIO = 1.3  # issue 22 (was 1.25)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ claiming its leases, a person's click. Sweeps of every kind fire on the same tim
 rare but systematic, and it would delay the case by a whole sweep each time. A claim therefore also reports
 the cases it qualified but found locked (`Claimed.busy`); the caller waits for those locks to go
 (`wait_for_row_locks`) and claims again.
+
+A claim returns the claimed rows themselves (`Claimed.cases`, read while they were locked), so the work
+needs no second read of them; and the work can give its lease up in its own last UPDATE
+(`release_work_with`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, text, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import object_session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -49,15 +54,19 @@ __all__ = [
     "record_event_seen",
     "release_reminders",
     "release_work",
+    "release_work_with",
     "wait_for_row_locks",
 ]
 
 
 @dataclass(frozen=True)
 class Claimed:
+    """What one claim took: the cases' ids and rows (as read under the claim's lock, leases included)."""
+
     ids: list[int]
     taken_over: list[tuple[int, str]]  # (case id, previous owner) whose lease had run out
     busy: list[int] = field(default_factory=list)  # qualified, but another transaction held them locked just then
+    cases: list[Onboarding] = field(default_factory=list)  # the claimed rows, in `ids` order (detached after commit)
 
 
 def _free(lease_until: Any, now: datetime) -> ColumnElement[bool]:
@@ -67,24 +76,28 @@ def _free(lease_until: Any, now: datetime) -> ColumnElement[bool]:
 def _claim_batch(*, session: Session, where: ColumnElement[bool], order_by: Any, lease: str, now: datetime,
                  owner: str, until: datetime, limit: int) -> Claimed:
     lease_until = getattr(Onboarding, f"{lease}_lease_until")
-    lease_owner = getattr(Onboarding, f"{lease}_lease_owner")
-    candidates = (select(Onboarding.id, lease_until, lease_owner)
+    # The whole rows: the work needs them, and reading them here (locked) saves it a read per case.
+    candidates = (select(Onboarding)
                   .where(where).where(_free(lease_until, now))
                   .order_by(order_by).limit(limit).with_for_update(skip_locked=True, key_share=True))
-    rows = list(session.exec(candidates))
-    ids = [row[0] for row in rows if row[0] is not None]
+    cases = [case for case in session.exec(candidates) if case.id is not None]
+    ids = [case.id for case in cases if case.id is not None]
+    held = [(case_id, getattr(case, f"{lease}_lease_until"), getattr(case, f"{lease}_lease_owner"))
+            for case_id, case in zip(ids, cases, strict=True)]
+    taken = [(case_id, str(previous)) for case_id, until_then, previous in held
+             if until_then is not None and previous not in (None, owner)]
     if ids:
+        # A bulk UPDATE, not the ORM's flush: it leaves `version` alone. The rows in the session get the
+        # new values too (synchronize_session), so `cases` show the lease as claimed.
         session.execute(update(Onboarding).where(col(Onboarding.id).in_(ids))
                         .values({f"{lease}_lease_until": until, f"{lease}_lease_owner": owner}))
-    taken = [(int(row[0]), str(row[2])) for row in rows
-             if row[0] is not None and row[1] is not None and row[2] not in (None, owner)]
     busy: list[int] = []
-    if len(ids) < limit:
-        # A plain read sees the rows the locking one skipped. (Always none on SQLite, which has no row locks.)
+    if len(ids) < limit and session.get_bind().dialect.name != "sqlite":
+        # A plain read sees the rows the locking one skipped. (SQLite has no row locks: nothing is skipped.)
         skipped = (select(Onboarding.id).where(where).where(_free(lease_until, now))
                    .where(col(Onboarding.id).not_in(ids)).order_by(order_by).limit(limit - len(ids)))
         busy = [case_id for case_id in session.exec(skipped) if case_id is not None]
-    return Claimed(ids=ids, taken_over=taken, busy=busy)
+    return Claimed(ids=ids, taken_over=taken, busy=busy, cases=cases)
 
 
 def wait_for_row_locks(*, session: Session, onboarding_ids: Sequence[int], timeout: timedelta) -> bool:
@@ -160,10 +173,30 @@ def release_work(*, session: Session, onboarding_id: int, owner: str, free_from:
                     .values(work_lease_until=free_from, work_lease_owner=None))
 
 
+def release_work_with(case: Onboarding, *, owner: str) -> bool:
+    """Give up our work lease on `case`, a row this transaction holds locked, in the UPDATE that is about to
+    write its other changes (one statement fewer than `release_work`). Returns False, and changes nothing,
+    when the case has no other change to write: the caller then uses `release_work`, which leaves `version`
+    alone (a lease alone must not look like a change of the case to a concurrent click)."""
+    if case.work_lease_owner != owner:
+        return True  # not ours any more: nothing to give up
+    session = object_session(case)
+    if session is None or not session.is_modified(case):
+        return False
+    case.work_lease_until = None
+    case.work_lease_owner = None
+    return True
+
+
 def claim_for_reminders(*, session: Session, states: Iterable[OnboardingState], now: datetime, owner: str,
-                        lease_ttl: timedelta, limit: int) -> Claimed:
-    """Claim open cases in `states` so that only this process decides their reminders and expiry now."""
-    where = col(Onboarding.state).in_(list(states))
+                        lease_ttl: timedelta, limit: int, due: ColumnElement[bool] | None = None) -> Claimed:
+    """Claim open cases in `states` so that only this process decides their reminders and expiry now.
+
+    `due`, if given, narrows the claim to the cases that may be due (an indexed query that finds nothing
+    when none is): the caller's rules still decide each claimed case.
+    """
+    in_states = col(Onboarding.state).in_(list(states))
+    where = in_states if due is None else and_(in_states, due)
     return _claim_batch(session=session, where=where, order_by=col(Onboarding.state_entered_at), lease="reminder",
                         now=now, owner=owner, until=now + lease_ttl, limit=limit)
 

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from bot import workflow
 from bot.background.app_creation import create_app, credentials_for
+from bot.background.reminder_due import may_be_due
 from bot.background.reviews import review_sweep
 from bot.background.timing import next_poll_at, poll_backoff
 from bot.deps import Deps
@@ -82,7 +83,7 @@ def poll_sweep(deps: Deps) -> SweepReport:
                     lease_ttl=deps.settings.lease_ttl), limit=chunk)
                 for case_id, previous in claimed.taken_over:
                     logger.info("onboarding #%s: took over its poll from %s (its lease ended)", case_id, previous)
-                running |= {pool.submit(_poll_claimed, deps, case_id) for case_id in claimed.ids}
+                running |= {pool.submit(_poll_claimed, deps, case) for case in claimed.cases}
                 more = len(claimed.ids) == chunk
                 continue
             done, running = wait(running, return_when=FIRST_COMPLETED)
@@ -112,7 +113,7 @@ def _claim(deps: Deps, claim: _Claim, *, limit: int) -> leases.Claimed:
     sweeps fire together, every sweep (store/leases.py)."""
     with session_scope(deps.engine) as session:
         claimed = claim(session=session, limit=limit)
-    ids, taken_over = list(claimed.ids), list(claimed.taken_over)
+    ids, taken_over, cases = list(claimed.ids), list(claimed.taken_over), list(claimed.cases)
     for _ in range(CLAIM_ROUNDS - 1):
         if not claimed.busy:
             break
@@ -122,10 +123,11 @@ def _claim(deps: Deps, claim: _Claim, *, limit: int) -> leases.Claimed:
             claimed = claim(session=session, limit=limit - len(ids))
         ids += claimed.ids
         taken_over += claimed.taken_over
-    return leases.Claimed(ids=ids, taken_over=taken_over)
+        cases += claimed.cases
+    return leases.Claimed(ids=ids, taken_over=taken_over, cases=cases)
 
 
-def _poll_claimed(deps: Deps, case_id: int) -> str:
+def _poll_claimed(deps: Deps, case: Onboarding) -> str:
     """poll_one on a case this process claimed (it releases the case in its last transaction); a bug in one
     case is logged and counted.
 
@@ -133,9 +135,11 @@ def _poll_claimed(deps: Deps, case_id: int) -> str:
     moment of the failure, which is after this sweep's `now`, so this sweep does not claim it again at once
     and the next one does. Holding the whole lease instead would stop its polls for LEASE_TTL.
     """
+    assert case.id is not None
+    case_id = case.id
     try:
         with about_case(case_id):
-            return poll_one(deps, case_id)
+            return poll_one(deps, case_id, claimed=case)
     except Exception:
         logger.exception("onboarding #%s: polling failed unexpectedly; the next sweep tries again", case_id)
     try:
@@ -147,29 +151,42 @@ def _poll_claimed(deps: Deps, case_id: int) -> str:
     return "failed"
 
 
-def poll_one(deps: Deps, case_id: int) -> str:
+def poll_one(deps: Deps, case_id: int, *, claimed: Onboarding | None = None) -> str:
     """Read one case's Messenger status and apply it. Returns "changed", "same", "failed" or "skipped".
 
-    The transaction that records the outcome also gives up this process's work lease on the case (if it
-    holds one): one transaction per poll fewer than releasing it afterwards.
+    `claimed` is the case's row as this process's claim read it (store.leases.Claimed.cases), which saves
+    reading it again; without it the case is read here. The transaction that records the outcome also gives
+    up this process's work lease on the case (if it holds one), in the same UPDATE.
     """
-    with session_scope(deps.engine) as session:
-        case = repo.get_onboarding(session=session, onboarding_id=case_id)
-        if case is None or case.state not in POLLED_STATES or not case.app_id:
+    if claimed is None:
+        with session_scope(deps.engine) as session:
+            claimed = repo.get_onboarding(session=session, onboarding_id=case_id)
+            if claimed is None or claimed.state not in POLLED_STATES or not claimed.app_id:
+                leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
+                return "skipped"
+    return _poll_read(deps, claimed)
+
+
+def _poll_read(deps: Deps, case: Onboarding) -> str:
+    """poll_one with the case's row in hand (detached): Sinch's answer is applied in one transaction."""
+    assert case.id is not None
+    case_id = case.id
+    if case.state not in POLLED_STATES or not case.app_id:
+        with session_scope(deps.engine) as session:
             leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
-            return "skipped"
-        app_id = case.app_id
-        due = poll_due(case)
-        channels = case.requested_channels
-        if not (case.project_id and case.key_id and case.key_secret_sealed):
-            _record_poll_failure(deps, case_id, "no access key is stored for this onboarding", None)
-            return "failed"
-        try:
-            creds = credentials_for(deps, project_id=case.project_id, key_id=case.key_id,
-                                    sealed_secret=case.key_secret_sealed, region=case.region)
-        except SecretUnreadable as exc:
-            _record_poll_failure(deps, case_id, f"the stored access key cannot be used ({exc})", None)
-            return "failed"
+        return "skipped"
+    app_id = case.app_id
+    due = poll_due(case)
+    channels = case.requested_channels
+    if not (case.project_id and case.key_id and case.key_secret_sealed):
+        _record_poll_failure(deps, case_id, "no access key is stored for this onboarding", None)
+        return "failed"
+    try:
+        creds = credentials_for(deps, project_id=case.project_id, key_id=case.key_id,
+                                sealed_secret=case.key_secret_sealed, region=case.region)
+    except SecretUnreadable as exc:
+        _record_poll_failure(deps, case_id, f"the stored access key cannot be used ({exc})", None)
+        return "failed"
     try:
         if channels == (Channel.MESSENGER,):
             reading: MessengerStatus | ChannelReadings = deps.sinch.messenger.status(creds, app_id)
@@ -191,8 +208,9 @@ def poll_one(deps: Deps, case_id: int) -> str:
         # apply_channel_status has just loaded and locked the case in this session, so this is the same object
         # from the identity map: no second SELECT, and its changes and ours go out in one UPDATE at commit
         # (another load here would flush them early: two UPDATEs and two version bumps per poll).
-        case = repo.get_onboarding(session=session, onboarding_id=case_id)
-        assert case is not None
+        current = repo.get_onboarding(session=session, onboarding_id=case_id)
+        assert current is not None
+        case = current
         if case.poll_alerted:
             case.poll_alerted = False
             repo.enqueue(session=session, onboarding=case, kind=OutboxKind.REPLY, now=now,
@@ -206,7 +224,8 @@ def poll_one(deps: Deps, case_id: int) -> str:
             base = due if due is not None and now - due < timers.sweep_interval else now
             set_poll_due(case, next_poll_at(invited_at=case.invited_at, now=base, timers=timers))
         session.add(case)
-        leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
+        if not leases.release_work_with(case, owner=deps.worker_id):
+            leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
     return "changed" if changed else "same"
 
 
@@ -231,10 +250,12 @@ def _record_poll_failure(deps: Deps, case_id: int, error: str, retry_after: floa
 def reminder_sweep(deps: Deps) -> int:
     """Post every reminder that has come due, expire customers who never connected; returns how many acted.
 
-    The open cases are claimed first (their reminder lease): while one process decides a case's reminders,
-    another process's sweep skips it.
+    The open cases that may owe something (`may_be_due`) are claimed first (their reminder lease): while one
+    process decides a case's reminders, another process's sweep skips it. A sweep with nothing due is one
+    indexed query that finds nothing.
     """
     now = deps.clock()
+    due = may_be_due(now, deps.settings.timers)  # only cases that may owe something are claimed (and written)
     approvers = list(deps.approvers.mentions)
     acted = 0
     held: list[int] = []
@@ -242,12 +263,9 @@ def reminder_sweep(deps: Deps) -> int:
         while True:  # in chunks (bounded IN lists); claims are held to the end, so each case is seen once
             claimed = _claim(deps, functools.partial(
                 leases.claim_for_reminders, states=REMINDED_STATES, now=now, owner=deps.worker_id,
-                lease_ttl=deps.settings.lease_ttl), limit=REMINDER_CHUNK)
+                lease_ttl=deps.settings.lease_ttl, due=due), limit=REMINDER_CHUNK)
             held += claimed.ids
-            mine = set(claimed.ids)
-            with session_scope(deps.engine) as session:
-                cases = [case for case in repo.in_states(session=session, states=REMINDED_STATES) if case.id in mine]
-            for case in cases:
+            for case in claimed.cases:  # as the claim read them, locked: no second read
                 try:
                     acted += _remind_one(deps, case, now=now, approvers=approvers)
                 except workflow.OnboardingError as exc:

@@ -88,3 +88,13 @@ def test_register(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_u
     details = data["details"]
     assert len(details["latencies_ms"]) == 3 and all(0 < ms < 3000 for ms in details["latencies_ms"])
     assert {f["metric"]: f["measured"] for f in data["figures"]}["registrations refused"] == 0
+
+
+@pytest.mark.e2e
+def test_idle(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: str) -> None:
+    data = run_bench("idle", tmp_path, capsys, database_url)
+    runs = data["details"]["runs"]
+    assert {(run["mode"], run["cases"]) for run in runs} == {("http", 0), ("http", 20), ("socket", 0), ("socket", 20)}
+    for run in runs:
+        assert run["window_s"] >= 5 and 0 <= run["cpu_s"] < run["window_s"], "a real process, measured over the window"
+        assert run["status_reads"] >= 0
