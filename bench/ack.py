@@ -28,6 +28,7 @@ from bench.common import BenchResult, Figure, free_port, percentile, python_env,
 from bench.pyspy import PySpy, summarize
 from bot import workflow
 from bot.background.outbox import OutboxDispatcher
+from bot.serving import HTTP_THREADS
 from bot.slack.ids import ActionId
 from devslack import FakeMessage, FakeSlackState, RunningFakeSlack, SlackUserSimulator, start_fake_slack
 from devslack.blockkit import find_element
@@ -351,8 +352,8 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
     result.notes.append(f"{processes} process(es) of each server on one "
                         f"{_kind(database_url)} database; each client sends its requests to them "
                         "in turn (round robin).")
-    result.notes.append("Both servers: waitress with 16 threads behind `bot.runtime.make_wsgi_app`, in their own "
-                        "process; fake Slack (50 ms per Web API call) and Sinch sandbox on loopback.")
+    result.notes.append(f"Both servers: waitress with {HTTP_THREADS} threads behind `bot.runtime.make_wsgi_app`, "
+                        "in their own process; fake Slack (50 ms per Web API call) and Sinch sandbox on loopback.")
     result.duration_s = time.perf_counter() - started
     return result
 

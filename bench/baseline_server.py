@@ -15,9 +15,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.runtime import make_wsgi_app
+from bot.serving import HTTP_THREADS as WAITRESS_THREADS  # the same as the bot, always
 from bot.slack.ids import COMMAND
-
-WAITRESS_THREADS = 16  # as bot.runtime.serve
 
 
 def build_app() -> App:
