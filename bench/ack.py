@@ -23,11 +23,12 @@ from slack_sdk import WebClient
 from sqlmodel import col, func, select
 
 from bench import common
-from bench.ack_client import LEAD, REQUESTERS, Client, Sample
+from bench.ack_client import LEAD, REQUESTERS, Client, Sample, ramp_figures
 from bench.common import BenchResult, Figure, free_port, percentile, python_env, stop_process, wait_healthy
 from bench.pyspy import PySpy, summarize
 from bot import workflow
 from bot.background.outbox import OutboxDispatcher
+from bot.serving import HTTP_THREADS
 from bot.slack.ids import ActionId
 from devslack import FakeMessage, FakeSlackState, RunningFakeSlack, SlackUserSimulator, start_fake_slack
 from devslack.blockkit import find_element
@@ -48,11 +49,13 @@ P99_RATIO = 1.5
 
 @dataclass(frozen=True)
 class Phase:
-    """One load shape: every client sends `per_client` requests, `interval_ms` apart (0: back to back)."""
+    """One load shape: every client sends `per_client` requests, `interval_ms` apart (0: back to back);
+    `clients` overrides the plan's count (the ramp's steps)."""
 
     name: str
     per_client: int
     interval_ms: float
+    clients: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,25 @@ class AckPlan:
 # "burst": the literal reading of the issue, each client sends its next request as soon as the last one is
 # answered, so the server runs flat out and latency = clients / throughput. "paced": the same 20 clients,
 # each sending every 200 ms (100 requests/s in all, far above this bot's real traffic), so the figure is
-# the ack path itself rather than how fast the post-ack work drains.
+# the ack path itself rather than how fast the post-ack work drains. The ramp (issue 22): closed loops of 20,
+# 50, 100 and 200 clients, for the headroom: where the slowest ack nears Slack's 3 s.
+RAMP_CLIENTS = (20, 50, 100, 200)
+RAMP_MAX_MS = 2000.0  # the slowest ack at 200 clients
+
+
+def _ramp(per_client: int) -> tuple[Phase, ...]:
+    return tuple(Phase(f"ramp-{clients}", per_client, 0, clients=clients) for clients in RAMP_CLIENTS)
+
+
 PLANS = {
     "tiny": AckPlan(clients=20, phases=(Phase("paced", 1, 200), Phase("burst", 1, 0)), warmup=4),
-    "small": AckPlan(clients=20, phases=(Phase("paced", 15, 200), Phase("burst", 15, 0)), warmup=8),
-    "full": AckPlan(clients=20, phases=(Phase("paced", 50, 200), Phase("burst", 50, 0)), warmup=20),
+    "small": AckPlan(clients=20, phases=(Phase("paced", 15, 200), Phase("burst", 15, 0), *_ramp(4)), warmup=8),
+    "full": AckPlan(clients=20, phases=(Phase("paced", 50, 200), Phase("burst", 50, 0), *_ramp(10)), warmup=20),
 }
+
+
+def _clients(plan: AckPlan, phase: Phase) -> int:
+    return phase.clients if phase.clients is not None else plan.clients
 
 
 # -- setting the scene -------------------------------------------------------------------------
@@ -139,20 +155,21 @@ def _schedule(plan: AckPlan, phase: Phase, clicks: list[FakeMessage]) -> list[li
     """Per client: (kind, message) in order, commands and clicks alternating; each click on its own case."""
     queue = iter(clicks)
     return [[("click", next(queue)) if (number + step) % 2 else ("command", None) for step in range(phase.per_client)]
-            for number in range(plan.clients)]
+            for number in range(_clients(plan, phase))]
 
 
 def _clicks_in(plan: AckPlan, phase: Phase) -> int:
-    return sum((number + step) % 2 for number in range(plan.clients) for step in range(phase.per_client))
+    return sum((number + step) % 2 for number in range(_clients(plan, phase)) for step in range(phase.per_client))
 
 
 def _load(ports: list[int], sim: SlackUserSimulator, plan: AckPlan, phase: Phase,
           clicks: list[FakeMessage]) -> tuple[list[Sample], float]:
     """All clients start together; each sends its schedule back to back or every `interval_ms`."""
     schedule = _schedule(plan, phase, clicks)
+    clients = _clients(plan, phase)
     samples: list[Sample] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(plan.clients + 1)
+    barrier = threading.Barrier(clients + 1)
     errors: list[BaseException] = []
     interval = phase.interval_ms / 1000
 
@@ -162,7 +179,7 @@ def _load(ports: list[int], sim: SlackUserSimulator, plan: AckPlan, phase: Phase
         try:
             barrier.wait()
             # Paced clients are spread over the first interval, then keep their own cadence.
-            due = time.perf_counter() + interval * number / plan.clients
+            due = time.perf_counter() + interval * number / clients
             for step, (kind, message) in enumerate(schedule[number]):
                 if interval:
                     time.sleep(max(0.0, due - time.perf_counter()))
@@ -175,7 +192,7 @@ def _load(ports: list[int], sim: SlackUserSimulator, plan: AckPlan, phase: Phase
             with lock:
                 samples.extend(mine)
 
-    threads = [threading.Thread(target=client_loop, args=(n,), name=f"client-{n}") for n in range(plan.clients)]
+    threads = [threading.Thread(target=client_loop, args=(n,), name=f"client-{n}") for n in range(clients)]
     for thread in threads:
         thread.start()
     barrier.wait()
@@ -322,6 +339,10 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
 
     for phase in plan.phases:
         bot, base = runs["bot"][phase.name], runs["baseline"][phase.name]
+        if phase.clients is not None:
+            result.figures += ramp_figures(phase.name, phase.clients, bot, base, needed[phase.name],
+                                           limit_ms=RAMP_MAX_MS if phase.clients == max(RAMP_CLIENTS) else None)
+            continue
         shape = f"every {phase.interval_ms:g} ms" if phase.interval_ms else "back to back"
         label = f"{phase.name} ({shape})"
         ratio = bot["p99"] / base["p99"] if base["p99"] else float("inf")
@@ -341,7 +362,8 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
     result.details = {
         "processes": processes, "database": _kind(database_url),
         "clients": plan.clients, "slack_latency_ms": SLACK_LATENCY_MS,
-        "phases": {phase.name: {"per_client": phase.per_client, "interval_ms": phase.interval_ms,
+        "phases": {phase.name: {"clients": _clients(plan, phase), "per_client": phase.per_client,
+                                "interval_ms": phase.interval_ms,
                                 "clicks": needed[phase.name], "bot": runs["bot"][phase.name],
                                 "baseline": runs["baseline"][phase.name]} for phase in plan.phases},
     }
@@ -351,8 +373,8 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
     result.notes.append(f"{processes} process(es) of each server on one "
                         f"{_kind(database_url)} database; each client sends its requests to them "
                         "in turn (round robin).")
-    result.notes.append("Both servers: waitress with 16 threads behind `bot.runtime.make_wsgi_app`, in their own "
-                        "process; fake Slack (50 ms per Web API call) and Sinch sandbox on loopback.")
+    result.notes.append(f"Both servers: waitress with {HTTP_THREADS} threads behind `bot.runtime.make_wsgi_app`, "
+                        "in their own process; fake Slack (50 ms per Web API call) and Sinch sandbox on loopback.")
     result.duration_s = time.perf_counter() - started
     return result
 

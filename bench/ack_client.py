@@ -6,11 +6,13 @@ from __future__ import annotations
 import http.client
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from bench.common import Figure
 from bot.slack.ids import ActionId
 from devslack import FakeMessage, SlackUserSimulator
 
-__all__ = ["CHANNEL", "LEAD", "REQUESTERS", "Client", "Sample"]
+__all__ = ["CHANNEL", "LEAD", "REQUESTERS", "Client", "Sample", "ramp_figures"]
 
 CHANNEL = "C0ONBOARD"
 REQUESTERS = ("U0REQ", "U0REQ2", "U0REQ3", "U0REQ4")
@@ -81,3 +83,19 @@ class Client:
         raise AssertionError("unreachable")
 
 
+def ramp_figures(name: str, clients: int, bot: dict[str, Any], base: dict[str, Any], clicks: int, *,
+                 limit_ms: float | None) -> list[Figure]:
+    """One ramp step's figures: p99 and the slowest ack (held to `limit_ms` where given), all answered 200,
+    every approval applied, throughput; each beside the baseline's."""
+    label = f"{name} ({clients} clients, back to back)"
+    slowest_met = bot["max"] < limit_ms if limit_ms is not None else None
+    return [
+        Figure(f"{label}: p99", bot["p99"], "ms", "-", None, baseline=base["p99"]),
+        Figure(f"{label}: slowest ack", bot["max"], "ms", f"< {limit_ms:g} ms" if limit_ms else "-", slowest_met,
+               baseline=base["max"]),
+        Figure(f"{label}: answered 200", bot["statuses"].get("200", 0), "", f"= {bot['requests']}",
+               bot["statuses"] == {"200": bot["requests"]}, baseline=base["statuses"].get("200", 0)),
+        Figure(f"{label}: approvals applied", bot["approved_after_ack"], "", f"= {clicks}",
+               bot["approved_after_ack"] == clicks),
+        Figure(f"{label}: throughput", bot["throughput_rps"], "req/s", "-", None, baseline=base["throughput_rps"]),
+    ]

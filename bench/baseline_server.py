@@ -15,9 +15,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.runtime import make_wsgi_app
+from bot.serving import HTTP_CONNECTION_LIMIT, HTTP_THREADS  # the same as the bot, always
 from bot.slack.ids import COMMAND
-
-WAITRESS_THREADS = 16  # as bot.runtime.serve
 
 
 def build_app() -> App:
@@ -40,7 +39,7 @@ def main() -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     waitress.serve(make_wsgi_app(build_app()), host="127.0.0.1", port=int(os.environ["PORT"]),
-                   threads=WAITRESS_THREADS, ident="bench-baseline")
+                   threads=HTTP_THREADS, connection_limit=HTTP_CONNECTION_LIMIT, ident="bench-baseline")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,10 +18,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
+
+from store.write_lock import FairWriteLock, WriteLockTimeout
 
 __all__ = [
     "ERASED_KEY_IDS",
@@ -95,7 +98,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             raise DatabaseDriverMissing(f"DATABASE_URL needs the {exc.name!r} module for {scheme}, which is not "
                                         f"installed (for PostgreSQL: pip install 'psycopg[binary]')") from None
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "factory": _LockingConnection}}
     if in_memory:
         # One shared connection, or every session would see its own empty database.
         kwargs["poolclass"] = StaticPool
@@ -122,11 +125,49 @@ def _enable_wal(cursor: Any) -> None:
         time.sleep(WAL_SWITCH_RETRY_S)
 
 
+class _LockingConnection(sqlite3.Connection):
+    """A SQLite connection that gives the process's FairWriteLock back once its transaction has really ended:
+    after the COMMIT or ROLLBACK (SQLAlchemy's commit and rollback events fire before them, when the next
+    writer's BEGIN IMMEDIATE would still find the file locked), or when the connection is closed (invalidated,
+    or discarded by the pool). Resetting a connection on its return to the pool is a rollback."""
+
+    write_lock: FairWriteLock | None = None
+    lock_owner: int | None = None
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_write_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_write_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_write_lock()
+
+    def release_write_lock(self) -> None:
+        owner, self.lock_owner = self.lock_owner, None
+        if owner is not None and self.write_lock is not None:
+            self.write_lock.release(owner=owner)
+
+
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    # Writers of this process queue here in order before BEGIN IMMEDIATE (store/write_lock.py); other
+    # processes still meet them in SQLite's busy handler.
+    write_lock = FairWriteLock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy so `_on_begin` can issue BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
+        dbapi_connection.write_lock = write_lock
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -145,7 +186,19 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         # Take the write lock when the transaction starts. A deferred transaction that reads and then
         # writes can fail with SQLITE_BUSY_SNAPSHOT under WAL without waiting; this one waits instead,
         # and two racing writers are serialised: the second sees the first one's result.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        raw = connection.connection.dbapi_connection
+        assert isinstance(raw, _LockingConnection)
+        try:
+            write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        except WriteLockTimeout:
+            # What SQLite says when its own busy timeout runs out, so callers retry it the same way.
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")) from None
+        raw.lock_owner = threading.get_ident()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            raw.release_write_lock()
+            raise
 
 
 @contextmanager
