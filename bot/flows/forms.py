@@ -6,7 +6,9 @@ closes it. The register-project form has a flow of its own (`bot/flows/project.p
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -29,10 +31,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FormAnswer:
-    """How a modal submission is answered: closed (neither set), field errors, or another view in its place."""
+    """How a modal submission is answered: closed (neither set), field errors, or another view in its place;
+    `then` is a Slack call to make once the answer has gone (Slack gives the answer 3 s; a post must not delay it)."""
 
     errors: dict[str, str] | None = None
     view: View | None = None
+    then: Callable[[], None] | None = None
 
 
 def intake(deps: Deps, form: FormSubmission, client: WebClient) -> FormAnswer:
@@ -50,8 +54,8 @@ def intake(deps: Deps, form: FormSubmission, client: WebClient) -> FormAnswer:
     except workflow.IntakeLimited as exc:
         return FormAnswer(errors={"customer_name": str(exc)})
     except workflow.DuplicateOnboarding as exc:
-        _point_to_existing(deps, client, form.user_id, exc.existing_id)
-        return FormAnswer(errors={exc.field: refusals.duplicate_hint(str(exc), exc.existing_id)})
+        return FormAnswer(errors={exc.field: refusals.duplicate_hint(str(exc), exc.existing_id)},
+                          then=functools.partial(_point_to_existing, deps, client, form.user_id, exc.existing_id))
     return FormAnswer()
 
 
@@ -73,9 +77,9 @@ def intake_existing(deps: Deps, form: FormSubmission, client: WebClient) -> Form
     except workflow.IntakeInvalid as exc:
         return FormAnswer(errors=exc.errors)
     except workflow.DuplicateOnboarding as exc:
-        _point_to_existing(deps, client, form.user_id, exc.existing_id)
         field = "contact_email" if exc.field == "contact_email" else "existing"
-        return FormAnswer(errors={field: refusals.duplicate_hint(str(exc), exc.existing_id)})
+        return FormAnswer(errors={field: refusals.duplicate_hint(str(exc), exc.existing_id)},
+                          then=functools.partial(_point_to_existing, deps, client, form.user_id, exc.existing_id))
     except (workflow.IntakeLimited, workflow.OnboardingError) as exc:
         return FormAnswer(errors={"existing": str(exc)})
     return FormAnswer()

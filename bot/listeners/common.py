@@ -27,13 +27,15 @@ def bind(listener: Callable[..., T], deps: Deps) -> Callable[..., T]:
 
 
 def answer_form(ack: Ack, answer: FormAnswer) -> None:
-    """Close the modal, show field errors in it, or put another view in its place."""
+    """Close the modal, show field errors in it, or put another view in its place; then the answer's follow-up."""
     if answer.errors:
         ack(response_action="errors", errors=answer.errors)
     elif answer.view is not None:
         ack(response_action="update", view=answer.view)
     else:
         ack()
+    if answer.then is not None:
+        answer.then()
 
 
 def parse_form(ack: Ack, parse: Callable[[Mapping[str, Any], Mapping[str, Any]], F], body: Mapping[str, Any],
