@@ -44,7 +44,8 @@ SIGNING_SECRET = "bench-signing-secret-0123456789"
 CHANNEL = "C0ONBOARD"
 SLACK_LATENCY_MS = 50
 P99_LIMIT_MS = 100.0
-P99_RATIO = 1.5
+P99_RATIO = 1.5  # paced: the ack path itself
+BURST_P99_RATIO = 3.0  # back to back (issue 22): the server runs flat out, so this is throughput as much as latency
 
 
 @dataclass(frozen=True)
@@ -346,12 +347,13 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
         shape = f"every {phase.interval_ms:g} ms" if phase.interval_ms else "back to back"
         label = f"{phase.name} ({shape})"
         ratio = bot["p99"] / base["p99"] if base["p99"] else float("inf")
+        ratio_limit = P99_RATIO if phase.interval_ms else BURST_P99_RATIO
         result.figures += [
             Figure(f"{label}: p50", bot["p50"], "ms", "-", None, baseline=base["p50"]),
             Figure(f"{label}: p95", bot["p95"], "ms", "-", None, baseline=base["p95"]),
             Figure(f"{label}: p99", bot["p99"], "ms", f"< {P99_LIMIT_MS:g} ms", bot["p99"] < P99_LIMIT_MS,
                    baseline=base["p99"]),
-            Figure(f"{label}: p99 ÷ baseline p99", round(ratio, 2), "×", f"≤ {P99_RATIO}", ratio <= P99_RATIO),
+            Figure(f"{label}: p99 ÷ baseline p99", round(ratio, 2), "×", f"≤ {ratio_limit:g}", ratio <= ratio_limit),
             Figure(f"{label}: answered 200", bot["statuses"].get("200", 0), "", f"= {bot['requests']}",
                    bot["statuses"] == {"200": bot["requests"]}, baseline=base["statuses"].get("200", 0)),
             Figure(f"{label}: approvals applied", bot["approved_after_ack"], "", f"= {needed[phase.name]}",

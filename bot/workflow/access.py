@@ -35,6 +35,7 @@ from bot.workflow.notices import (
     Outcome,
     Reminder,
     RemovalCheckStep,
+    Resolution,
     Revoked,
     RevokeReason,
     StepKey,
@@ -70,8 +71,8 @@ def confirm_invite(*, session: Session, onboarding_id: int, actor: Actor, now: d
     case.poll_failures = 0
     move(session=session, case=case, to=S.AWAITING_CUSTOMER, actor=actor.user_id, action="confirm_invite", now=now,
          attempted="record an invitation")
-    resolve(session=session, case=case, now=now, step=StepKey.INVITE, outcome=Outcome.SENT, by=actor.user_id)
-    report(Invited(by=actor.user_id, email=case.contact_email), session=session, case=case, now=now)
+    report(Invited(by=actor.user_id, email=case.contact_email), session=session, case=case, now=now,
+           resolved=Resolution(step=StepKey.INVITE, outcome=Outcome.SENT, by=actor.user_id, at=now))
     return case
 
 
@@ -189,9 +190,8 @@ def confirm_removal_check(*, session: Session, onboarding_id: int, actor: Actor,
     case.removal_checked_at = now
     move(session=session, case=case, to=outcome, actor=actor.user_id, action="confirm_removal_check", now=now,
          attempted="confirm the access removal", detail=f"removed by {case.revoked_by}")
-    resolve(session=session, case=case, now=now, step=StepKey.REVOKE, outcome=Outcome.CHECKED, by=actor.user_id)
     report(Revoked(by=case.revoked_by or "", outcome=outcome, checked_by=actor.user_id), session=session, case=case,
-           now=now)
+           now=now, resolved=Resolution(step=StepKey.REVOKE, outcome=Outcome.CHECKED, by=actor.user_id, at=now))
     return case
 
 
@@ -208,9 +208,9 @@ def keep_access_for_wrong_page(*, session: Session, onboarding_id: int, actor: A
     set_poll_due(case, now)
     move(session=session, case=case, to=S.AWAITING_CUSTOMER, actor=actor.user_id, action="wrong_page", now=now,
          attempted="keep the customer's access", detail=f"wrong page: {case.page_name} ({case.page_id})")
-    resolve(session=session, case=case, now=now, step=StepKey.REVOKE, outcome=Outcome.WRONG_PAGE, by=actor.user_id)
     report(WrongPage(by=actor.user_id, requested_page=case.page, page_name=case.page_name, page_id=case.page_id),
-           session=session, case=case, now=now)
+           session=session, case=case, now=now,
+           resolved=Resolution(step=StepKey.REVOKE, outcome=Outcome.WRONG_PAGE, by=actor.user_id, at=now))
     return case
 
 
@@ -228,9 +228,9 @@ def keep_access_for_wrong_account(*, session: Session, onboarding_id: int, actor
     set_poll_due(case, now)
     move(session=session, case=case, to=S.AWAITING_CUSTOMER, actor=actor.user_id, action="wrong_account", now=now,
          attempted="keep the customer's access", detail=f"wrong instagram account: @{case.ig_username}")
-    resolve(session=session, case=case, now=now, step=StepKey.REVOKE, outcome=Outcome.WRONG_ACCOUNT, by=actor.user_id)
     report(WrongAccount(by=actor.user_id, requested_account=case.instagram_username or "",
-                        username=case.ig_username), session=session, case=case, now=now)
+                        username=case.ig_username), session=session, case=case, now=now,
+           resolved=Resolution(step=StepKey.REVOKE, outcome=Outcome.WRONG_ACCOUNT, by=actor.user_id, at=now))
     return case
 
 

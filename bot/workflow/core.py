@@ -103,19 +103,22 @@ def log_move(*, session: Session, case_id: int | None, from_state: OnboardingSta
     event.listen(session, "after_commit", committed, once=True)
 
 
-def report(*notices: Notice, session: Session, case: Onboarding, now: datetime) -> None:
-    """Queue a re-render of the status card and a thread reply per notice.
+def report(*notices: Notice, session: Session, case: Onboarding, now: datetime,
+           resolved: Resolution | None = None) -> None:
+    """Queue a re-render of the status card and a thread reply per notice; first, with `resolved`, the step
+    message's buttons replaced by who acted (`resolve`). All in one INSERT: a click's transaction holds SQLite's
+    write lock, and each statement in it is a wait for the GIL under a burst (python -m bench ack).
 
     An approval request (a new case asking for a decision) and the card it hangs from are urgent: they
     are delivered before routine updates of other cases, so one busy case cannot hold up a new one.
     """
     asks = [isinstance(notice, ApprovalRequest) for notice in notices]
     urgent, routine = OutboxPriority.URGENT, OutboxPriority.ROUTINE
-    repo.enqueue(session=session, onboarding=case, kind=OutboxKind.CARD, now=now,
-                 priority=urgent if any(asks) else routine)
-    for notice, ask in zip(notices, asks, strict=True):
-        repo.enqueue(session=session, onboarding=case, kind=OutboxKind.REPLY, now=now, notice=notice,
-                     priority=urgent if ask else routine)
+    card = repo.Post(OutboxKind.CARD, priority=urgent if any(asks) else routine)
+    replies = [repo.Post(OutboxKind.REPLY, notice, urgent if ask else routine)
+               for notice, ask in zip(notices, asks, strict=True)]
+    first = [repo.Post(OutboxKind.RESOLVE, resolved)] if resolved is not None else []
+    repo.enqueue_all(session=session, onboarding=case, now=now, posts=[*first, card, *replies])
 
 
 def resolve(*, session: Session, case: Onboarding, now: datetime, step: StepKey, outcome: Outcome, by: str) -> None:

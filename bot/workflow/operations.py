@@ -39,6 +39,7 @@ from bot.workflow.notices import (
     ProjectRegistered,
     ProjectStep,
     Rejected,
+    Resolution,
     StepKey,
 )
 from store import repo
@@ -167,10 +168,10 @@ def approve(
     case.decided_at = now
     move(session=session, case=case, to=S.CREATING_PROJECT, actor=actor.user_id, action="approve", now=now,
          attempted="be approved")
-    resolve(session=session, case=case, now=now, step=StepKey.APPROVAL, outcome=Outcome.APPROVED, by=actor.user_id)
     report(Approved(by=actor.user_id),
            ProjectStep(existing_of=case.existing_of, project_id=base_project(session=session, onboarding=case)),
-           session=session, case=case, now=now)
+           session=session, case=case, now=now,
+           resolved=Resolution(step=StepKey.APPROVAL, outcome=Outcome.APPROVED, by=actor.user_id, at=now))
     return case
 
 
@@ -197,8 +198,8 @@ def reject(
     case.rejection_reason = reason
     move(session=session, case=case, to=S.REJECTED, actor=actor.user_id, action="reject", now=now,
          attempted="be rejected", detail=reason)
-    resolve(session=session, case=case, now=now, step=StepKey.APPROVAL, outcome=Outcome.REJECTED, by=actor.user_id)
-    report(Rejected(by=actor.user_id, reason=reason, requester=case.requester_id), session=session, case=case, now=now)
+    report(Rejected(by=actor.user_id, reason=reason, requester=case.requester_id), session=session, case=case, now=now,
+           resolved=Resolution(step=StepKey.APPROVAL, outcome=Outcome.REJECTED, by=actor.user_id, at=now))
     return case
 
 
@@ -241,9 +242,8 @@ def register_project(
     move(session=session, case=case, to=S.CREATING_APP, actor=actor.user_id, action="register_project", now=now,
          attempted="take a project",
          detail=f"project_id={project_id} key_id={key_id} {audit_summary(verdict.records)}")
-    resolve(session=session, case=case, now=now, step=StepKey.PROJECT, outcome=Outcome.REGISTERED, by=actor.user_id)
     report(ProjectRegistered(by=actor.user_id, project_id=project_id, key_id=key_id), session=session, case=case,
-           now=now)
+           now=now, resolved=Resolution(step=StepKey.PROJECT, outcome=Outcome.REGISTERED, by=actor.user_id, at=now))
     return case
 
 
@@ -292,12 +292,12 @@ def record_app_created(
     case.next_poll_at = None
     move(session=session, case=case, to=S.INVITING, actor=SYSTEM_ACTOR, action="create_app", now=now,
          attempted="record its app", detail=f"app_id={app_id} reused={reused}")
-    resolve(session=session, case=case, now=now, step=StepKey.APP, outcome=Outcome.CREATED, by=SYSTEM_ACTOR)
     report(
         AppCreated(app_id=app_id, app_name=app_name, region=case.region, reused=reused),
         InviteStep(email=case.contact_email, project_id=case.project_id),
         CustomerInstructions(app_name=app_name),
         session=session, case=case, now=now,
+        resolved=Resolution(step=StepKey.APP, outcome=Outcome.CREATED, by=SYSTEM_ACTOR, at=now),
     )
     return case
 
