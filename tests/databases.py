@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import queue
 import shutil
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -28,6 +30,7 @@ from store.db import make_engine, migrate
 __all__ = ["ENV_VARIABLE", "DatabaseServer", "PostgresServer", "SQLiteServer", "server_from_env"]
 
 ENV_VARIABLE = "TEST_DATABASE_URL"
+ROOT = Path(__file__).resolve().parents[1]
 NAME_PREFIX = "bot_test_"
 LEFTOVER_HOURS = 6
 
@@ -90,15 +93,19 @@ class SQLiteServer:
 class PostgresServer:
     """One PostgreSQL server; each database gets a unique name, so parallel test runs never meet.
 
-    Creating a database from a template takes ~45 ms and dropping one ~90 ms (more on a busy machine), for
-    each of several hundred tests. So helper threads do that work while tests run, several at once (the
-    server does them in parallel well): they drop the databases tests are done with (after closing their
-    connections) and keep a few copies of the migrated template ready.
+    Creating a database from a template takes ~45 ms, for each of several hundred tests. Dropping one waits for
+    a checkpoint (PostgreSQL 15's DROP DATABASE forces one): ~90 ms on a quiet server, over a second while the
+    suite writes. So helper threads do that work while tests run: droppers drop the databases tests are done
+    with (after closing their connections), several at once (drops waiting together share one checkpoint),
+    and a maker of their own keeps a few copies of the migrated template ready, never queued behind a drop.
     """
 
     dialect = "postgresql"
     SPARES = 2
-    HELPERS = 4
+    DROPPERS = 4
+    # At the end of a run, what is left is dropped all at once, for the same reason. Bounded: every dropper
+    # holds a connection, and the other workers' tests and bot processes need theirs (max_connections is 100).
+    DROPPERS_AT_END = 12
 
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
@@ -109,7 +116,8 @@ class PostgresServer:
         self.created: set[str] = set()
         self.made = 0
         self._spares: queue.Queue[str] = queue.Queue()
-        self._helpers = ThreadPoolExecutor(self.HELPERS, thread_name_prefix="test-databases")
+        self._droppers = ThreadPoolExecutor(self.DROPPERS, thread_name_prefix="test-databases-drop")
+        self._maker = ThreadPoolExecutor(1, thread_name_prefix="test-databases-make")
         self._failure: BaseException | None = None
 
     def check(self) -> None:
@@ -168,17 +176,17 @@ class PostgresServer:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self.created.discard(name)
 
-    def _in_background(self, job: Callable[[], object]) -> None:
+    def _in_background(self, pool: ThreadPoolExecutor, job: Callable[[], object]) -> None:
         def run() -> None:
             try:
                 job()
             except BaseException as exc:  # noqa: B036 - handed to the test thread, which raises it
                 self._failure = exc
 
-        self._helpers.submit(run)
+        pool.submit(run)
 
     def _make_spare(self) -> None:
-        self._in_background(lambda: self._spares.put(self._create_now(self.migrated_template())))
+        self._in_background(self._maker, lambda: self._spares.put(self._create_now(self.migrated_template())))
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
@@ -200,7 +208,7 @@ class PostgresServer:
         """Drop the database soon, on a helper thread (its connections are closed first)."""
         self._raise_failure()
         name = self._name(url)
-        self._in_background(lambda: self._drop_now(name))
+        self._in_background(self._droppers, lambda: self._drop_now(name))
 
     def migrated_template(self) -> str:
         if self._migrated is None:
@@ -216,12 +224,25 @@ class PostgresServer:
         return f"PostgreSQL {version} ({ENV_VARIABLE}={where})"
 
     def close(self) -> None:
-        """Wait for the helpers, then drop every database this run made (the spares and templates too)."""
-        self._helpers.shutdown(wait=True)
-        with ThreadPoolExecutor(self.HELPERS) as droppers:
-            list(droppers.map(self._drop_now, list(self.created)))
+        """Drop every database this run made (the spares and templates too). The helpers finish what they are
+        doing; the databases still to drop (a cancelled drop's is still in `created`) go to a process of their
+        own, `python -m tests.databases`, which drops them all at once after the run has ended: at the end of
+        a suite the checkpoints those drops wait for took 30-60 s of each worker's last teardown."""
+        for pool in (self._maker, self._droppers):
+            pool.shutdown(wait=True, cancel_futures=True)
         self._admin.dispose()
         self._raise_failure()
+        if self.created:
+            environment = {**os.environ, ENV_VARIABLE: self.url.render_as_string(hide_password=False)}
+            subprocess.run([sys.executable, "-m", "tests.databases", *sorted(self.created)], cwd=ROOT,
+                           env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=True, timeout=60)
+
+    def drop_all_now(self, names: list[str]) -> None:
+        """Drop `names` at once, each waiting for the checkpoint the others wait for."""
+        with ThreadPoolExecutor(self.DROPPERS_AT_END) as droppers:
+            list(droppers.map(self._drop_now, names))
+        self._admin.dispose()
 
 
 def errors_at_once(engines: list[Engine], act: Callable[[Engine], object], *, timeout: float = 60.0,
@@ -268,3 +289,19 @@ def server_from_env(directory: Path) -> SQLiteServer | PostgresServer:
     server.check()
     server.drop_leftovers()
     return server
+
+
+def main(names: list[str]) -> int:
+    """`python -m tests.databases NAME…`: drop these test databases on the server TEST_DATABASE_URL names, in a
+    child of its own that outlives this command (which returns at once, so the test run does not wait)."""
+    if os.fork():
+        return 0
+    os.setsid()
+    try:
+        PostgresServer(os.environ[ENV_VARIABLE]).drop_all_now([name for name in names if name.startswith(NAME_PREFIX)])
+    finally:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

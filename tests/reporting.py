@@ -36,7 +36,8 @@ class DatabaseUse:
 
     def line(self) -> str:
         if self.dialect == "postgresql":
-            return f"{self.kind}: {self.made} databases made, dropped at the end"
+            return (f"{self.kind}: {self.made} databases made, each dropped when its test is done (the last ones by "
+                    "`python -m tests.databases`, once the run has ended)")
         return f"{self.kind}: {self.made} made"
 
 
