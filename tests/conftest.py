@@ -80,23 +80,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if _uses_a_database(item)]
     # The longest chain of tests (an xdist_group: the replica tests that check the channel's pace, one after
     # the other so their processes never share the cores with each other) starts first, so it overlaps with
-    # the rest instead of holding up the end of a parallel run; then the modules whose tests take tens of
-    # seconds each (LONG_MODULES), for the same reason.
-    items.sort(key=lambda item: (item.get_closest_marker("xdist_group") is None, not _in_long_module(item)))
-
-
-# Modules with tests of 10-60 s each (pytest --durations on a 2-core machine, issue 22's third pass). Started
-# early, they run beside the many short tests; started in collection order, several of them came last and the
-# parallel run ended waiting for them. Scheduling only: a module missing here still runs.
-LONG_MODULES = frozenset({
-    "tests/security/test_races.py", "tests/security/test_flood.py", "tests/bot/test_poll_sweep.py",
-    "tests/e2e/test_crash_restart.py", "tests/e2e/test_crash_two_channels.py", "tests/e2e/test_demo.py",
-    "tests/e2e/test_http_flow.py", "tests/bench/test_bench_smoke.py", "tests/replicas/test_ack_durability.py",
-})
-
-
-def _in_long_module(item: pytest.Item) -> bool:
-    return item.nodeid.split("::", 1)[0] in LONG_MODULES
+    # the rest instead of holding up the end of a parallel run.
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
