@@ -42,6 +42,8 @@ HTTP_THREADS = 32
 # accept, for the first one) to its last, checked every second.
 HTTP_CONNECTION_LIMIT = 1000
 REQUEST_DEADLINE = 10.0  # seconds; Slack, or the proxy in front, sends a whole request in milliseconds
+# Output a request still being served may hold before the event loop sends it (see _DeadlineChannel.writable).
+FLUSH_WHILE_RUNNING = 64 * 1024
 
 
 @contextmanager
@@ -90,6 +92,23 @@ class _DeadlineChannel(HTTPChannel):  # type: ignore[misc]
         if self.request is None:  # nothing partial left: the clock stops until the next request's first byte
             self.request_started = None
         return result
+
+    def writable(self) -> bool:
+        """Not while a worker is still running this channel's request, unless its output is already large.
+
+        waitress (send_bytes=1) calls a channel with any output writable and, while a worker runs its request,
+        tries to flush without blocking; when the worker holds the buffer's lock, nothing is sent, the socket
+        still polls as writable, and the event loop spins over every channel until the worker lets go. Under a
+        burst the workers wait for the GIL while holding that lock: at 200 clients the spin took half the
+        process's CPU and a third of its throughput (issue 22). A worker pulls the loop's trigger when it
+        finishes a request, and the loop then sends its answer whole: an answer to Slack is a few hundred bytes.
+        A large streaming answer is still sent as it is written, so its worker never waits on a full buffer.
+        """
+        if self.will_close or self.close_when_flushed:
+            return True
+        if self.requests and self.total_outbufs_len < FLUSH_WHILE_RUNNING:
+            return False
+        return bool(self.total_outbufs_len)
 
 
 def _with_request_deadline(server: Any, deadline: float) -> None:
