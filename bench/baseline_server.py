@@ -1,7 +1,8 @@
 """The ack benchmark's baseline: a minimal Bolt app that only acks, on the bot's server stack.
 
 `python -m bench.baseline_server` serves it exactly as `python -m bot run` serves the bot: Bolt's WSGI
-adapter behind `bot.runtime.make_wsgi_app`, waitress with the same thread count, on loopback PORT.
+adapter behind `bot.runtime.make_wsgi_app`, in the bot's own waitress server (`bot.serving.create_http_server`),
+on loopback PORT.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ import logging
 import os
 import re
 
-import waitress
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.runtime import make_wsgi_app
-from bot.serving import HTTP_CONNECTION_LIMIT, HTTP_THREADS  # the same as the bot, always
+from bot.serving import create_http_server  # the same server as the bot's, always
 from bot.slack.ids import COMMAND
 
 
@@ -38,8 +38,8 @@ def build_app() -> App:
 def main() -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    waitress.serve(make_wsgi_app(build_app()), host="127.0.0.1", port=int(os.environ["PORT"]),
-                   threads=HTTP_THREADS, connection_limit=HTTP_CONNECTION_LIMIT, ident="bench-baseline")
+    create_http_server(make_wsgi_app(build_app()), host="127.0.0.1", port=int(os.environ["PORT"]),
+                       name="bench-baseline").run()
     return 0
 
 

@@ -27,7 +27,7 @@ from bot.health import health_wsgi_app
 from bot.runtime import Runtime, WSGIApp, make_wsgi_app
 from bot.slack.socket_mode import SocketModeConnector
 
-__all__ = ["serve", "stop_signals"]
+__all__ = ["create_http_server", "serve", "stop_signals"]
 
 logger = logging.getLogger(__name__)
 
@@ -130,14 +130,24 @@ def _with_request_deadline(server: Any, deadline: float) -> None:
     server.maintenance = maintenance
 
 
+def create_http_server(app: WSGIApp, *, host: str, port: int, name: str, connection_limit: int = HTTP_CONNECTION_LIMIT,
+                       request_deadline: float = REQUEST_DEADLINE) -> Any:
+    """The waitress server the bot answers HTTP with (its `run()` serves until closed): HEAD without a body,
+    HTTP_THREADS workers, a connection limit, a deadline for each request, and an event loop that does not spin
+    while workers write (_DeadlineChannel). The ack benchmark serves its bare-Bolt baseline with it too."""
+    server = waitress.create_server(without_head_body(app), host=host, port=port, threads=HTTP_THREADS, ident=name,
+                                    connection_limit=connection_limit, cleanup_interval=1)
+    _with_request_deadline(server, request_deadline)
+    return server
+
+
 class _HttpServer:
     """waitress in a thread, with a stop that lets in-flight requests finish before closing sockets."""
 
     def __init__(self, app: Any, *, host: str, port: int, name: str, connection_limit: int = HTTP_CONNECTION_LIMIT,
                  request_deadline: float = REQUEST_DEADLINE) -> None:
-        self._server: Any = waitress.create_server(without_head_body(app), host=host, port=port, threads=HTTP_THREADS,
-                                                   ident=name, connection_limit=connection_limit, cleanup_interval=1)
-        _with_request_deadline(self._server, request_deadline)
+        self._server: Any = create_http_server(app, host=host, port=port, name=name,
+                                               connection_limit=connection_limit, request_deadline=request_deadline)
         self.port = int(self._server.effective_port)
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
 
