@@ -9,7 +9,9 @@ counts the loop's attempts to send it.
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -80,10 +82,11 @@ def test_the_loop_does_not_poll_a_channel_whose_worker_holds_it(held: tuple[Held
 
 
 def test_a_long_streamed_answer_is_still_sent_while_it_is_written() -> None:
-    """Output past FLUSH_WHILE_RUNNING goes out as it is written; past waitress's high watermark (16 MiB) the
-    worker waits for the loop to send it, so holding it back would never finish."""
+    """Output past FLUSH_WHILE_RUNNING goes out as it is written. A worker whose unsent output passes waitress's
+    high watermark (16 MiB, for a client that reads slowly) waits for the loop to send some: holding that output
+    back while the request runs would leave it waiting for ever."""
     chunk = b"x" * FLUSH_WHILE_RUNNING
-    count = (17 * 1024 * 1024) // len(chunk)
+    count = (20 * 1024 * 1024) // len(chunk)
 
     def streamed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         start_response("200 OK", [("Content-Type", "application/octet-stream"),
@@ -93,8 +96,26 @@ def test_a_long_streamed_answer_is_still_sent_while_it_is_written() -> None:
     server = _HttpServer(streamed, host="127.0.0.1", port=0, name="test-stream")
     server.start()
     try:
-        answer = httpx.get(f"http://127.0.0.1:{server.port}/", timeout=HOLD_TIMEOUT)
+        with socket.socket() as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a slow reader: kernel buffers stay small
+            client.settimeout(HOLD_TIMEOUT)
+            client.connect(("127.0.0.1", server.port))
+            client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            _wait_until(lambda: any(channel.total_outbufs_len > channel.adj.outbuf_high_watermark
+                                    for channel in list(server._server.active_channels.values())))
+            received = bytearray()
+            while data := client.recv(1 << 20):
+                received += data
     finally:
         server.stop(timeout=1)
-    assert answer.status_code == 200
-    assert len(answer.content) == count * len(chunk)
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert len(body) == count * len(chunk)
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    """waitress offers no event for "a worker is waiting for the loop"; look every few milliseconds."""
+    deadline = time.monotonic() + HOLD_TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, "the worker never filled its buffer"
+        time.sleep(0.005)
