@@ -163,7 +163,7 @@ class OutboxDispatcher:
                 # The thread's parent never got posted (its card row failed): nothing to reply to.
                 queue.fail(session=session, row_id=row_id, error="no thread to post in")
                 return _Outcome.FAILED
-            job = self._prepare(session, row, case)
+            job = self._prepare(session=session, row=row, case=case)
         if claim.in_doubt:
             self.stats.taken_over += 1
             logger.info("outbox row %s: took over an in-doubt delivery (its lease ended)", row_id)
@@ -191,7 +191,7 @@ class OutboxDispatcher:
         self._finish(job, ts)
         return _Outcome.DELIVERED
 
-    def _prepare(self, session: Session, row: OutboxMessage, case: Onboarding) -> _Job:
+    def _prepare(self, *, session: Session, row: OutboxMessage, case: Onboarding) -> _Job:
         now = self._clock()
         assert row.id is not None and case.id is not None and case.slack_channel is not None
         job = _Job(row_id=row.id, onboarding_id=case.id, kind=row.kind, channel=case.slack_channel,
