@@ -48,8 +48,6 @@ HTTP_THREADS = 16
 # accept, for the first one) to its last, checked every second.
 HTTP_CONNECTION_LIMIT = 1000
 REQUEST_DEADLINE = 10.0  # seconds; Slack, or the proxy in front, sends a whole request in milliseconds
-# Output a request still being served may hold before the event loop sends it (see _DeadlineChannel.writable).
-FLUSH_WHILE_RUNNING = 64 * 1024
 
 
 @contextmanager
@@ -100,22 +98,29 @@ class _DeadlineChannel(HTTPChannel):  # type: ignore[misc]
         return result
 
     def writable(self) -> bool:
-        """Not while a worker is still running this channel's request, unless its output is already large.
+        """Whether the event loop should wait for this socket to take output: as waitress decides, except while
+        a worker holds the channel's buffer lock, when the loop could not send anyway.
 
-        waitress (send_bytes=1) calls a channel with any output writable and, while a worker runs its request,
-        tries to flush without blocking; when the worker holds the buffer's lock, nothing is sent, the socket
-        still polls as writable, and the event loop spins over every channel until the worker lets go. Under a
-        burst the workers wait for the GIL while holding that lock: at 200 clients the spin took half the
-        process's CPU, and the bot answered 105 requests a second instead of 450 (issue 22). Workers send their
-        own output (waitress flushes in write_soon) and pull the loop's trigger when they finish a request, so
-        an answer to Slack (a few hundred bytes) is never held back. Past FLUSH_WHILE_RUNNING the loop sends
-        as before, so a worker waiting for a slow client at waitress's high watermark is never stranded.
+        waitress (send_bytes=1) calls any channel with unsent output writable; while a worker serves the request,
+        the loop sends only if it can take that lock without waiting. A worker holds it from appending its
+        output until it has sent it itself, and in between it gives up the GIL in send() and must wait for the
+        GIL again. Meanwhile the socket polled writable at once and the loop went round every channel and came
+        back, taking the GIL from the worker it waited for: at 200 clients half the process's CPU, and 105
+        answers a second instead of 450 (issue 22). A worker that lets go with output still unsent has pulled
+        the loop's trigger, and one that finishes a request pulls it too, so nothing waits for the next turn.
         """
         if self.will_close or self.close_when_flushed:
             return True
-        if self.requests and self.total_outbufs_len < FLUSH_WHILE_RUNNING:
+        if not self.total_outbufs_len:
             return False
-        return bool(self.total_outbufs_len)
+        if not self.requests:
+            return True  # nothing is being served: the loop sends without the lock
+        if self.total_outbufs_len < self.adj.send_bytes:
+            return False  # handle_write would not send this little while a request runs
+        if not self.outbuf_lock.acquire(blocking=False):
+            return False
+        self.outbuf_lock.release()
+        return True
 
 
 def _with_request_deadline(server: Any, deadline: float) -> None:

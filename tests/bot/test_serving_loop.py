@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.serving import FLUSH_WHILE_RUNNING, _HttpServer
+from bot.serving import _HttpServer
 
 HOLD_TIMEOUT = 10.0
 
@@ -82,10 +82,10 @@ def test_the_loop_does_not_poll_a_channel_whose_worker_holds_it(held: tuple[Held
 
 
 def test_a_long_streamed_answer_is_still_sent_while_it_is_written() -> None:
-    """Output past FLUSH_WHILE_RUNNING goes out as it is written. A worker whose unsent output passes waitress's
-    high watermark (16 MiB, for a client that reads slowly) waits for the loop to send some: holding that output
-    back while the request runs would leave it waiting for ever."""
-    chunk = b"x" * FLUSH_WHILE_RUNNING
+    """A worker whose unsent output passes waitress's high watermark (16 MiB, for a client that reads slowly)
+    waits, without the buffer lock, for the loop to send some: a loop that held back output while a request runs
+    would leave it waiting for ever."""
+    chunk = b"x" * 65536
     count = (20 * 1024 * 1024) // len(chunk)
 
     def streamed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
