@@ -106,8 +106,8 @@ class _DeadlineChannel(HTTPChannel):  # type: ignore[misc]
         output until it has sent it itself, and in between it gives up the GIL in send() and must wait for the
         GIL again. Meanwhile the socket polled writable at once and the loop went round every channel and came
         back, taking the GIL from the worker it waited for: at 200 clients half the process's CPU, and 105
-        answers a second instead of 450 (issue 22). A worker that lets go with output still unsent has pulled
-        the loop's trigger, and one that finishes a request pulls it too, so nothing waits for the next turn.
+        answers a second instead of 450 (issue 22). A worker that leaves output unsent pulls the loop's trigger,
+        and so does every finished request: at worst, what a worker left unsent goes out when its request ends.
         """
         if self.will_close or self.close_when_flushed:
             return True
