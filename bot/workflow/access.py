@@ -17,7 +17,6 @@ from bot.workflow.core import (
     report,
     require_canceller,
     require_state,
-    resolve,
 )
 from bot.workflow.errors import NotAllowed, StateChanged, WrongState
 from bot.workflow.notices import (
@@ -166,16 +165,16 @@ def confirm_revocation(
     if case.ig_check == PageCheck.MISMATCH:
         case.ig_check = PageCheck.RIGHT_CONFIRMED.value
         detail = f"instagram account confirmed right: @{case.ig_username or case.ig_account_id}"
-    resolve(session=session, case=case, now=now, step=StepKey.REVOKE, outcome=Outcome.REMOVED, by=actor.user_id)
+    removed = Resolution(step=StepKey.REVOKE, outcome=Outcome.REMOVED, by=actor.user_id, at=now)
     if two_person:
         move(session=session, case=case, to=S.CONFIRMING_REMOVAL, actor=actor.user_id, action="confirm_revocation",
              now=now, attempted="record the access removal", detail=detail)
         report(RemovalCheckStep(by=actor.user_id, email=case.contact_email, project_id=case.project_id),
-               session=session, case=case, now=now)
+               session=session, case=case, now=now, resolved=removed)
         return case
     move(session=session, case=case, to=outcome, actor=actor.user_id, action="confirm_revocation", now=now,
          attempted="record the access removal", detail=detail)
-    report(Revoked(by=actor.user_id, outcome=outcome), session=session, case=case, now=now)
+    report(Revoked(by=actor.user_id, outcome=outcome), session=session, case=case, now=now, resolved=removed)
     return case
 
 
@@ -273,12 +272,12 @@ def cancel(
         move(session=session, case=case, to=S.CANCELLED, actor=actor.user_id, action="cancel", now=now,
              attempted="be cancelled", detail=reason)
     open_step = _OPEN_STEP.get(cancelled_from)
-    if open_step is not None:
-        resolve(session=session, case=case, now=now, step=open_step, outcome=Outcome.CANCELLED, by=actor.user_id)
     notices: list[Notice] = [Cancelled(by=actor.user_id, reason=reason, needs_revoke=needs_revoke)]
     if needs_revoke:
         notices.append(revoke_notice(case, RevokeReason.CANCELLED))
-    report(*notices, session=session, case=case, now=now)
+    report(*notices, session=session, case=case, now=now,
+           resolved=None if open_step is None else Resolution(step=open_step, outcome=Outcome.CANCELLED,
+                                                               by=actor.user_id, at=now))
     return case
 
 
