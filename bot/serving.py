@@ -83,7 +83,8 @@ def without_head_body(app: WSGIApp) -> WSGIApp:
 
 
 class _DeadlineChannel(HTTPChannel):  # type: ignore[misc]
-    """A waitress channel that knows since when its current request has been arriving."""
+    """A waitress channel that knows since when its current request has been arriving, and that the event loop
+    does not poll while its worker holds its buffer (`writable`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
