@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from bot.deps import Deps
 from bot.workflow import Actor
-from store.db import is_contention, session_scope
+from store.db import is_contention, is_disconnect, session_scope
 
 __all__ = ["MAX_ATTEMPTS", "actor", "attempts"]
 
@@ -31,7 +31,8 @@ MAX_ATTEMPTS = 3
 
 def attempts(deps: Deps) -> Iterator[AbstractContextManager[Session]]:
     """Up to MAX_ATTEMPTS transactions: each `with attempt as session` commits, or is retried on contention
-    (serialization failure, deadlock, lock timeout), or raises. Stops at the first commit, then wakes the outbox."""
+    (serialization failure, deadlock, lock timeout) or on a pooled connection the server had closed (handed
+    out unpinged, store.db.PG_PING_AFTER_IDLE_S), or raises. Stops at the first commit, then wakes the outbox."""
     committed: list[bool] = []
     try:
         for number in range(1, MAX_ATTEMPTS + 1):
@@ -49,9 +50,12 @@ def _attempt(engine: Engine, committed: list[bool], *, last: bool) -> Iterator[S
         with session_scope(engine) as session:
             yield session
     except SQLAlchemyError as exc:
-        if last or not is_contention(exc):
+        if last or not (is_contention(exc) or is_disconnect(exc)):
             raise
-        logger.info("concurrent update (%s); retrying", type(exc).__name__)
+        # A retry re-reads the case: if a lost connection took a COMMIT with it that had in fact succeeded,
+        # the operation's state check refuses the second run rather than doing it twice.
+        logger.info("%s (%s); retrying", "lost connection" if is_disconnect(exc) else "concurrent update",
+                    type(exc).__name__)
         return  # the error is swallowed: `attempts` offers the next try
     committed.append(True)
 
