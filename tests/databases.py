@@ -33,6 +33,18 @@ ENV_VARIABLE = "TEST_DATABASE_URL"
 ROOT = Path(__file__).resolve().parents[1]
 NAME_PREFIX = "bot_test_"
 LEFTOVER_HOURS = 6
+# Everything in a database's public schema a test could have changed: relations, columns, constraints,
+# functions, and the migration it is at. Equal fingerprints: emptying the tables makes it a fresh copy.
+SCHEMA_FINGERPRINT = """
+SELECT md5(string_agg(item, ',' ORDER BY item)) FROM (
+    SELECT relkind::text || ' ' || relname AS item FROM pg_class WHERE relnamespace = 'public'::regnamespace
+    UNION ALL SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' '
+                     || coalesce(column_default, '') FROM information_schema.columns WHERE table_schema = 'public'
+    UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+              WHERE connamespace = 'public'::regnamespace
+    UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+    UNION ALL SELECT 'at ' || version_num FROM alembic_version
+) AS schema"""
 
 
 class DatabaseServer(Protocol):
@@ -93,11 +105,14 @@ class SQLiteServer:
 class PostgresServer:
     """One PostgreSQL server; each database gets a unique name, so parallel test runs never meet.
 
-    Creating a database from a template takes ~45 ms, for each of several hundred tests. Dropping one waits for
-    a checkpoint (PostgreSQL 15's DROP DATABASE forces one): ~90 ms on a quiet server, over a second while the
-    suite writes. So helper threads do that work while tests run: droppers drop the databases tests are done
-    with (after closing their connections), several at once (drops waiting together share one checkpoint),
-    and a maker of their own keeps a few copies of the migrated template ready, never queued behind a drop.
+    Creating a database from a template takes ~45 ms, and writes every page of it (~7 MB, ~300 files) that the
+    next checkpoint must fsync. Dropping one waits for a checkpoint (PostgreSQL 15's DROP DATABASE forces one):
+    ~90 ms on a quiet server, 10-30 s while the suite writes on a slow disk. So a copy of the migrated template
+    is used again: when its test is done, a helper closes its connections, checks that its schema is still the
+    template's (a test may have migrated or altered it) and empties its tables (TRUNCATE … RESTART IDENTITY, so
+    ids start at 1 again); one that fails the check is dropped. Other databases are dropped by helper threads,
+    several at once (drops waiting together share one checkpoint), and a maker of their own keeps a few copies
+    of the migrated template ready, never queued behind a drop.
     """
 
     dialect = "postgresql"
@@ -116,6 +131,9 @@ class PostgresServer:
         self.created: set[str] = set()
         self.made = 0
         self._spares: queue.Queue[str] = queue.Queue()
+        self._emptied: queue.Queue[str] = queue.Queue()  # used copies of the migrated template, clean again
+        self._copies: set[str] = set()  # names of the migrated template's copies handed out
+        self._schema: str | None = None  # the migrated template's SCHEMA_FINGERPRINT
         self._droppers = ThreadPoolExecutor(self.DROPPERS, thread_name_prefix="test-databases-drop")
         self._maker = ThreadPoolExecutor(1, thread_name_prefix="test-databases-make")
         self._failure: BaseException | None = None
@@ -194,25 +212,68 @@ class PostgresServer:
 
     def create(self, *, template: str | None = None) -> str:
         self._raise_failure()
-        if template is not None and template == self._migrated:
+        if template is None or template != self._migrated:
+            return self._create_now(template)
+        try:
+            url = self._emptied.get_nowait()
+        except queue.Empty:
             try:
-                spare = self._spares.get_nowait()
+                url = self._spares.get_nowait()
             except queue.Empty:
-                spare = None
+                url = None
             self._make_spare()
-            if spare is not None:
-                return spare
-        return self._create_now(template)
+        url = url or self._create_now(template)
+        self._copies.add(self._name(url))
+        return url
 
     def drop(self, url: str) -> None:
-        """Drop the database soon, on a helper thread (its connections are closed first)."""
+        """Drop the database soon, or empty a copy of the migrated template for the next test, on a helper
+        thread (its connections are closed first)."""
         self._raise_failure()
         name = self._name(url)
-        self._in_background(self._droppers, lambda: self._drop_now(name))
+        if name in self._copies:
+            self._copies.discard(name)
+            self._in_background(self._droppers, lambda: self.empty_or_drop(self._url_of(name)))
+        else:
+            self._in_background(self._droppers, lambda: self._drop_now(name))
+
+    def empty_or_drop(self, url: str) -> bool:
+        """Make a used copy of the migrated template the next test's (True), or drop it if its schema changed."""
+        name = self._name(url)
+        with self._admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+            connection.execute(text(f'ALTER DATABASE "{name}" RESET ALL'))
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+        engine = create_engine(self._url_of(name), poolclass=NullPool, connect_args={"connect_timeout": 10})
+        emptied = False
+        try:
+            with engine.begin() as connection:
+                if connection.execute(text(SCHEMA_FINGERPRINT)).scalar() == self._schema:
+                    tables = connection.execute(text(
+                        "SELECT string_agg(format('%I', tablename), ', ') FROM pg_tables "
+                        "WHERE schemaname = 'public' AND tablename <> 'alembic_version'")).scalar()
+                    connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                    emptied = True
+        except SQLAlchemyError:
+            pass  # e.g. migrated down to nothing (no alembic_version): not a copy of the template any more
+        finally:
+            engine.dispose()
+        if emptied:
+            self._emptied.put(url)
+        else:
+            self._drop_now(name)
+        return emptied
 
     def migrated_template(self) -> str:
         if self._migrated is None:
             self._migrated = _migrated(self._create_now(None))
+            engine = create_engine(self._migrated, poolclass=NullPool)
+            try:
+                with engine.connect() as connection:
+                    self._schema = connection.execute(text(SCHEMA_FINGERPRINT)).scalar()
+            finally:
+                engine.dispose()  # a template must have no open connection (PostgreSQL refuses to copy it otherwise)
             for _ in range(self.SPARES):
                 self._make_spare()
         return self._migrated

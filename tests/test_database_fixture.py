@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import inspect
+import pytest
+from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy.pool import NullPool
+from sqlmodel import select
 
-from store.db import current_revision, head_revision, make_engine
+from store.db import current_revision, head_revision, make_engine, session_scope
+from store.models import Onboarding, PageType, Region
+from store.states import OnboardingState
+from tests.databases import PostgresServer, SQLiteServer
 
 ROOT = Path(__file__).resolve().parents[1]
 A_TEST_THAT_NEEDS_A_DATABASE = "tests/store/test_db.py::test_session_scope_rolls_back_on_error"
@@ -47,3 +54,53 @@ def test_database_url_is_empty_and_migrated_database_url_is_at_the_head(database
     finally:
         empty.dispose()
         migrated.dispose()
+
+
+def _case() -> Onboarding:
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    return Onboarding(customer_name="Acme", customer_key="acme", contact_email="a@acme.test", region=Region.EU,
+                      page="Acme", page_type=PageType.BUSINESS, state=OnboardingState.AWAITING_APPROVAL,
+                      requester_id="U1", state_entered_at=now, created_at=now, updated_at=now)
+
+
+def _exists(server: PostgresServer, url: str) -> bool:
+    engine = create_engine(server.url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return bool(connection.execute(text("SELECT count(*) FROM pg_database WHERE datname = :name"),
+                                           {"name": make_url(url).database}).scalar())
+    finally:
+        engine.dispose()
+
+
+def test_a_used_copy_of_the_migrated_template_comes_back_empty_and_one_altered_is_dropped(
+        database_server: SQLiteServer | PostgresServer) -> None:
+    if not isinstance(database_server, PostgresServer):
+        pytest.skip("SQLite copies the template file for every test")
+    server = PostgresServer(database_server.url.render_as_string(hide_password=False))  # handouts of its own
+    try:
+        first = server.create(template=server.migrated_template())
+        engine = make_engine(first)
+        with session_scope(engine) as session:
+            session.add(_case())
+        engine.dispose()
+        assert server.empty_or_drop(first)
+
+        again = server.create(template=server.migrated_template())
+        engine = make_engine(again)
+        try:
+            with session_scope(engine) as session:
+                assert session.exec(select(Onboarding)).all() == []
+                case = _case()
+                session.add(case)
+                session.flush()
+                assert case.id == 1  # ids start again
+            with engine.begin() as connection:
+                connection.execute(text("ALTER TABLE onboarding ADD COLUMN extra INTEGER"))
+        finally:
+            engine.dispose()
+        assert again == first
+        assert not server.empty_or_drop(again)
+        assert not _exists(server, again)
+    finally:
+        server.close()
