@@ -16,13 +16,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import make_url, text, update
+from sqlalchemy.engine import Connection
 from sqlmodel import col
 
 from bench.common import BenchResult, Figure, free_port, python_env, step_database, stop_process, wait_healthy
@@ -59,23 +62,39 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def _database(database_url: str | None, workdir: Path, name: str) -> str:
+def _database(database_url: str | None, workdir: Path, name: str) -> tuple[str, str | None]:
     """An empty database for one run: a SQLite file, or a PostgreSQL database `<scratch>_<name>` beside the
-    scratch one (created if missing, its tables dropped), so that the runs can go side by side."""
+    scratch one (created if missing, its tables dropped), so that the runs can go side by side; and the name
+    of the database this created, for `_drop_created` once the run is over (None if it made none)."""
     if database_url is None or not database_url.startswith("postgres"):
-        return step_database(database_url, workdir, name)
+        return step_database(database_url, workdir, name), None
     url = make_url(database_url)
     own = url.set(database=f"{url.database}_{name}".replace("-", "_"))
+    created = None
+    with _server(database_url) as connection:
+        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                    {"name": own.database}).first()
+        if exists is None:
+            connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+            created = own.database
+    return step_database(own.render_as_string(hide_password=False), workdir, name), created
+
+
+@contextmanager
+def _server(database_url: str) -> Iterator[Connection]:
+    """A connection to the scratch database's server, outside any transaction (CREATE/DROP DATABASE)."""
     engine = make_engine(database_url)
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                        {"name": own.database}).first()
-            if exists is None:
-                connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+            yield connection
     finally:
         engine.dispose()
-    return step_database(own.render_as_string(hide_password=False), workdir, name)
+
+
+def _drop_created(database_url: str | None, name: str | None) -> None:
+    if database_url is not None and name is not None:
+        with _server(database_url) as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _seed(db_url: str, sandbox: Any, count: int, secret_key: str) -> None:
@@ -106,7 +125,7 @@ def measure(mode: str, cases: int, *, seconds: float, workdir: Path, database_ur
     sandbox = make_app()
     secret_key = generate_key()
     with setup:
-        db_url = _database(database_url, workdir, name)
+        db_url, created = _database(database_url, workdir, name)
         _seed(db_url, sandbox, cases, secret_key)
     slack = start_fake_slack(state=FakeSlackState(), threads=8, socket_mode=mode == "socket")
     running = start_in_thread(app=sandbox, threads=8)
@@ -141,6 +160,7 @@ def measure(mode: str, cases: int, *, seconds: float, workdir: Path, database_ur
         log.close()
         running.stop()
         slack.stop()
+        _drop_created(database_url, created)
     out: dict[str, Any] = {
         "mode": mode, "cases": cases, "window_s": round(elapsed, 1), "cpu_s": round(used, 3),
         "cpu_s_per_h": round(used / elapsed * 3600, 2), "status_reads": _status_reads(sandbox) - reads_before,

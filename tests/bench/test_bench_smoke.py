@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 from bench.__main__ import main
 
@@ -98,3 +100,12 @@ def test_idle(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: 
     for run in runs:
         assert run["window_s"] >= 5 and 0 <= run["cpu_s"] < run["window_s"], "a real process, measured over the window"
         assert run["status_reads"] >= 0
+    if database_url.startswith("postgresql"):  # each run's database beside the scratch one is gone again
+        engine = create_engine(database_url, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                left = connection.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
+                                          {"prefix": f"{make_url(database_url).database}_%"}).scalars().all()
+        finally:
+            engine.dispose()
+        assert left == []
