@@ -24,7 +24,10 @@ A_TEST_THAT_NEEDS_A_DATABASE = "tests/store/test_db.py::test_session_scope_rolls
 
 def _pytest_with(test_database_url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TEST_DATABASE_URL": test_database_url}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", A_TEST_THAT_NEEDS_A_DATABASE],
+    # One xdist worker, not `-n auto`: the same path as a CI run (the error is raised in a worker), without
+    # starting a worker per core for one test.
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "1",
+                           A_TEST_THAT_NEEDS_A_DATABASE],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
