@@ -3,6 +3,8 @@ and the bot's collaborators passed explicitly. One test (at least) per listener 
 
 from __future__ import annotations
 
+import socket
+import threading
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -10,6 +12,7 @@ from slack_sdk import WebClient
 
 from bot.listeners import actions, commands, events, views
 from bot.slack.client import make_web_client
+from bot.slack.error_handler import answer_by_response_url
 from store.states import OnboardingState
 from tests.bot.harness import CHANNEL, LEAD, REQUESTER, STAFF, BotHarness
 
@@ -103,3 +106,29 @@ def test_a_reject_with_a_reason_closes_the_form_and_the_case(bot: BotHarness) ->
     views.reject(ack=ack, body=body, view=view, client=client(bot), deps=bot.deps)
     assert ack.response is not None and ack.response.status == 200 and not ack.response.body
     assert bot.case().state is OnboardingState.REJECTED and bot.case().rejection_reason == "Wrong page"
+
+
+def test_an_answer_whose_response_url_hangs_up_is_tried_once_then_left_to_the_fallback() -> None:
+    """The answer goes out before the ack; a retry after a back-off would spend Slack's 3 s on a sleep."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = 0
+
+    def hang_up() -> None:
+        nonlocal accepted
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # closed: the test is over
+            accepted += 1
+            connection.close()  # before any response: "Remote end closed connection"
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        assert not answer_by_response_url(Respond(response_url=f"http://127.0.0.1:{port}/hook"), text="hi")
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+    assert accepted == 1
