@@ -29,8 +29,7 @@ __all__ = [
     "ERASED_KEY_IDS",
     "on_secret_erased",
     "DatabaseDriverMissing", "current_revision", "database_problem", "head_revision", "is_contention", "is_disconnect",
-    "make_engine",
-    "migrate", "normalise_url", "session_scope",
+    "make_engine", "migrate", "normalise_url", "session_scope",
 ]
 
 logger = logging.getLogger(__name__)

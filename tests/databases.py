@@ -240,14 +240,14 @@ class PostgresServer:
     def empty_or_drop(self, url: str) -> bool:
         """Make a used copy of the migrated template the next test's (True), or drop it if its schema changed."""
         name = self._name(url)
-        with self._admin.connect() as connection:
-            connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
-            connection.execute(text(f'ALTER DATABASE "{name}" RESET ALL'))
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
         engine = create_engine(self._url_of(name), poolclass=NullPool, connect_args={"connect_timeout": 10})
         emptied = False
         try:
+            with self._admin.connect() as connection:
+                connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+                connection.execute(text(f'ALTER DATABASE "{name}" RESET ALL'))
+                connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                        "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
             with engine.begin() as connection:
                 if connection.execute(text(SCHEMA_FINGERPRINT)).scalar() == self._schema:
                     tables = connection.execute(text(
@@ -256,7 +256,7 @@ class PostgresServer:
                     connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
                     emptied = True
         except SQLAlchemyError:
-            pass  # e.g. migrated down to nothing (no alembic_version): not a copy of the template any more
+            pass  # e.g. migrated down to nothing (no alembic_version), or dropped by its test: dropped below
         finally:
             engine.dispose()
         if emptied:
