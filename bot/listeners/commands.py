@@ -21,9 +21,10 @@ from bot.slack.blocks.guards import NOTHING_COMPLETED, not_completed
 from bot.slack.blocks.modals import MAX_SELECT_OPTIONS, existing_intake_modal, intake_view
 from bot.slack.blocks.reports import case_list, help_text
 from bot.slack.blocks.stage_report import bad_days, report_message
-from bot.slack.error_handler import IncompleteRequest, answer_by_response_url, reports_errors
+from bot.slack.error_handler import IncompleteRequest, reports_errors
 from bot.slack.ids import COMMAND
 from bot.slack.payloads import case_number, trigger_id, user_id
+from bot.slack.response_url import answer_by_response_url
 from bot.workflow.stage_report import read_report
 from store import repo
 from store.db import session_scope

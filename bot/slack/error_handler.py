@@ -11,24 +11,22 @@ from typing import Any, TypeVar, cast
 
 from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.webhook import WebhookClient
+from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.slack.blocks.refusals import form_did_not_open, incomplete_request, unexpected_error
 from bot.slack.mrkdwn import escape
 from bot.slack.request_metrics import ERROR, REFUSED, note_outcome
+from bot.slack.response_url import answer_by_response_url
 from bot.workflow import OnboardingError
 from sinch import SinchError
 
 __all__ = [
-    "IncompleteRequest", "answer_by_response_url", "register_error_handler", "report", "reports_errors", "user_message",
+    "IncompleteRequest", "register_error_handler", "report", "reports_errors", "user_message",
 ]
 
 logger = logging.getLogger(__name__)
 L = TypeVar("L", bound=Callable[..., Any])
-# Well inside Slack's 3 s for the ack, which waits for the answer to a command.
-RESPONSE_URL_TIMEOUT_S = 2
 # views.open errors that mean the trigger id Slack sent (or a signed client forged) is unusable, not a bug.
 _TRIGGER_ERRORS = frozenset({"expired_trigger_id", "invalid_trigger_id", "trigger_exchanged", "invalid_arguments"})
 
@@ -89,32 +87,6 @@ def report(error: Exception, body: Mapping[str, Any], client: WebClient, setting
         client.chat_postEphemeral(channel=channel, user=user, text=escape(text), thread_ts=thread_ts)
     except SlackApiError as exc:
         logger.warning("could not tell %s about an error: %s", user, exc.response.get("error"))
-
-
-def answer_by_response_url(respond: Respond, **message: Any) -> bool:
-    """Post an ephemeral answer to the request's response_url; False (logged, never raised) if that fails.
-
-    A signed request may still carry no response_url, or one that is not a URL: then the reporter must
-    not become a second error. The caller falls back to an ephemeral message through the Web API.
-
-    Posted with one try and a short timeout, not through `respond` itself: the request thread waits for this
-    before Slack gets its ack, and Bolt's `respond` retries a refused connection after a back-off of 0.5 s or
-    more, and waits up to 30 s for an answer. A failure falls back at once instead.
-    """
-    if respond.response_url is None:
-        logger.warning("could not answer through response_url: the request has none")
-        return False
-    webhook = WebhookClient(url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl,
-                            timeout=RESPONSE_URL_TIMEOUT_S, retry_handlers=[])
-    try:
-        answer = webhook.send(response_type="ephemeral", **message)
-    except (ValueError, OSError, SlackClientError) as exc:  # a junk URL, an unreachable host
-        logger.warning("could not answer through response_url: %s", type(exc).__name__)
-        return False
-    if answer.status_code >= 400:  # e.g. an expired or unknown response_url
-        logger.warning("could not answer through response_url: HTTP %s", answer.status_code)
-        return False
-    return True
 
 
 def register_error_handler(app: App, settings: Settings) -> None:

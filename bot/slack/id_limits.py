@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from slack_bolt import App, BoltResponse, Respond
-from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import refusals
+from bot.slack.response_url import answer_by_response_url
 from store.limits import is_storable, slack_id_length
 
 __all__ = ["register_id_limits", "unstorable_id"]
@@ -77,10 +77,7 @@ def _answer(body: Mapping[str, Any], text: str, respond: Respond | None) -> Bolt
             return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": {field: text}}),
                                 headers=json_headers)
     elif respond is not None and (body.get("response_url") or body.get("response_urls")):
-        try:
-            respond(text=text, response_type="ephemeral", replace_original=False)
-        except (SlackApiError, OSError) as exc:
-            logger.warning("could not answer a request with an unstorable id: %s", exc)
+        answer_by_response_url(respond, text=text, replace_original=False)  # a failure is logged there
     return BoltResponse(status=200, body="")
 
 

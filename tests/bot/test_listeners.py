@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from bot.listeners import actions, commands, events, views
 from bot.slack.client import make_web_client
-from bot.slack.error_handler import answer_by_response_url
+from bot.slack.response_url import answer_by_response_url
 from store.states import OnboardingState
 from tests.bot.harness import CHANNEL, LEAD, REQUESTER, STAFF, BotHarness
 
