@@ -76,10 +76,10 @@ def _exists(server: PostgresServer, url: str) -> bool:
         engine.dispose()
 
 
+@pytest.mark.postgres_only  # SQLite copies the template file for every test
 def test_a_used_copy_of_the_migrated_template_comes_back_empty_and_one_altered_is_dropped(
         database_server: SQLiteServer | PostgresServer) -> None:
-    if not isinstance(database_server, PostgresServer):
-        pytest.skip("SQLite copies the template file for every test")
+    assert isinstance(database_server, PostgresServer)
     server = PostgresServer(database_server.url.render_as_string(hide_password=False))  # handouts of its own
     try:
         first = server.create(template=server.migrated_template())

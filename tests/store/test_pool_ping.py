@@ -24,6 +24,8 @@ from store.models import AuditEvent, Onboarding
 from store.states import OnboardingState
 from tests.bot.harness import LEAD, BotHarness
 
+pytestmark = pytest.mark.postgres_only  # SQLite has no server to lose a connection to
+
 
 class ManualClock:
     def __init__(self) -> None:
@@ -34,20 +36,13 @@ class ManualClock:
 
 
 @pytest.fixture
-def postgres_url(migrated_database_url: str) -> str:
-    if not migrated_database_url.startswith("postgresql"):
-        pytest.skip("the pool ping is PostgreSQL's (SQLite has no server to lose)")
-    return migrated_database_url
-
-
-@pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
 
 
 @pytest.fixture
-def engine(postgres_url: str, clock: ManualClock) -> Iterator[Engine]:
-    engine = make_engine(postgres_url, clock=clock)
+def engine(migrated_database_url: str, clock: ManualClock) -> Iterator[Engine]:
+    engine = make_engine(migrated_database_url, clock=clock)
     yield engine
     engine.dispose()
 
@@ -66,19 +61,19 @@ def close_from_the_server(url: str, pid: int) -> None:
         admin.dispose()
 
 
-def test_a_connection_closed_while_idle_is_pinged_and_replaced(engine: Engine, postgres_url: str,
+def test_a_connection_closed_while_idle_is_pinged_and_replaced(engine: Engine, migrated_database_url: str,
                                                                clock: ManualClock) -> None:
     first = backend_pid(engine)
-    close_from_the_server(postgres_url, first)
+    close_from_the_server(migrated_database_url, first)
     clock.now += PG_PING_AFTER_IDLE_S
 
     assert backend_pid(engine) != first  # no error: the ping found it closed, the pool connected anew
 
 
-def test_a_connection_used_a_moment_ago_is_handed_out_without_a_ping(engine: Engine, postgres_url: str,
+def test_a_connection_used_a_moment_ago_is_handed_out_without_a_ping(engine: Engine, migrated_database_url: str,
                                                                      clock: ManualClock) -> None:
     first = backend_pid(engine)
-    close_from_the_server(postgres_url, first)
+    close_from_the_server(migrated_database_url, first)
     clock.now += PG_PING_AFTER_IDLE_S / 2
 
     with pytest.raises(OperationalError) as raised:
@@ -88,12 +83,12 @@ def test_a_connection_used_a_moment_ago_is_handed_out_without_a_ping(engine: Eng
 
 
 def test_an_approval_whose_connection_the_server_closed_is_retried_and_applied_once(
-        tmp_path: Path, postgres_url: str, clock: ManualClock, engine: Engine) -> None:
-    bot = BotHarness(tmp_path, database_url=postgres_url)
+        tmp_path: Path, migrated_database_url: str, clock: ManualClock, engine: Engine) -> None:
+    bot = BotHarness(tmp_path, database_url=migrated_database_url)
     try:
         bot.submit_intake()
         deps = dataclasses.replace(bot.deps, engine=engine)
-        close_from_the_server(postgres_url, backend_pid(engine))  # used just now: handed out unpinged
+        close_from_the_server(migrated_database_url, backend_pid(engine))  # used just now: handed out unpinged
 
         for attempt in attempts(deps):
             with attempt as session:
