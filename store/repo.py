@@ -6,13 +6,15 @@ transaction, so a state change, its audit event and its Slack outbox rows commit
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, or_, text, update
+from sqlalchemy import Insert, bindparam, func, insert, or_, text, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from store import payloads
 from store.db import ERASED_KEY_IDS
@@ -81,8 +83,22 @@ def get_onboarding(*, session: Session, onboarding_id: int) -> Onboarding | None
 
 def lock_onboarding(*, session: Session, onboarding_id: int) -> Onboarding | None:
     """The case with this id, locked for update where the database supports it."""
-    statement = select(Onboarding).where(Onboarding.id == onboarding_id).with_for_update()
-    return session.exec(statement).first()
+    return session.exec(_lock_onboarding_statement(), params={"onboarding_id": onboarding_id}).first()
+
+
+# The statements every click runs are built once: building one (SQLModel's select, the comparison, the
+# cache key of a new object) cost as much as running it, inside the transaction that holds the write lock
+# (python -m bench ack).
+
+
+@functools.cache
+def _lock_onboarding_statement() -> SelectOfScalar[Onboarding]:
+    return select(Onboarding).where(col(Onboarding.id) == bindparam("onboarding_id")).with_for_update()
+
+
+@functools.cache
+def _insert_statement(model: type[AuditEvent] | type[OutboxMessage]) -> Insert:
+    return insert(model.__table__)  # type: ignore[union-attr]  # SQLModel declares no __table__
 
 
 def find_open_duplicate(*, session: Session, customer_key: str, contact_email: str) -> Onboarding | None:
@@ -204,7 +220,7 @@ def record_event(
     it, and every click pays for the unit of work an object would cost (python -m bench ack).
     """
     assert onboarding.id is not None, "flush the case before auditing it"
-    session.execute(insert(AuditEvent.__table__), {  # type: ignore[attr-defined]  # SQLModel declares no __table__
+    session.execute(_insert_statement(AuditEvent), {
         "onboarding_id": onboarding.id,
         "at": now,
         "actor": actor,
@@ -248,7 +264,8 @@ def transition(
         from_state=current,
         to_state=to,
     )
-    session.add(onboarding)
+    if onboarding not in session:  # a loaded case is already there, and add() would walk its cascades
+        session.add(onboarding)
     # Flushing here runs the versioned UPDATE now, so a concurrent writer fails fast (StaleDataError).
     session.flush()
 
@@ -303,7 +320,7 @@ def enqueue_all(*, session: Session, onboarding: Onboarding, now: datetime, post
             "priority": int(priority),
         })
     if rows:
-        session.execute(insert(OutboxMessage.__table__), rows)  # type: ignore[attr-defined]
+        session.execute(_insert_statement(OutboxMessage), rows)
 
 
 def _has_undelivered(*, session: Session, onboarding_id: int, below: int) -> bool:
