@@ -236,7 +236,8 @@ def _serve_and_load(name: str, args: list[str], envs: list[dict[str, str]], port
             spy = PySpy(processes[0].pid, profile) if profile is not None else None
             server_cpu, own_cpu = sum(_cpu_seconds(p.pid) for p in processes), _own_cpu_seconds()
             try:
-                samples, elapsed = _load(ports, sim, plan, phase, clicks[phase.name])
+                with common.collector_paused():
+                    samples, elapsed = _load(ports, sim, plan, phase, clicks[phase.name])
             finally:
                 if spy is not None:
                     spy.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -11,7 +12,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ __all__ = [
     "ROOT",
     "BenchResult",
     "Figure",
+    "collector_paused",
     "free_port",
     "machine",
     "percentile",
@@ -122,6 +125,26 @@ def write_result(result: BenchResult, path: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(result.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
     return target
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No garbage collection in this (the load generator's) process while it measures, as `timeit` does.
+
+    The load generator holds the fake Slack's every message and the seeded cases: a full collection of
+    that heap took 100-285 ms with the GIL held (gc.callbacks, python -m bench ack on a 2-core AMD EPYC), and
+    every request in flight was timed as that much slower, whichever server it went to. What is there before
+    the phase is frozen out of collections; the garbage the phase leaves is collected after it, between
+    measurements.
+    """
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+        gc.collect()
 
 
 def percentile(values: Sequence[float], p: float) -> float:
