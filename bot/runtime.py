@@ -25,6 +25,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.background.outbox import OutboxDispatcher
 from bot.background.scheduler import build_scheduler
+from bot.background.wal import keep_wal_short
 from bot.config import Settings
 from bot.deps import Deps
 from bot.health import HEALTH_PATHS, Readiness, health_response
@@ -42,6 +43,7 @@ from sinch import SinchClient, SinchEndpoints
 from store.db import make_engine, migrate, on_secret_erased
 from store.models import utcnow
 from store.secrets import SecretBox
+from store.sqlite import keeps_a_wal
 
 __all__ = ["Runtime", "build_runtime", "make_wsgi_app"]
 
@@ -86,12 +88,18 @@ class Runtime:
         return status.ok, status.detail
 
     def start_background(self) -> None:
-        """Start the outbox delivery thread and the scheduler (and the Slack token check, retried until it passes)."""
+        """Start the outbox delivery thread, the scheduler, on SQLite the WAL checkpoints (bot/background/wal.py),
+        and the Slack token check, retried until it passes."""
         if self.slack_check is not None and (checker := self.slack_check.start(self.stop)) is not None:
             self._threads.append(checker)
         thread = threading.Thread(target=self.deps.outbox.run, args=(self.stop,), name="outbox", daemon=True)
         thread.start()
         self._threads.append(thread)
+        if keeps_a_wal(self.deps.engine):
+            thread = threading.Thread(target=keep_wal_short, args=(self.deps.engine, self.stop), name="wal-checkpoint",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
         self.scheduler.start()
         self.deps.outbox.wake()  # deliver whatever a previous run left queued
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,12 +17,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
-from store.write_lock import FairWriteLock, WriteLockTimeout
+from store.sqlite import LockingConnection, checkpoint, configure_sqlite, keeps_a_wal
 
 __all__ = [
     "ERASED_KEY_IDS",
@@ -35,8 +34,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-WAL_SWITCH_RETRY_S = 0.01
 MIGRATION_LOCK_KEY = 0x6F6E626F61726400  # any constant: the advisory lock migrations take on PostgreSQL
 # The PostgreSQL driver the `postgres` extra installs; `postgres://` and `postgresql://` (as hosting platforms
 # hand them out) mean it too, where SQLAlchemy alone would look for psycopg2.
@@ -106,12 +103,12 @@ def make_engine(url: str, *, echo: bool = False, clock: Callable[[], float] = ti
         _ping_when_idle(engine, after=PG_PING_AFTER_IDLE_S, clock=clock)
         return engine
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "factory": _LockingConnection}}
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "factory": LockingConnection}}
     if in_memory:
         # One shared connection, or every session would see its own empty database.
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, echo=echo, **kwargs)
-    _configure_sqlite(engine, wal=not in_memory)
+    configure_sqlite(engine, wal=not in_memory)
     return engine
 
 
@@ -146,100 +143,6 @@ def is_disconnect(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
-def _enable_wal(cursor: Any) -> None:
-    """Put the database file in WAL mode (a property of the file: once one connection has, the others find it).
-
-    The switch needs the file to itself, and SQLite answers "database is locked" at once instead of calling the
-    busy handler, so processes opening a new database together (replicas starting, migrating) retry here for
-    up to the busy timeout.
-    """
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(WAL_SWITCH_RETRY_S)
-
-
-class _LockingConnection(sqlite3.Connection):
-    """A SQLite connection that gives the process's FairWriteLock back once its transaction has really ended:
-    after the COMMIT or ROLLBACK (SQLAlchemy's commit and rollback events fire before them, when the next
-    writer's BEGIN IMMEDIATE would still find the file locked), or when the connection is closed (invalidated,
-    or discarded by the pool). Resetting a connection on its return to the pool is a rollback."""
-
-    write_lock: FairWriteLock | None = None
-    lock_owner: int | None = None
-
-    def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self.release_write_lock()
-
-    def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self.release_write_lock()
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self.release_write_lock()
-
-    def release_write_lock(self) -> None:
-        owner, self.lock_owner = self.lock_owner, None
-        if owner is not None and self.write_lock is not None:
-            self.write_lock.release(owner=owner)
-
-
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
-    # Writers of this process queue here in order before BEGIN IMMEDIATE (store/write_lock.py); other
-    # processes still meet them in SQLite's busy handler.
-    write_lock = FairWriteLock()
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Hand transaction control to SQLAlchemy so `_on_begin` can issue BEGIN IMMEDIATE.
-        dbapi_connection.isolation_level = None
-        dbapi_connection.write_lock = write_lock
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            if wal:
-                _enable_wal(cursor)
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            # Overwrite deleted content with zeros, so an erased key secret (sealed or not) leaves no bytes
-            # behind in the file. Many SQLite builds default to this, but not all.
-            cursor.execute("PRAGMA secure_delete=ON")
-        finally:
-            cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        # Take the write lock when the transaction starts. A deferred transaction that reads and then
-        # writes can fail with SQLITE_BUSY_SNAPSHOT under WAL without waiting; this one waits instead,
-        # and two racing writers are serialised: the second sees the first one's result.
-        raw = connection.connection.dbapi_connection
-        assert isinstance(raw, _LockingConnection)
-        try:
-            write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        except WriteLockTimeout:
-            # What SQLite says when its own busy timeout runs out, so callers retry it the same way.
-            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")) from None
-        raw.lock_owner = threading.get_ident()
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            raw.release_write_lock()
-            raise
-
-
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error, always close."""
@@ -270,19 +173,11 @@ def on_secret_erased(engine: Engine, hook: Callable[[frozenset[str]], None]) -> 
 def _after_erase(engine: Engine, key_ids: frozenset[str]) -> None:
     """Once an erase is committed: copy SQLite's WAL into the file (secure_delete zeroes the old row there)
     and truncate it, so no copy of the sealed secret stays in the `-wal` file; then tell the hook."""
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+    if keeps_a_wal(engine):
         try:
             with engine.connect() as connection:
-                # On the driver's connection, outside any transaction (_on_begin would open one; SQLite
-                # cannot checkpoint inside it).
-                raw = connection.connection.dbapi_connection
-                assert raw is not None
-                cursor = raw.cursor()
-                try:
-                    busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-                finally:
-                    cursor.close()
-            if busy is not None and busy[0]:
+                busy, _, _ = checkpoint(connection, "TRUNCATE")
+            if busy:
                 logger.warning("erased a key secret, but readers kept the SQLite WAL from being truncated; "
                                "the next checkpoint clears it")
         except (sqlite3.Error, DBAPIError) as exc:

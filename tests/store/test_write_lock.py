@@ -1,4 +1,4 @@
-"""The fair write lock (store/write_lock.py) and how SQLite engines use it (store/db.py)."""
+"""The fair write lock (store/write_lock.py) and how SQLite engines use it (store/sqlite.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from store import db
+from store import sqlite
 from store.db import is_contention, make_engine
 from store.write_lock import FairWriteLock, WriteLockTimeout
 
@@ -116,7 +116,7 @@ def test_release_on_behalf_of_the_owner_hands_it_on() -> None:
 def _engine_lock(engine: object) -> FairWriteLock:
     with engine.connect() as connection:  # type: ignore[attr-defined]
         raw = connection.connection.dbapi_connection
-        assert isinstance(raw, db._LockingConnection)
+        assert isinstance(raw, sqlite.LockingConnection)
         assert raw.write_lock is not None
         return raw.write_lock
 
@@ -178,7 +178,7 @@ def test_sqlite_writers_of_one_process_commit_in_the_order_they_began(tmp_path: 
 
 def test_a_writer_that_waits_too_long_gets_sqlites_retryable_locked_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 10)
+    monkeypatch.setattr(sqlite, "SQLITE_BUSY_TIMEOUT_MS", 10)
     engine = make_engine(f"sqlite:///{tmp_path / 'timeout.db'}")
     holder = engine.connect()
     holder.begin()
