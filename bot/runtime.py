@@ -44,6 +44,7 @@ from store.db import make_engine, migrate, on_secret_erased
 from store.models import utcnow
 from store.secrets import SecretBox
 from store.sqlite import keeps_a_wal
+from store.write_lock import background_writes
 
 __all__ = ["Runtime", "build_runtime", "make_wsgi_app"]
 
@@ -222,10 +223,16 @@ def build_runtime(
 
 def _submitter(pool: ThreadPoolExecutor, *, on_error: Callable[[], None]) -> Callable[[Callable[[], None]], None]:
     def submit(work: Callable[[], None]) -> None:
-        future = pool.submit(work)
+        future = pool.submit(_in_background, work)
         future.add_done_callback(lambda done: _log_failure(done, on_error))
 
     return submit
+
+
+def _in_background(work: Callable[[], None]) -> None:
+    """After the ack nobody waits: the work's transactions give way to requests' for SQLite's write lock."""
+    with background_writes():
+        work()
 
 
 def _log_failure(future: Future[None], on_error: Callable[[], None]) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from store.write_lock import FairWriteLock, WriteLockTimeout
+from store.write_lock import FairWriteLock, WriteLockTimeout, in_background
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS", "WAL_AUTOCHECKPOINT_PAGES", "WAL_RESTART_PAGES", "LockingConnection", "checkpoint",
@@ -115,7 +115,7 @@ def configure_sqlite(engine: Engine, *, wal: bool) -> None:
         raw = connection.connection.dbapi_connection
         assert isinstance(raw, LockingConnection)
         try:
-            write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+            write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, background=in_background())
         except WriteLockTimeout:
             # What SQLite says when its own busy timeout runs out, so callers retry it the same way.
             raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")) from None
@@ -155,7 +155,7 @@ def checkpoint_wal(engine: Engine, *, restart_over: int = WAL_RESTART_PAGES) -> 
             return pages
         raw = connection.connection.dbapi_connection
         assert isinstance(raw, LockingConnection) and raw.write_lock is not None
-        raw.write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        raw.write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, background=True)
         try:
             _, pages, _ = checkpoint(connection)
         finally:

@@ -32,6 +32,7 @@ from store import outbox as queue
 from store import repo
 from store.db import session_scope
 from store.models import Onboarding, OutboxKind, OutboxMessage
+from store.write_lock import background_writes
 
 __all__ = ["METADATA_EVENT", "OutboxDispatcher"]
 
@@ -98,11 +99,13 @@ class OutboxDispatcher:
         self._wake.set()
 
     def run(self, stop: threading.Event, *, idle_seconds: float = 2.0) -> None:
-        """Deliver until `stop` is set, waking on `wake()` or every `idle_seconds`."""
+        """Deliver until `stop` is set, waking on `wake()` or every `idle_seconds`. Its transactions give way to
+        requests' for SQLite's write lock (background_writes)."""
         failures = RepeatedFailure(logger, "outbox delivery pass")
         while not stop.is_set():
             try:
-                self.deliver_due(stop)
+                with background_writes():
+                    self.deliver_due(stop)
             except Exception as exc:  # keep the loop alive; the row stays queued and is retried
                 failures.failed(exc)
             else:

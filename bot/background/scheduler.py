@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot.background import jobs
 from bot.background.repeated_failure import RepeatedFailure
 from bot.deps import Deps
+from store.write_lock import background_writes
 
 __all__ = ["build_scheduler"]
 
@@ -39,12 +40,14 @@ def build_scheduler(deps: Deps, *, client: WebClient) -> BackgroundScheduler:
 
 def _logged(job: Callable[..., object], what: str) -> Callable[..., None]:
     """`job` with its failures logged as RepeatedFailure does (a traceback once per run of failures, then a line
-    each) instead of APScheduler's full traceback every time; the next run tries again either way."""
+    each) instead of APScheduler's full traceback every time; the next run tries again either way. Its
+    transactions give way to requests' for SQLite's write lock (background_writes)."""
     failures = RepeatedFailure(logger, what)
 
     def run(**kwargs: Any) -> None:
         try:
-            job(**kwargs)
+            with background_writes():
+                job(**kwargs)
         except Exception as exc:  # noqa: BLE001 - any failure of a sweep is logged and retried by the next run
             failures.failed(exc)
         else:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from store import sqlite
 from store.db import is_contention, make_engine
-from store.write_lock import FairWriteLock, WriteLockTimeout
+from store.write_lock import FairWriteLock, WriteLockTimeout, background_writes
 
 JOIN_S = 10  # a bound on joins, so a broken lock fails the test instead of hanging it
 
@@ -24,11 +24,12 @@ def _start(target: Callable[[], None], name: str) -> threading.Thread:
 
 
 def _queue_up(lock: FairWriteLock, names: list[str], granted: list[str]) -> list[threading.Thread]:
-    """One thread per name, each queued (in this order) behind the current holder; each records its grant."""
+    """One thread per name, each queued (in this order) behind the current holder; each records its grant.
+    A name that starts with "bg" asks as background work."""
     threads = []
-    for position, name in enumerate(names, start=1):
+    for position, name in enumerate(names, start=lock.waiting() + 1):
         def take(name: str = name) -> None:
-            lock.acquire(timeout=JOIN_S)
+            lock.acquire(timeout=JOIN_S, background=name.startswith("bg"))
             granted.append(name)
             lock.release()
 
@@ -60,6 +61,31 @@ def test_a_newcomer_does_not_overtake_the_queue() -> None:
     granted.append("newcomer")
     lock.release()
     assert granted == ["first", "newcomer"]
+
+
+def test_requests_go_before_background_work_that_asked_earlier() -> None:
+    lock = FairWriteLock()
+    lock.acquire()
+    granted: list[str] = []
+    threads = _queue_up(lock, ["bg outbox", "bg sweep", "click", "command"], granted)
+    lock.release()
+    for thread in threads:
+        thread.join(JOIN_S)
+    assert granted == ["click", "command", "bg outbox", "bg sweep"]
+
+
+def test_background_work_that_waited_its_patience_goes_next() -> None:
+    now = [0.0]
+    lock = FairWriteLock(patience=0.5, clock=lambda: now[0])
+    lock.acquire()
+    granted: list[str] = []
+    threads = _queue_up(lock, ["bg outbox", "click"], granted)
+    now[0] = 0.5
+    threads += _queue_up(lock, ["late click"], granted)
+    lock.release()
+    for thread in threads:
+        thread.join(JOIN_S)
+    assert granted == ["bg outbox", "click", "late click"]
 
 
 def test_the_holding_thread_may_take_it_again_and_holds_it_until_released_as_often() -> None:
@@ -173,6 +199,37 @@ def test_sqlite_writers_of_one_process_commit_in_the_order_they_began(tmp_path: 
     with engine.connect() as connection:
         written = [row[0] for row in connection.execute(text("SELECT name FROM t ORDER BY rowid"))]
     assert written == names
+    engine.dispose()
+
+
+def test_a_sqlite_transaction_begun_in_the_background_gives_way_to_a_request(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'priority.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (name TEXT)"))
+    lock = _engine_lock(engine)
+    holder = engine.connect()
+    transaction = holder.begin()
+
+    def write(name: str) -> None:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": name})
+
+    def outbox() -> None:
+        with background_writes():
+            write("outbox")
+
+    threads = [_start(outbox, "outbox")]
+    while lock.waiting() < 1:
+        threading.Event().wait(0.001)
+    threads.append(_start(lambda: write("click"), "click"))
+    while lock.waiting() < 2:
+        threading.Event().wait(0.001)
+    transaction.commit()
+    holder.close()
+    for thread in threads:
+        thread.join(JOIN_S)
+    with engine.connect() as connection:
+        assert [row[0] for row in connection.execute(text("SELECT name FROM t ORDER BY rowid"))] == ["click", "outbox"]
     engine.dispose()
 
 
