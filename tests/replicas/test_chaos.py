@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import collector_paused
 from tests.replicas.cluster import Cluster, running_cluster
 from tests.replicas.stories import (
     Timers,
@@ -45,7 +46,9 @@ ARRIVAL_JITTER = 0.2  # seconds: posts are paced at their send; arrival at the f
 
 @pytest.fixture
 def cluster(tmp_path: Path, database_url: str) -> Iterator[Cluster]:
-    with running_cluster(tmp_path, database_url, replicas=3, env=ENV) as running:
+    # This process stamps each post's arrival at the fake Slack: a full garbage collection here (this worker's
+    # heap, 100-300 ms with the GIL held) would stamp one late and make the next look early (bench.common).
+    with running_cluster(tmp_path, database_url, replicas=3, env=ENV) as running, collector_paused():
         yield running
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import collector_paused
 from tests.replicas.cluster import Cluster, running_cluster
 from tests.replicas.stories import (
     Timers,
@@ -31,7 +32,9 @@ SLOW_STATUS_READ = 1500  # ms: longer than a sweep interval, so a second process
 
 @pytest.fixture
 def cluster(tmp_path: Path, database_url: str) -> Iterator[Cluster]:
-    with running_cluster(tmp_path, database_url, replicas=2, env=ENV) as running:
+    # This process stamps each post's arrival at the fake Slack: a full garbage collection here (this worker's
+    # heap, 100-300 ms with the GIL held) would stamp one late and make the next look early (bench.common).
+    with running_cluster(tmp_path, database_url, replicas=2, env=ENV) as running, collector_paused():
         yield running
 
 
