@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -175,19 +176,23 @@ def test_a_failed_transaction_releases_the_lock_on_rollback(tmp_path: Path) -> N
     engine.dispose()
 
 
-def test_sqlite_writers_of_one_process_commit_in_the_order_they_began(tmp_path: Path) -> None:
+def _written_behind_a_holder(tmp_path: Path, writers: list[tuple[str, bool]]) -> list[str]:
+    """Each (name, background) writer begins a transaction, in this order, while another holds the write lock;
+    the names in the order their rows were written once it lets go."""
     engine = make_engine(f"sqlite:///{tmp_path / 'order.db'}")
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE t (name TEXT)"))
     lock = _engine_lock(engine)
     holder = engine.connect()
     transaction = holder.begin()  # holds the lock while the others queue behind it
-    names = [f"w{n}" for n in range(6)]
     threads = []
-    for position, name in enumerate(names, start=1):
-        def write(name: str = name) -> None:
-            with engine.begin() as connection:
-                connection.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": name})
+    for position, (name, background) in enumerate(writers, start=1):
+        def write(name: str = name, background: bool = background) -> None:
+            with contextlib.ExitStack() as stack:
+                if background:
+                    stack.enter_context(background_writes())
+                with engine.begin() as connection:
+                    connection.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": name})
 
         threads.append(_start(write, name))
         while lock.waiting() < position:
@@ -198,39 +203,17 @@ def test_sqlite_writers_of_one_process_commit_in_the_order_they_began(tmp_path: 
         thread.join(JOIN_S)
     with engine.connect() as connection:
         written = [row[0] for row in connection.execute(text("SELECT name FROM t ORDER BY rowid"))]
-    assert written == names
     engine.dispose()
+    return written
+
+
+def test_sqlite_writers_of_one_process_commit_in_the_order_they_began(tmp_path: Path) -> None:
+    names = [f"w{n}" for n in range(6)]
+    assert _written_behind_a_holder(tmp_path, [(name, False) for name in names]) == names
 
 
 def test_a_sqlite_transaction_begun_in_the_background_gives_way_to_a_request(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'priority.db'}")
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE t (name TEXT)"))
-    lock = _engine_lock(engine)
-    holder = engine.connect()
-    transaction = holder.begin()
-
-    def write(name: str) -> None:
-        with engine.begin() as connection:
-            connection.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": name})
-
-    def outbox() -> None:
-        with background_writes():
-            write("outbox")
-
-    threads = [_start(outbox, "outbox")]
-    while lock.waiting() < 1:
-        threading.Event().wait(0.001)
-    threads.append(_start(lambda: write("click"), "click"))
-    while lock.waiting() < 2:
-        threading.Event().wait(0.001)
-    transaction.commit()
-    holder.close()
-    for thread in threads:
-        thread.join(JOIN_S)
-    with engine.connect() as connection:
-        assert [row[0] for row in connection.execute(text("SELECT name FROM t ORDER BY rowid"))] == ["click", "outbox"]
-    engine.dispose()
+    assert _written_behind_a_holder(tmp_path, [("outbox", True), ("click", False)]) == ["click", "outbox"]
 
 
 def test_a_writer_that_waits_too_long_gets_sqlites_retryable_locked_error(
