@@ -1,8 +1,8 @@
 """Races: two people (or a person and the scheduler) acting on one case at the same instant.
 
 Every scenario runs RUNS times with real threads, released together by a barrier, against a file-backed
-SQLite database (WAL, `BEGIN IMMEDIATE`) or a PostgreSQL one (TEST_DATABASE_URL), each run on a fresh copy
-of a migrated and seeded template database.
+SQLite database (WAL, `BEGIN IMMEDIATE`) or a PostgreSQL one (TEST_DATABASE_URL), each run on a case of its
+own, freshly seeded to the scenario's starting state in the scenario's database.
 Each run must end in exactly one transition with exactly one audit event, and the loser must get a domain
 error (WrongState / NotAllowed) - never a second transition, never an unexpected exception.
 """
@@ -85,55 +85,61 @@ def one_winner(outcomes: list[Outcome]) -> tuple[int, Outcome]:
 
 
 class Template:
-    """A scenario's starting point: each run gets a fresh database at the latest migration, seeded to it.
+    """A scenario's starting point: a migrated database of the scenario's own, and in it, for each run, a case
+    of the run's own seeded to that point (its own customer, e-mail and project, so no run's case meets
+    another's duplicate or fresh-project checks).
 
-    Seeding each copy (a few inserts) rather than copying one seeded database: on PostgreSQL, copies of the
-    migrated template are used again (tests/databases.py), while a copy of any other database is a CREATE and
-    a DROP DATABASE, each costing the server a checkpoint's fsyncs.
+    A race is about one case's row; the cases of earlier runs, done and out of the race, are what a production
+    database holds anyway. One database and one engine for all the runs: a database per run cost a PostgreSQL
+    copy per run, and a new engine per run compiled every statement again (SQLAlchemy caches compiled SQL per
+    engine).
     """
 
-    def __init__(self, server: DatabaseServer, seed: Callable[[Session], None]) -> None:
+    def __init__(self, server: DatabaseServer, seed: Callable[[Session, int], int]) -> None:
         self.server = server
-        self.seed = seed
+        self.seed = seed  # seeds run `index`'s case and returns its id
 
     @dataclass
     class Run:
         deps: Deps
+        case_id: int
         last_event: int  # the seed's last audit event and outbox row: what the run adds comes after them
         last_outbox: int
 
         def events(self) -> list[AuditEvent]:
             with Session(self.deps.engine) as session:
-                return list(session.exec(select(AuditEvent).where(col(AuditEvent.id) > self.last_event)
+                return list(session.exec(select(AuditEvent).where(AuditEvent.onboarding_id == self.case_id)
+                                         .where(col(AuditEvent.id) > self.last_event)
                                          .order_by(col(AuditEvent.id))))
 
         def notices(self) -> list[str]:
             """Notice types of the thread replies queued during the run."""
             with Session(self.deps.engine) as session:
-                rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id) > self.last_outbox)
+                rows = session.exec(select(OutboxMessage).where(OutboxMessage.onboarding_id == self.case_id)
+                                    .where(col(OutboxMessage.id) > self.last_outbox)
                                     .where(OutboxMessage.kind == OutboxKind.REPLY))
                 return sorted(json.loads(row.notice)["type"] for row in rows)
 
         def case(self) -> Onboarding:
             with Session(self.deps.engine) as session:
-                case = session.get(Onboarding, 1)
+                case = session.get(Onboarding, self.case_id)
             assert case is not None
             return case
 
     def runs(self, deps: Deps, count: int) -> Iterator[Template.Run]:
-        for _ in range(count):
-            url = self.server.create(template=self.server.migrated_template())
-            engine = make_engine(url)
-            try:
+        url = self.server.create(template=self.server.migrated_template())
+        engine = make_engine(url)
+        try:
+            for index in range(count):
                 with session_scope(engine) as session:
-                    self.seed(session)
+                    case_id = self.seed(session, index)
                 with session_scope(engine) as session:
                     last_event = session.exec(select(func.max(AuditEvent.id))).one() or 0
                     last_outbox = session.exec(select(func.max(OutboxMessage.id))).one() or 0
-                yield Template.Run(replace(deps, engine=engine), last_event, last_outbox)
-            finally:
-                engine.dispose()
-                self.server.drop(url)
+                yield Template.Run(replace(deps, engine=engine), case_id, last_event, last_outbox)
+        finally:
+            engine.dispose()
+            self.server.drop(url)
 
 
 # -- fixtures -------------------------------------------------------------------------------------
@@ -148,40 +154,52 @@ def bot(tmp_path_factory: pytest.TempPathFactory, database_server: DatabaseServe
     database_server.drop(url)
 
 
-@pytest.fixture(scope="module")
-def live_app(bot: BotHarness) -> dict[str, str]:
+@dataclass(frozen=True)
+class LiveApp:
     """A real sandbox project whose app's Messenger channel reads ACTIVE, for the poll sweep."""
-    creds = bot.sandbox.create_project("Acme Bikes", "eu")
-    app = bot.deps.sinch.apps.create(creds, display_name=workflow.app_display_name("Acme Bikes"))
+
+    project_id: str
+    key_id: str
+    key_secret: str
+    app_id: str
+    app_name: str
+
+
+def live_app(bot: BotHarness, customer_name: str) -> LiveApp:
+    creds = bot.sandbox.create_project(customer_name, "eu")
+    app = bot.deps.sinch.apps.create(creds, display_name=workflow.app_display_name(customer_name))
     bot.sandbox.connect_page(creds.project_id, app.id, outcome="ACTIVE")
     assert bot.deps.sinch.messenger.status(creds, app.id).status == "PENDING"  # the first read after a connect
-    assert bot.deps.sinch.messenger.status(creds, app.id).status == "ACTIVE"
-    return {"project_id": creds.project_id, "key_id": creds.key_id, "key_secret": creds.key_secret,
-            "app_id": app.id}
+    return LiveApp(creds.project_id, creds.key_id, creds.key_secret, app.id, app.display_name)
 
 
 @pytest.fixture(scope="module")
-def templates(database_server: DatabaseServer, bot: BotHarness, live_app: dict[str, str],
-              ) -> dict[str, Template]:
+def templates(database_server: DatabaseServer, bot: BotHarness) -> dict[str, Template]:
     now = bot.clock()
-    sealed = bot.deps.secrets.seal(live_app["key_secret"])
 
-    def submitted(session: Session) -> None:
-        workflow.submit_intake(session=session, intake=workflow.parse_intake(VALID_FORM), requester_id=REQUESTER,
-                               channel=CHANNEL, now=now)
+    def submitted(session: Session, index: int) -> int:
+        form = {**VALID_FORM, "customer_name": f"Acme Bikes {index}", "contact_email": f"owner{index}@acme.test"}
+        case = workflow.submit_intake(session=session, intake=workflow.parse_intake(form), requester_id=REQUESTER,
+                                      channel=CHANNEL, now=now)
+        assert case.id is not None
+        return case.id
 
-    def approved(session: Session) -> None:
-        submitted(session)
-        workflow.approve(session=session, onboarding_id=1, actor=APPROVER_A, allow_self_approval=False, now=now)
+    def approved(session: Session, index: int) -> int:
+        case_id = submitted(session, index)
+        workflow.approve(session=session, onboarding_id=case_id, actor=APPROVER_A, allow_self_approval=False,
+                         now=now)
+        return case_id
 
-    def invited(session: Session) -> None:
-        approved(session)
-        workflow.register_project(session=session, onboarding_id=1, actor=Actor(STAFF),
-                                  project_id=live_app["project_id"], key_id=live_app["key_id"],
-                                  key_secret_sealed=sealed, now=now)
-        workflow.record_app_created(session=session, onboarding_id=1, app_id=live_app["app_id"],
-                                    app_name=workflow.app_display_name("Acme Bikes"), reused=False, now=now)
-        workflow.confirm_invite(session=session, onboarding_id=1, actor=Actor(STAFF), now=now)
+    def invited(session: Session, index: int) -> int:
+        case_id = approved(session, index)
+        app = live_app(bot, f"Acme Bikes {index}")
+        workflow.register_project(session=session, onboarding_id=case_id, actor=Actor(STAFF),
+                                  project_id=app.project_id, key_id=app.key_id,
+                                  key_secret_sealed=bot.deps.secrets.seal(app.key_secret), now=now)
+        workflow.record_app_created(session=session, onboarding_id=case_id, app_id=app.app_id,
+                                    app_name=app.app_name, reused=False, now=now)
+        workflow.confirm_invite(session=session, onboarding_id=case_id, actor=Actor(STAFF), now=now)
+        return case_id
 
     return {
         "awaiting_approval": Template(database_server, submitted),
@@ -195,13 +213,14 @@ def templates(database_server: DatabaseServer, bot: BotHarness, live_app: dict[s
 
 def test_two_approvers_click_approve_at_once(bot: BotHarness, templates: dict[str, Template]) -> None:
     for run in templates["awaiting_approval"].runs(bot.deps, RUNS):
-        deps = run.deps
+        deps, case_id = run.deps, run.case_id
 
-        def approve(actor: Actor, deps: Deps = deps) -> Onboarding:
+        def approve(actor: Actor, deps: Deps = deps, case_id: int = case_id) -> Onboarding:
             for attempt in attempts(deps):
                 with attempt as session:
                     case = workflow.approve(
-                        session=session, onboarding_id=1, actor=actor, allow_self_approval=False, now=deps.clock())
+                        session=session, onboarding_id=case_id, actor=actor, allow_self_approval=False,
+                        now=deps.clock())
             return case
 
         winner, _ = one_winner(race(lambda: approve(APPROVER_A), lambda: approve(APPROVER_B)))
@@ -216,22 +235,23 @@ def test_two_approvers_click_approve_at_once(bot: BotHarness, templates: dict[st
 def test_approve_and_cancel_at_once(bot: BotHarness, templates: dict[str, Template]) -> None:
     winners = {"approve": 0, "cancel": 0}
     for run in templates["awaiting_approval"].runs(bot.deps, RUNS):
-        deps = run.deps
+        deps, case_id = run.deps, run.case_id
 
-        def approve(deps: Deps = deps) -> Onboarding:
+        def approve(deps: Deps = deps, case_id: int = case_id) -> Onboarding:
             for attempt in attempts(deps):
                 with attempt as session:
                     case = workflow.approve(
-                        session=session, onboarding_id=1, actor=APPROVER_A, allow_self_approval=False, now=deps.clock())
+                        session=session, onboarding_id=case_id, actor=APPROVER_A, allow_self_approval=False,
+                        now=deps.clock())
             return case
 
-        def cancel(deps: Deps = deps) -> Onboarding:
+        def cancel(deps: Deps = deps, case_id: int = case_id) -> Onboarding:
             # The requester opened the cancel form while the case was awaiting approval.
             for attempt in attempts(deps):
                 with attempt as session:
                     case = workflow.cancel(
-                        session=session, onboarding_id=1, actor=Actor(REQUESTER), reason="Customer changed their mind",
-                        now=deps.clock(), seen_state=S.AWAITING_APPROVAL)
+                        session=session, onboarding_id=case_id, actor=Actor(REQUESTER),
+                        reason="Customer changed their mind", now=deps.clock(), seen_state=S.AWAITING_APPROVAL)
             return case
 
         winner, _ = one_winner(race(approve, cancel))
@@ -256,13 +276,14 @@ def test_approve_and_cancel_at_once(bot: BotHarness, templates: dict[str, Templa
 def test_two_staff_register_the_project_at_once(bot: BotHarness, templates: dict[str, Template]) -> None:
     secrets = bot.deps.secrets
     for run in templates["creating_project"].runs(bot.deps, RUNS):
-        deps = run.deps
+        deps, case_id = run.deps, run.case_id
 
-        def register(user: str, suffix: str, deps: Deps = deps) -> Onboarding:
+        def register(user: str, suffix: str, deps: Deps = deps, case_id: int = case_id) -> Onboarding:
             for attempt in attempts(deps):
                 with attempt as session:
                     case = workflow.register_project(
-                        session=session, onboarding_id=1, actor=Actor(user), project_id=f"project-{suffix}",
+                        session=session, onboarding_id=case_id, actor=Actor(user),
+                        project_id=f"project-{case_id}-{suffix}",
                         key_id=f"key-{suffix}", key_secret_sealed=secrets.seal(f"secret-{suffix}"), now=deps.clock())
             return case
 
@@ -270,7 +291,7 @@ def test_two_staff_register_the_project_at_once(bot: BotHarness, templates: dict
         suffix, user = [("a", STAFF), ("b", OTHER_STAFF)][winner]
         case = run.case()
         assert (case.state, case.project_id, case.key_id, case.project_registered_by) == (
-            S.CREATING_APP, f"project-{suffix}", f"key-{suffix}", user)
+            S.CREATING_APP, f"project-{case_id}-{suffix}", f"key-{suffix}", user)
         assert case.key_secret_sealed is not None and secrets.open(case.key_secret_sealed) == f"secret-{suffix}"
         assert [(e.action, e.actor, e.to_state) for e in run.events()] == [("register_project", user, S.CREATING_APP)]
         assert run.notices() == [NoticeType.PROJECT_REGISTERED]
@@ -280,14 +301,14 @@ def test_two_staff_register_the_project_at_once(bot: BotHarness, templates: dict
 def test_poll_sweep_applies_active_while_staff_cancel(bot: BotHarness, templates: dict[str, Template]) -> None:
     winners = {"sweep": 0, "cancel": 0, "cancel, after the sweep had read the case as due": 0}
     for run in templates["awaiting_customer"].runs(bot.deps, RUNS):
-        deps = run.deps
+        deps, case_id = run.deps, run.case_id
 
-        def cancel(deps: Deps = deps) -> Onboarding:
+        def cancel(deps: Deps = deps, case_id: int = case_id) -> Onboarding:
             for attempt in attempts(deps):
                 with attempt as session:
                     case = workflow.cancel(
-                        session=session, onboarding_id=1, actor=Actor(REQUESTER), reason="Wrong Page", now=deps.clock(),
-                        seen_state=S.AWAITING_CUSTOMER)
+                        session=session, onboarding_id=case_id, actor=Actor(REQUESTER), reason="Wrong Page",
+                        now=deps.clock(), seen_state=S.AWAITING_CUSTOMER)
             return case
 
         sweep, cancelled = race(functools.partial(jobs.poll_sweep, deps), cancel)
