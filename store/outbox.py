@@ -9,13 +9,15 @@ order whichever process sends them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, update
+from sqlalchemy import and_, bindparam, exists, func, or_, update
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from store.limits import clip
 from store.models import ChannelPace, OutboxKind, OutboxMessage, OutboxStatus
@@ -47,7 +49,9 @@ class Claim:
     in_doubt: bool  # a previous claim ended without an outcome: look in Slack before posting again
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _claimable() -> ColumnElement[bool]:
+    """Claimable at the bound parameter `now`."""
+    now: BindParameter[datetime] = bindparam("now")
     earlier = aliased(OutboxMessage)
     lease_over = or_(col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) <= now)
     return and_(
@@ -60,19 +64,31 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
     )
 
 
+# The delivery loop runs these two for every row it sends, and the outbox is polled while idle. Built once,
+# with bound parameters: building them (an aliased class and a dozen comparisons) cost more than running them
+# on SQLite, and an unchanged statement reuses its cache key as well as its compiled SQL.
+@functools.cache
+def _due_statement() -> SelectOfScalar[int | None]:
+    return (select(col(OutboxMessage.id)).where(_claimable())
+            .order_by(col(OutboxMessage.priority).desc(), col(OutboxMessage.id)).limit(bindparam("limit")))
+
+
+@functools.cache
+def _claim_statement() -> SelectOfScalar[OutboxMessage]:
+    return (select(OutboxMessage).where(OutboxMessage.id == bindparam("row_id")).where(_claimable())
+            .with_for_update(skip_locked=True, key_share=True))
+
+
 def due_ids(*, session: Session, now: datetime, limit: int) -> list[int]:
     """Rows that may be claimed now (at most one per case: the oldest undelivered): urgent ones first, then
     in write order."""
-    statement = (select(OutboxMessage.id).where(_claimable(now))
-                 .order_by(col(OutboxMessage.priority).desc(), col(OutboxMessage.id)).limit(limit))
-    return [row_id for row_id in session.exec(statement) if row_id is not None]
+    rows = session.exec(_due_statement(), params={"now": now, "limit": limit})
+    return [row_id for row_id in rows if row_id is not None]
 
 
 def claim(*, session: Session, row_id: int, now: datetime, owner: str, lease_ttl: timedelta) -> Claim | None:
     """Claim this row for `owner` until `now + lease_ttl`, or None if it is not claimable (any more)."""
-    statement = (select(OutboxMessage).where(OutboxMessage.id == row_id).where(_claimable(now))
-                 .with_for_update(skip_locked=True, key_share=True))
-    row = session.exec(statement).first()
+    row = session.exec(_claim_statement(), params={"row_id": row_id, "now": now}).first()
     if row is None:
         return None
     in_doubt = row.status is OutboxStatus.SENDING
@@ -166,8 +182,12 @@ def delivered_step_messages(*, session: Session, onboarding_id: int, after: int,
 def _locked_pace(*, session: Session, channel: str) -> ChannelPace:
     """The channel's pace row (created on first use), locked until the caller's transaction ends: every
     process changes it in turn."""
-    insert_if_absent(session=session, model=ChannelPace, values={"channel": channel, "next_post_at": 0.0})
-    return session.exec(select(ChannelPace).where(ChannelPace.channel == channel).with_for_update()).one()
+    locked = select(ChannelPace).where(ChannelPace.channel == channel).with_for_update()
+    pace = session.exec(locked).first()
+    if pace is None:  # once per channel; a concurrent first use inserts it too, and ours waits for theirs
+        insert_if_absent(session=session, model=ChannelPace, values={"channel": channel, "next_post_at": 0.0})
+        pace = session.exec(locked).one()
+    return pace
 
 
 def reserve_post_slot(*, session: Session, channel: str, now: float, interval: float) -> float:

@@ -66,12 +66,13 @@ class ChannelPacer:
             wait = slot - self._wall()
             if wait > 0:
                 self._sleep(wait)
-            with session_scope(self._engine) as session:
-                held_until = queue.channel_held_until(session=session, channel=channel)
-            if held_until > slot:  # another process's post got a 429 while we waited: Slack said wait
-                logger.info("outbox row %s: %s is held for %.1fs more; taking another slot", row_id, channel,
-                            held_until - self._wall())
-                continue
+                # The reservation saw every hold until then; only one set while we slept can void the slot.
+                with session_scope(self._engine) as session:
+                    held_until = queue.channel_held_until(session=session, channel=channel)
+                if held_until > slot:  # another process's post got a 429 while we waited: Slack said wait
+                    logger.info("outbox row %s: %s is held for %.1fs more; taking another slot", row_id, channel,
+                                held_until - self._wall())
+                    continue
             if self._interval <= 0 or self._wall() - slot <= self._interval * LATE_WAKEUP:
                 return
             logger.info("outbox row %s: woke up %.3fs after its slot; taking another", row_id, self._wall() - slot)
