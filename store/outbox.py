@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, exists, func, or_, update
+from sqlalchemy import Update, and_, bindparam, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Session, col, select
@@ -113,20 +113,27 @@ def renew(*, session: Session, row_id: int, owner: str, until: datetime) -> bool
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+@functools.cache
+def _finish_statement(*, covers_cards: bool) -> Update:
+    covered: ColumnElement[bool] = col(OutboxMessage.id) == bindparam("row_id")
+    if covers_cards:
+        covered = or_(covered, and_(col(OutboxMessage.onboarding_id) == bindparam("case_id"),
+                                    col(OutboxMessage.kind) == OutboxKind.CARD,
+                                    col(OutboxMessage.id) <= bindparam("card_rows_up_to"),
+                                    col(OutboxMessage.status).in_(UNDELIVERED)))
+    return (update(OutboxMessage).where(covered)
+            .values(status=OutboxStatus.DELIVERED, delivered_at=bindparam("now"), slack_ts=bindparam("ts"),
+                    last_error=None, lease_until=None, lease_owner=None))
+
+
 def finish(*, session: Session, row_id: int, now: datetime, ts: str | None, card_rows_up_to: int | None,
            onboarding_id: int) -> None:
     """Record a row as delivered; a card update also covers the later card rows it already showed."""
-    covered = col(OutboxMessage.id) == row_id
+    # Parameters named after none of the table's columns: an UPDATE takes such a one as a value to set.
+    params: dict[str, object] = {"row_id": row_id, "now": now, "ts": ts}
     if card_rows_up_to is not None:
-        covered = or_(covered, and_(col(OutboxMessage.onboarding_id) == onboarding_id,
-                                    col(OutboxMessage.kind) == OutboxKind.CARD,
-                                    col(OutboxMessage.id) <= card_rows_up_to,
-                                    col(OutboxMessage.status).in_(UNDELIVERED)))
-    session.execute(
-        update(OutboxMessage).where(covered)
-        .values(status=OutboxStatus.DELIVERED, delivered_at=now, slack_ts=ts, last_error=None, lease_until=None,
-                lease_owner=None)
-    )
+        params |= {"case_id": onboarding_id, "card_rows_up_to": card_rows_up_to}
+    session.execute(_finish_statement(covers_cards=card_rows_up_to is not None), params=params)
 
 
 def fail(*, session: Session, row_id: int, error: str) -> None:
