@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from store.db import make_engine, migrate
+from tests.template_copies import emptying_script, schema_fingerprint
 
 __all__ = ["ENV_VARIABLE", "DatabaseServer", "PostgresServer", "SQLiteServer", "server_from_env"]
 
@@ -33,57 +34,6 @@ ENV_VARIABLE = "TEST_DATABASE_URL"
 ROOT = Path(__file__).resolve().parents[1]
 NAME_PREFIX = "bot_test_"
 LEFTOVER_HOURS = 6
-# Everything in a database's public schema a test could have changed: relations, columns (type, nullability,
-# default), constraints, functions, and the migration it is at. Equal fingerprints: emptying the tables makes it a
-# fresh copy. Read from pg_catalog directly (information_schema's views took twice as long).
-SCHEMA_FINGERPRINT = """
-SELECT md5(string_agg(item, ',' ORDER BY item)) FROM (
-    SELECT relkind::text || ' ' || relname AS item FROM pg_class WHERE relnamespace = 'public'::regnamespace
-    UNION ALL SELECT c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' '
-                     || a.attnotnull::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
-              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-                AND a.attnum > 0 AND NOT a.attisdropped
-    UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
-              WHERE connamespace = 'public'::regnamespace
-    UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace
-    UNION ALL SELECT 'at ' || version_num FROM alembic_version
-) AS schema"""
-# The public tables (but alembic's) and the tables each one's foreign keys point at; and the sequences.
-TABLE_REFERENCES = """
-SELECT t.tablename, coalesce(array_agg(DISTINCT p.relname) FILTER (WHERE p.relname IS NOT NULL), '{}')
-FROM pg_tables t
-LEFT JOIN pg_constraint f ON f.conrelid = format('public.%I', t.tablename)::regclass AND f.contype = 'f'
-LEFT JOIN pg_class p ON p.oid = f.confrelid AND p.relname <> t.tablename
-WHERE t.schemaname = 'public' AND t.tablename <> 'alembic_version'
-GROUP BY t.tablename ORDER BY t.tablename"""
-SEQUENCES = "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' ORDER BY sequencename"
-
-
-def emptying_script(references: dict[str, list[str]], sequences: list[str]) -> str:
-    """DELETE every table's rows, a table before those its foreign keys point at, then start every sequence
-    again: the tables as a fresh copy has them. (TRUNCATE … RESTART IDENTITY does the same in one statement,
-    but makes new files for every table and index: three times as long for tables this small.)"""
-    order: list[str] = []
-    placed: set[str] = set()
-
-    def place(table: str, path: frozenset[str] = frozenset()) -> None:
-        if table in placed:
-            return
-        assert table not in path, f"a cycle of foreign keys through {table}"
-        for referrer in sorted(t for t, parents in references.items() if table in parents):
-            place(referrer, path | {table})
-        placed.add(table)
-        order.append(table)
-
-    for table in sorted(references):
-        place(table)
-    statements = [f'DELETE FROM "{table}"' for table in order]
-    statements += [f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sequences]
-    return ";\n".join(statements)
-
-
 class DatabaseServer(Protocol):
     dialect: str
     made: int
@@ -170,7 +120,7 @@ class PostgresServer:
         self._spares: queue.Queue[str] = queue.Queue()
         self._emptied: queue.Queue[str] = queue.Queue()  # used copies of the migrated template, clean again
         self._copies: set[str] = set()  # names of the migrated template's copies handed out
-        self._schema: str | None = None  # the migrated template's SCHEMA_FINGERPRINT
+        self._schema: str | None = None  # the migrated template's schema_fingerprint
         self._emptying: str | None = None  # the SQL that empties a copy of it (emptying_script)
         self._droppers = ThreadPoolExecutor(self.DROPPERS, thread_name_prefix="test-databases-drop")
         self._maker = ThreadPoolExecutor(1, thread_name_prefix="test-databases-make")
@@ -287,7 +237,7 @@ class PostgresServer:
                 connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                         "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
             with engine.begin() as connection:
-                if connection.execute(text(SCHEMA_FINGERPRINT)).scalar() == self._schema:
+                if schema_fingerprint(connection) == self._schema:
                     assert self._emptying is not None
                     connection.exec_driver_sql(self._emptying)
                     emptied = True
@@ -307,10 +257,8 @@ class PostgresServer:
             engine = create_engine(self._migrated, poolclass=NullPool)
             try:
                 with engine.connect() as connection:
-                    self._schema = connection.execute(text(SCHEMA_FINGERPRINT)).scalar()
-                    references = {table: list(parents) for table, parents in connection.execute(text(TABLE_REFERENCES))}
-                    sequences = list(connection.execute(text(SEQUENCES)).scalars())
-                    self._emptying = emptying_script(references, sequences)
+                    self._schema = schema_fingerprint(connection)
+                    self._emptying = emptying_script(connection)
             finally:
                 engine.dispose()  # a template must have no open connection (PostgreSQL refuses to copy it otherwise)
             for _ in range(self.SPARES):
