@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from devslack import views_api
+from devslack import loopback, views_api
 from devslack.blockkit import find_element, selection
 from devslack.models import FakeMessage, FakeView, JsonDict
 from devslack.state import FakeSlackState
@@ -364,10 +364,8 @@ class SlackUserSimulator:
         """POST the request to `events_url` over HTTP, as Slack would, and apply view answers."""
         if self.events_url is None:
             raise RuntimeError("SlackUserSimulator.send needs events_url")
-        # trust_env=False: a developer's HTTP(S)_PROXY must never route loopback test traffic elsewhere.
-        response = httpx.post(
-            self.events_url, content=req.body.encode(), headers=req.headers, timeout=self.timeout, trust_env=False
-        )
+        response = loopback.post(self.events_url, content=req.body.encode(), headers=req.headers,
+                                 timeout=self.timeout)
         self.apply_response(req, response.status_code, response.text)
         return response
 

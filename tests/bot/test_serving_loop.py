@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from bot.serving import _HttpServer
+from devslack import loopback
 
 HOLD_TIMEOUT = 10.0
 
@@ -70,7 +71,7 @@ def held() -> Iterator[tuple[HeldAnswer, _HttpServer]]:
 def test_the_loop_does_not_poll_a_channel_whose_worker_holds_it(held: tuple[HeldAnswer, _HttpServer]) -> None:
     app, server = held
     answers: list[httpx.Response] = []
-    client = threading.Thread(target=lambda: answers.append(httpx.get(f"http://127.0.0.1:{server.port}/",
+    client = threading.Thread(target=lambda: answers.append(loopback.get(f"http://127.0.0.1:{server.port}/",
                                                                       timeout=HOLD_TIMEOUT)))
     client.start()
     assert app.holding.wait(HOLD_TIMEOUT)

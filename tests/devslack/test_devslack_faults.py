@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import httpx
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import builtin_handlers
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from devslack import FakeSlackState, ManualClock, RunningFakeSlack
+from devslack import FakeSlackState, ManualClock, RunningFakeSlack, loopback
 
 
 @pytest.fixture
@@ -115,24 +114,24 @@ def test_retry_handler_paces_posts_through_the_rate_limiter(
 
 def test_control_routes(running: RunningFakeSlack, client: WebClient) -> None:
     base = running.base_url
-    assert httpx.post(base + "/_fake/faults", json={"method": "chat.postMessage", "retry_after": 2}).json()["ok"]
+    assert loopback.post(base + "/_fake/faults", json={"method": "chat.postMessage", "retry_after": 2}).json()["ok"]
     with pytest.raises(SlackApiError):
         client.chat_postMessage(channel="C1", text="first")
     client.chat_postMessage(channel="C1", text="second", metadata={"event_type": "t", "event_payload": {}})
 
-    dump = httpx.get(base + "/_fake/state").json()
+    dump = loopback.get(base + "/_fake/state").json()
     assert [m["text"] for m in dump["messages"]["C1"]] == ["second"]
     assert dump["messages"]["C1"][0]["metadata"]["event_type"] == "t"
     assert dump["calls"] == {"chat.postMessage": 2}
 
-    httpx.post(base + "/_fake/config", json={"latency_ms": 5, "post_rate_limit": {"burst": 1}})
+    loopback.post(base + "/_fake/config", json={"latency_ms": 5, "post_rate_limit": {"burst": 1}})
     assert running.state.latency_ms == 5
-    assert httpx.post(base + "/_fake/reset").json()["ok"]
-    after = httpx.get(base + "/_fake/state").json()
+    assert loopback.post(base + "/_fake/reset").json()["ok"]
+    after = loopback.get(base + "/_fake/state").json()
     assert after["messages"] == {} and after["calls"] == {}
     assert running.state.latency_ms == 0
-    assert httpx.get(base + "/_fake/nothing").status_code == 404
-    assert httpx.post(base + "/_fake/faults", json={}).status_code == 400
+    assert loopback.get(base + "/_fake/nothing").status_code == 404
+    assert loopback.post(base + "/_fake/faults", json={}).status_code == 400
 
 
 def test_response_url_replace_original_ephemeral_and_limits(
@@ -141,9 +140,9 @@ def test_response_url_replace_original_ephemeral_and_limits(
     card = client.chat_postMessage(channel="C1", text="Approve?", blocks=[{"type": "divider"}])
     state.register_response_url("tok1", user="U2", channel="C1", message_ts=card["ts"])
 
-    replaced = httpx.post(running.response_url("tok1"), json={"replace_original": True, "text": "Approved by bob"})
-    httpx.post(running.response_url("tok1"), json={"text": "only bob sees this"})
-    httpx.post(running.response_url("tok1"), json={"response_type": "in_channel", "text": "for everyone"})
+    replaced = loopback.post(running.response_url("tok1"), json={"replace_original": True, "text": "Approved by bob"})
+    loopback.post(running.response_url("tok1"), json={"text": "only bob sees this"})
+    loopback.post(running.response_url("tok1"), json={"response_type": "in_channel", "text": "for everyone"})
 
     assert replaced.status_code == 200
     msgs = state.messages("C1")
@@ -153,7 +152,7 @@ def test_response_url_replace_original_ephemeral_and_limits(
     assert [p.body.get("text") for p in state.response_posts][:1] == ["Approved by bob"]
 
     for _ in range(2):
-        httpx.post(running.response_url("tok1"), json={"text": "again"})
-    sixth = httpx.post(running.response_url("tok1"), json={"text": "too many"})
+        loopback.post(running.response_url("tok1"), json={"text": "again"})
+    sixth = loopback.post(running.response_url("tok1"), json={"text": "too many"})
     assert (sixth.status_code, sixth.json()["error"]) == (404, "used_url")
-    assert httpx.post(running.response_url("nope"), json={"text": "x"}).status_code == 404
+    assert loopback.post(running.response_url("nope"), json={"text": "x"}).status_code == 404

@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from devslack import FakeSlackState, RunningFakeSlack, SignedRequest, SlackUserSimulator
+from devslack import FakeSlackState, RunningFakeSlack, SignedRequest, SlackUserSimulator, loopback
 
 SIGNING_SECRET = "test-signing-secret"
 
@@ -148,7 +148,7 @@ def test_slash_command_fields_trigger_and_response_url(
     )
     assert client.views_open(trigger_id=fields["trigger_id"], view=intake_modal())["ok"]
     assert fields["response_url"].startswith(running.base_url + "/_fake/response/")
-    httpx.post(fields["response_url"], json={"text": "Here is the status"})
+    loopback.post(fields["response_url"], json={"text": "Here is the status"})
     assert [e.text for e in running.state.ephemerals_for("U1")] == ["Here is the status"]
 
 

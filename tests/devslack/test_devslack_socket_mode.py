@@ -6,12 +6,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from devslack import FakeSlackState, RunningFakeSlack, start_fake_slack
+from devslack import FakeSlackState, RunningFakeSlack, loopback, start_fake_slack
 
 
 @pytest.fixture
@@ -21,7 +20,7 @@ def slack() -> Iterator[RunningFakeSlack]:
 
 
 def open_url(slack: RunningFakeSlack, token: str) -> dict[str, Any]:
-    answer: dict[str, Any] = httpx.post(f"{slack.url}apps.connections.open", 
+    answer: dict[str, Any] = loopback.post(f"{slack.url}apps.connections.open", 
                                         headers={"Authorization": f"Bearer {token}"}).json()
     return answer
 
@@ -43,14 +42,14 @@ def test_the_control_route_refuses_and_drops_connections_for_other_processes(sla
     assert hub is not None
     with connect(open_url(slack, slack.state.app_token)["url"], proxy=None) as websocket:
         websocket.recv(timeout=5)
-        answer = httpx.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "disconnect"}).json()
+        answer = loopback.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "disconnect"}).json()
         assert answer["ok"] and answer["connections_open"] == 1
         assert json.loads(websocket.recv(timeout=5)) == {"type": "disconnect", "reason": "refresh_requested",
                                                           "debug_info": {"host": "fake-socket-mode"}}
-        httpx.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "refuse", "seconds": 60})
+        loopback.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "refuse", "seconds": 60})
         with pytest.raises(InvalidStatus, match="503"), connect(open_url(slack, slack.state.app_token)["url"],
                                                                   proxy=None):
             pass
     assert hub.refused_handshakes == 1
-    answer = httpx.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "teleport"})
+    answer = loopback.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "teleport"})
     assert answer.status_code == 400

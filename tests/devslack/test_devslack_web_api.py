@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 
-from devslack import FakeSlackState, ManualClock, RunningFakeSlack, start_fake_slack
+from devslack import FakeSlackState, ManualClock, RunningFakeSlack, loopback, start_fake_slack
 
 CARD_BLOCKS = [
     SectionBlock(text="*Acme* onboarding", block_id="summary"),
@@ -110,7 +110,7 @@ def test_too_many_blocks_is_invalid_blocks(client: WebClient) -> None:
 
 def test_form_bodies_with_json_string_fields_are_parsed(running: RunningFakeSlack) -> None:
     # slack_sdk sends some methods as forms; blocks/metadata then arrive as JSON strings.
-    resp = httpx.post(
+    resp = loopback.post(
         running.url + "chat.postMessage",
         data={
             "channel": "C1",
@@ -188,7 +188,7 @@ def test_two_servers_are_independent_and_stop_cleanly() -> None:
         assert a.port != b.port
         assert b.state.messages("C1") == []
     with pytest.raises(httpx.ConnectError):
-        httpx.get(a.base_url + "/_fake/state", timeout=1)
+        loopback.get(a.base_url + "/_fake/state", timeout=1)
 
 
 def test_concurrent_posts_get_unique_increasing_ts(running: RunningFakeSlack) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from devslack import loopback
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -67,7 +69,7 @@ def start_bot(tmp_path: Path, env: Mapping[str, str], *, name: str = "bot") -> t
         if process.poll() is not None:
             raise AssertionError(f"the bot exited:\n{log.read_text(errors='replace')}")
         try:
-            return httpx.get(f"{url}/healthz", timeout=1.0).text == "ok"
+            return loopback.get(f"{url}/healthz", timeout=1.0).text == "ok"
         except httpx.TransportError:
             return False
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from devslack import FakeSlackState, RunningFakeSlack, SignedRequest, SlackUserSimulator, start_fake_slack
+from devslack import FakeSlackState, RunningFakeSlack, SignedRequest, SlackUserSimulator, loopback, start_fake_slack
 from store.db import make_engine
 from store.models import OutboxMessage, OutboxStatus
 from store.secrets import generate_key
@@ -63,7 +63,7 @@ def start_run(tmp_path: Path, slack: RunningFakeSlack, *, socket_mode: bool,
     def ready() -> bool:
         assert process.poll() is None, (tmp_path / "bot.log").read_text()
         try:
-            return httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200
+            return loopback.get(f"{url}/readyz", timeout=1.0).status_code == 200
         except httpx.TransportError:
             return False
 

@@ -8,10 +8,9 @@ import json
 import socket
 from pathlib import Path
 
-import httpx
 import pytest
 
-from devslack import FakeSlackState, start_fake_slack
+from devslack import FakeSlackState, loopback, start_fake_slack
 from store.secrets import generate_key
 from tests.e2e.processes import start_bot, stop, wait_until
 
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 
 def readyz(url: str) -> tuple[int, dict[str, dict[str, object]]]:
-    response = httpx.get(f"{url}/readyz", timeout=5)
+    response = loopback.get(f"{url}/readyz", timeout=5)
     return response.status_code, response.json()["checks"]
 
 

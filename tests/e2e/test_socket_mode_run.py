@@ -6,10 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
-from devslack import FakeSlackState, start_fake_slack
+from devslack import FakeSlackState, loopback, start_fake_slack
 from store.secrets import generate_key
 from tests.e2e.processes import ROOT, wait_until
 
@@ -36,13 +35,13 @@ def test_readyz_on_health_port_follows_the_socket_mode_connection(tmp_path: Path
     with start_fake_slack(state=FakeSlackState(), socket_mode=True) as slack:
         process, url = start_run(tmp_path, slack, socket_mode=True, database_url=migrated_database_url)
         try:
-            assert httpx.get(f"{url}/readyz", timeout=5).json()["checks"]["socket_mode"]["ok"] is True
-            httpx.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "refuse", "seconds": 3})
-            httpx.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "close"})
-            wait_until(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 503, what="unready")
-            assert httpx.get(f"{url}/readyz", timeout=5).json()["checks"]["socket_mode"] == {
+            assert loopback.get(f"{url}/readyz", timeout=5).json()["checks"]["socket_mode"]["ok"] is True
+            loopback.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "refuse", "seconds": 3})
+            loopback.post(f"{slack.base_url}/_fake/socket_mode", json={"action": "close"})
+            wait_until(lambda: loopback.get(f"{url}/readyz", timeout=5).status_code == 503, what="unready")
+            assert loopback.get(f"{url}/readyz", timeout=5).json()["checks"]["socket_mode"] == {
                 "ok": False, "detail": "not connected"}
-            wait_until(lambda: httpx.get(f"{url}/readyz", timeout=5).status_code == 200, what="ready again")
-            assert 'onboarding_socket_mode_reconnects_total 1.0' in httpx.get(f"{url}/metrics", timeout=5).text
+            wait_until(lambda: loopback.get(f"{url}/readyz", timeout=5).status_code == 200, what="ready again")
+            assert 'onboarding_socket_mode_reconnects_total 1.0' in loopback.get(f"{url}/metrics", timeout=5).text
         finally:
             stop_run(process)

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 
 from bot.background.outbox import METADATA_EVENT
 from bot.slack.ids import ActionId
-from devslack import BackgroundServer, FakeMessage, FakeSlackState, SlackUserSimulator, start_fake_slack
+from devslack import BackgroundServer, FakeMessage, FakeSlackState, SlackUserSimulator, loopback, start_fake_slack
 from sinch.sandbox import SandboxControl, make_app
 from store.db import make_engine
 from store.secrets import generate_key
@@ -126,8 +126,8 @@ class Cluster:
             replica = to or self._pick()
             if replica.alive:
                 try:
-                    response = httpx.post(f"{replica.url}/slack/events", content=request.body.encode(),
-                                          headers=request.headers, timeout=10, trust_env=False)
+                    response = loopback.post(f"{replica.url}/slack/events", content=request.body.encode(),
+                                             headers=request.headers, timeout=10)
                 except httpx.TransportError:
                     response = None
                 if response is not None and response.status_code < 500:
