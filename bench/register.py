@@ -8,6 +8,7 @@ the other the reads would take at least 6 L; in parallel, about 2 L (a token, th
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from bot.config import Settings
 from bot.runtime import build_runtime, make_wsgi_app
 from bot.slack.ids import ActionId
 from devslack import FakeMessage, FakeSlackState, SlackUserSimulator, start_fake_slack
+from devslack.blockkit import find_element
 from devslack.server import BackgroundServer
 from sinch.sandbox import SandboxControl, start_in_thread
 from store.secrets import generate_key
@@ -88,9 +90,9 @@ def run(size: str, *, database_url: str | None = None) -> BenchResult:
                 sim.send(sim.submit_view(REQUESTER, view_id=intake.view_id,
                                          values={**FORM, "customer_name": f"Bench {number}",
                                                  "contact_email": f"owner{number}@bench.example"}))
-                approval = _wait(lambda: _with(state, ActionId.APPROVE))
+                approval = _wait(functools.partial(_with, state, ActionId.APPROVE, number))
                 sim.send(sim.click(LEAD, message=approval, action_id=ActionId.APPROVE))
-                step = _wait(lambda: _with(state, ActionId.REGISTER_PROJECT))
+                step = _wait(functools.partial(_with, state, ActionId.REGISTER_PROJECT, number))
                 sim.send(sim.click(STAFF, message=step, action_id=ActionId.REGISTER_PROJECT))
                 modal = _wait(lambda: state.last_view_for(STAFF, open_only=True))
                 creds = control.create_project(f"Bench {number}", "eu")
@@ -123,10 +125,14 @@ def run(size: str, *, database_url: str | None = None) -> BenchResult:
     return result
 
 
-def _with(state: FakeSlackState, action: ActionId) -> FakeMessage | None:
-    """The latest message in the channel (any thread) whose buttons include this one, still unused."""
+def _with(state: FakeSlackState, action: ActionId, case_id: int) -> FakeMessage | None:
+    """The latest message in the channel (any thread) that carries this button for this case.
+
+    For this case: the previous case's step message keeps its button until the outbox has updated it, and an
+    urgent post of the next case (its approval request) may go first; a click on that one was refused."""
     for message in reversed(state.messages(CHANNEL)):
-        if action.value in str(message.blocks):
+        found = find_element(list(message.blocks or []), action.value)
+        if found is not None and found[1].get("value") == str(case_id):
             return message
     return None
 
