@@ -170,6 +170,7 @@ def live_app(bot: BotHarness, customer_name: str) -> LiveApp:
     app = bot.deps.sinch.apps.create(creds, display_name=workflow.app_display_name(customer_name))
     bot.sandbox.connect_page(creds.project_id, app.id, outcome="ACTIVE")
     assert bot.deps.sinch.messenger.status(creds, app.id).status == "PENDING"  # the first read after a connect
+    assert bot.deps.sinch.messenger.status(creds, app.id).status == "ACTIVE"
     return LiveApp(creds.project_id, creds.key_id, creds.key_secret, app.id, app.display_name)
 
 

@@ -63,7 +63,7 @@ ILLEGAL = [(source, target) for source in OnboardingState for target in Onboardi
 
 @pytest.fixture(scope="module")
 def illegal_engine(database_server: DatabaseServer) -> Iterator[Engine]:
-    """One migrated database for all the illegal transitions (about 150 of them): each case adds a case of its
+    """One migrated database for all the illegal transitions (145 of them): each case adds a case of its
     own, and none may ever write an audit event, so what one leaves behind cannot hide another's write. A
     database per case was a PostgreSQL database emptied and handed back 150 times per pass."""
     url = database_server.create(template=database_server.migrated_template())
@@ -76,19 +76,18 @@ def illegal_engine(database_server: DatabaseServer) -> Iterator[Engine]:
 @pytest.mark.parametrize(("source", "target"), ILLEGAL, ids=[f"{s}->{t}" for s, t in ILLEGAL])
 def test_an_illegal_transition_raises_and_writes_nothing(illegal_engine: Engine, clock: FakeClock,
                                                          source: OnboardingState, target: OnboardingState) -> None:
-    engine = illegal_engine
-    with Session(engine) as session:
+    with Session(illegal_engine) as session:
         case_id = _new_case(session, source, clock).id
         session.commit()
 
-    with Session(engine) as session:
+    with Session(illegal_engine) as session:
         case = session.get(Onboarding, case_id)
         assert case is not None
         with pytest.raises(InvalidTransition):
             repo.transition(session=session, onboarding=case, to=target, actor="U1", action="x", now=clock())
         session.commit()
 
-    with Session(engine) as session:
+    with Session(illegal_engine) as session:
         stored = session.get(Onboarding, case_id)
         assert stored is not None and stored.state == source
         assert session.exec(select(AuditEvent)).all() == []
