@@ -89,10 +89,9 @@ class Template:
     of the run's own seeded to that point (its own customer, e-mail and project, so no run's case meets
     another's duplicate or fresh-project checks).
 
-    A race is about one case's row; the cases of earlier runs, done and out of the race, are what a production
-    database holds anyway. One database and one engine for all the runs: a database per run cost a PostgreSQL
-    copy per run, and a new engine per run compiled every statement again (SQLAlchemy caches compiled SQL per
-    engine).
+    A race is about one case's row; earlier runs' cases, out of the race, are what a production database holds
+    anyway. One database and engine for all runs: one per run cost a PostgreSQL copy each, and a new engine
+    compiles every statement again (SQLAlchemy caches compiled SQL per engine).
     """
 
     def __init__(self, server: DatabaseServer, seed: Callable[[Session, int], int]) -> None:
