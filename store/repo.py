@@ -220,7 +220,7 @@ def record_event(
     it, and every click pays for the unit of work an object would cost (python -m bench ack).
     """
     assert onboarding.id is not None, "flush the case before auditing it"
-    session.execute(_insert_statement(AuditEvent), {
+    session.connection().execute(_insert_statement(AuditEvent), {
         "onboarding_id": onboarding.id,
         "at": now,
         "actor": actor,
@@ -320,7 +320,7 @@ def enqueue_all(*, session: Session, onboarding: Onboarding, now: datetime, post
             "priority": int(priority),
         })
     if rows:
-        session.execute(_insert_statement(OutboxMessage), rows)
+        session.connection().execute(_insert_statement(OutboxMessage), rows)
 
 
 def _has_undelivered(*, session: Session, onboarding_id: int, below: int) -> bool:
