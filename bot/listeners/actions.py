@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.flows import buttons
-from bot.listeners.common import bind
+from bot.listeners.common import bind, open_form
 from bot.slack.blocks import cancel_modal, register_project_modal, reject_modal
 from bot.slack.error_handler import reports_errors
 from bot.slack.ids import ActionId
@@ -52,7 +52,7 @@ def reject(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> 
     ack()
     press = ButtonPress.parse(body)
     case = buttons.case_to_reject(deps, press)
-    client.views_open(trigger_id=press.trigger(), view=reject_modal(case))
+    open_form(deps, client, trigger=press.trigger(), view=reject_modal(case), body=body)
 
 
 def register_project(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
@@ -60,7 +60,8 @@ def register_project(ack: Ack, body: dict[str, Any], client: WebClient, *, deps:
     ack()
     press = ButtonPress.parse(body)
     case, existing_project = buttons.case_to_register(deps, press)
-    client.views_open(trigger_id=press.trigger(), view=register_project_modal(case, existing_project=existing_project))
+    form = register_project_modal(case, existing_project=existing_project)
+    open_form(deps, client, trigger=press.trigger(), view=form, body=body)
 
 
 def retry_app(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> None:
@@ -97,4 +98,4 @@ def cancel(ack: Ack, body: dict[str, Any], client: WebClient, *, deps: Deps) -> 
     """Open the cancel form (requester or approver only)."""
     ack()
     press = ButtonPress.parse(body)
-    client.views_open(trigger_id=press.trigger(), view=cancel_modal(buttons.case_to_cancel(deps, press)))
+    open_form(deps, client, trigger=press.trigger(), view=cancel_modal(buttons.case_to_cancel(deps, press)), body=body)

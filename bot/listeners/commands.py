@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import ActionsBlock
 from bot import workflow
 from bot.deps import Deps
 from bot.flows.transaction import actor
-from bot.listeners.common import bind
+from bot.listeners.common import bind, open_form
 from bot.slack.blocks import cancel_modal, refusals
 from bot.slack.blocks.base import Rendered, context
 from bot.slack.blocks.card import status_card
@@ -87,7 +87,7 @@ def _cancel(deps: Deps, argument: str, command: Mapping[str, Any], client: WebCl
         raise workflow.OnboardingNotFound(refusals.SAY_WHICH_NUMBER)
     case = _find(deps, argument)
     workflow.require_canceller(case, actor(deps, user_id(command)))
-    client.views_open(trigger_id=trigger_id(command), view=cancel_modal(case))
+    open_form(deps, client, trigger=trigger_id(command), view=cancel_modal(case), body=command, respond=respond)
 
 
 def _existing(deps: Deps, argument: str, command: Mapping[str, Any], client: WebClient, respond: Respond) -> None:
@@ -100,7 +100,8 @@ def _existing(deps: Deps, argument: str, command: Mapping[str, Any], client: Web
         raise workflow.OnboardingNotFound(not_completed(chosen.reference))
     if not completed:
         raise workflow.OnboardingNotFound(NOTHING_COMPLETED)
-    client.views_open(trigger_id=command["trigger_id"], view=existing_intake_modal(completed, chosen))
+    open_form(deps, client, trigger=trigger_id(command), view=existing_intake_modal(completed, chosen), body=command,
+              respond=respond)
 
 
 MAX_REPORT_DAYS = 365
@@ -137,10 +138,6 @@ def register(app: App, deps: Deps) -> None:
     app.command(COMMAND)(reports_errors(deps.settings)(bind(onboard, deps)))
 
 
-def _open_intake(client: WebClient, trigger: str) -> None:
-    client.views_open(trigger_id=trigger, view=intake_view())
-
-
 def onboard(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, *, deps: Deps) -> None:
     """`/onboard` opens the intake form; `/onboard <subcommand> …` runs one of SUBCOMMANDS."""
     text = str(command.get("text") or "").strip()
@@ -151,8 +148,7 @@ def onboard(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respo
         with session_scope(deps.engine) as session:  # a person at their hourly limit gets no form
             workflow.check_intake_allowance(session=session, requester_id=user_id(command), now=deps.clock(),
                                             limit_per_hour=deps.settings.intake_limit_per_hour)
-        trigger = trigger_id(command)
-        deps.run_later(lambda: _open_intake(client, trigger))
+        open_form(deps, client, trigger=trigger_id(command), view=intake_view(), body=command, respond=respond)
         return
     ack()
     name, _, argument = text.partition(" ")

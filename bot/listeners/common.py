@@ -6,13 +6,16 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from slack_bolt import Ack
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+from slack_sdk.models.views import View
 
 from bot import workflow
 from bot.deps import Deps
 from bot.flows.forms import FormAnswer
+from bot.slack.error_handler import report
 
-__all__ = ["answer_form", "bind", "parse_form"]
+__all__ = ["answer_form", "bind", "open_form", "parse_form"]
 
 T = TypeVar("T")
 F = TypeVar("F")
@@ -24,6 +27,23 @@ def bind(listener: Callable[..., T], deps: Deps) -> Callable[..., T]:
     bound = functools.partial(listener, deps=deps)
     functools.update_wrapper(bound, listener)  # its name in logs and error reports
     return bound
+
+
+def open_form(deps: Deps, client: WebClient, *, trigger: str, view: View | dict[str, Any], body: Mapping[str, Any],
+              respond: Respond | None = None) -> None:
+    """Open `view` once Slack has its answer, off the request thread; a failure (an expired trigger, Slack
+    down) reaches the person as the one error handler words it.
+
+    A listener that waited on views.open would hold one of the few HTTP threads (bot/serving.py,
+    HTTP_THREADS) for Slack's round trip, and every ack queued behind it; the trigger id lives 3 s, and the
+    after-ack pool starts the call at once."""
+    def open_now() -> None:
+        try:
+            client.views_open(trigger_id=trigger, view=view)
+        except Exception as error:  # reported like any listener's: an ephemeral note, a logged reference
+            report(error, body, client, deps.settings, respond)
+
+    deps.run_later(open_now)
 
 
 def answer_form(ack: Ack, answer: FormAnswer) -> None:
