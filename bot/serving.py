@@ -32,15 +32,13 @@ __all__ = ["create_http_server", "serve", "stop_signals"]
 logger = logging.getLogger(__name__)
 
 # Worker threads. Each runs one request's listener up to its answer (Bolt's process_before_response), so this
-# bounds the listeners running at once; a listener that waits (on Slack before it answers, as the buttons that
-# open a form do, or for SQLite's write lock) holds its thread meanwhile. Beyond that, more threads slow answers
-# under a burst: the process is bound by its GIL, which every runnable thread shares, so with 32 each request
-# took longer and the unlucky ones much longer (issue 22, fourth pass, bench ack: slowest ack at 200 clients
-# 0.78-0.90 s with 32 threads, 0.54-0.57 s with 16 on SQLite; 1.77-2.14 s and 1.25-1.61 s on PostgreSQL; the
-# commands' median rose from 3 to 9-11 ms; burst p99 on SQLite 104-115 ms with 32, 85-104 ms with 16). The
-# pass before had measured 16 as worse (burst p99 228 against 129 ms), while the event loop still spun
-# (_DeadlineChannel.writable). Waiting threads cost no CPU.
-HTTP_THREADS = 16
+# bounds the listeners running at once; none waits on Slack (forms open after the answer, listeners/common.py
+# open_form), so a thread waits only on the database. More threads slow answers under a burst: the process is
+# bound by its GIL, which every runnable thread shares, and each request then takes longer in CPU as well as in
+# queueing (issue 22, bench ack; eighth pass, PostgreSQL: slowest ack at 200 clients 1.2-2.2 s with 16 threads,
+# 0.55-0.88 s with 4-8; burst p99 150-237 ms with 16, 81-136 ms with 4-8). Fewer than 8 starve the database
+# round trips of overlap on PostgreSQL. Waiting threads cost no CPU.
+HTTP_THREADS = 8
 # Slow clients (issue 23, A3): waitress reads requests on its event loop and hands a worker only a complete
 # one, so a slow client costs a socket, not a thread; what it can exhaust is the connection limit (100 by
 # default), and `channel_timeout` counts only idle time, so a byte every few seconds keeps a partial request
