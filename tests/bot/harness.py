@@ -57,9 +57,11 @@ def run_now(work: Callable[[], None]) -> None:
 
 class BotHarness:
     def __init__(self, tmp_path: Any, *, database_url: str, wrap_sandbox: Callable[[Any], Any] | None = None,
-                 **env: str) -> None:
+                 run_later: Callable[[Callable[[], None]], None] = run_now, **env: str) -> None:
         """`database_url` is a fresh database (the `database_url` fixture); `wrap_sandbox` puts a WSGI
-        middleware (e.g. one that measures requests) in front of the sandbox."""
+        middleware (e.g. one that measures requests) in front of the sandbox; `run_later` runs what a
+        listener starts after its answer (at once, unless a test keeps it for later)."""
+        self.run_later = run_later
         self.clock = Clock()
         self.slack_state = FakeSlackState()
         for user, name in [(REQUESTER, "rita"), (LEAD, "lena"), (GROUP_LEAD, "gary"), (STAFF, "sam"),
@@ -91,7 +93,7 @@ class BotHarness:
         }
         self.settings = Settings.from_env(settings_env)
         self.runtime: Runtime = build_runtime(self.settings, clock=self.clock, sinch_transport=transport,
-                                              post_interval=0, run_later=run_now)
+                                              post_interval=0, run_later=run_later)
         self.app = self.runtime.app
         self.deps = self.runtime.deps
         self.sim = SlackUserSimulator(self.slack_state, signing_secret=SIGNING_SECRET,
@@ -108,7 +110,7 @@ class BotHarness:
         """Stop the bot and build a new one on the same database, Slack and sandbox: a process restart."""
         self.runtime.shutdown()
         self.runtime = build_runtime(self.settings, clock=self.clock, sinch_transport=self.sandbox_transport,
-                                     post_interval=0, run_later=run_now)
+                                     post_interval=0, run_later=self.run_later)
         self.app = self.runtime.app
         self.deps = self.runtime.deps
 
