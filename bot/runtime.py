@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.background.outbox import OutboxDispatcher
 from bot.background.scheduler import build_scheduler
@@ -37,6 +36,7 @@ from bot.slack.client import make_web_client
 from bot.slack.envelope import MAX_BODY_BYTES
 from bot.slack.envelope import problem as envelope_problem
 from bot.slack.home_viewers import HomeViewers
+from bot.slack.http_request import FormReadingHandler
 from bot.slack.socket_mode import SocketModeConnector
 from bot.slack.startup import SlackStartupCheck
 from sinch import SinchClient, SinchEndpoints
@@ -257,7 +257,7 @@ def make_wsgi_app(app: App, *, readiness: Readiness | None = None, metrics: Metr
     Before Bolt: signature headers its check would crash on get 401, a body it cannot parse (see
     bot/slack/envelope.py) 400, an oversized one 413, so malformed input gets a 4xx answer, never a 500.
     """
-    slack = SlackRequestHandler(app, path="/slack/events")
+    slack = FormReadingHandler(app, path="/slack/events")
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -89,15 +89,16 @@ def load_json(text: str) -> Any:
 
 
 def _parse(text: str, content_type: str | None) -> Any:
-    """The body as Bolt's `parse_body` reads it (same branches), raising ValueError where Bolt would fail."""
+    """The body as the HTTP handler reads it (Bolt's `parse_body`, and a form that only mentions "payload" as
+    that form: bot/slack/http_request.py), raising ValueError where Bolt would fail."""
     if not text:
         return {}
     if content_type == "application/json" or text.startswith("{"):
         return load_json(text)
-    if "payload" in text:
-        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
-        return load_json(payload) if payload is not None else {}
-    return dict(parse_qsl(text, keep_blank_values=True))
+    fields = dict(parse_qsl(text, keep_blank_values=True))
+    if "payload" in text and "payload" in fields:  # otherwise the plain form (bot/slack/http_request.py)
+        return load_json(fields["payload"])
+    return fields
 
 
 def problem(raw: bytes, content_type: str | None) -> str | None:
