@@ -66,4 +66,7 @@ class Deps:
     worker_id: str
     # Runs work a listener starts after its transaction commits (an app creation), off the request thread.
     run_later: Callable[[Callable[[], None]], None]
+    # Runs a Slack call that must start within a trigger id's 3 s (opening a form), off the request thread, on
+    # a pool of its own, so app creations queued on run_later's cannot make the trigger expire.
+    run_soon: Callable[[Callable[[], None]], None]
     on_poll: Callable[[str], None] = field(default=lambda outcome: None)  # counts polls by outcome (metrics)

@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 INTERACTIVE_SINCH_TIMEOUT = 2.0  # a key check happens inside a modal submission, which Slack gives 3 s
 BACKGROUND_SINCH_TIMEOUT = 10.0
 AFTER_ACK_THREADS = 4
+FORM_THREADS = 4  # views.open calls, each one Slack round trip
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -66,6 +67,7 @@ class Runtime:
     connector: SocketModeConnector | None = None  # set by serve() in Socket Mode
     slack_check: SlackStartupCheck | None = None  # auth.test at start, retried until Slack answers
     after_ack: ThreadPoolExecutor | None = None
+    forms: ThreadPoolExecutor | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -123,8 +125,9 @@ class Runtime:
             thread.join(timeout=left())
             if thread.is_alive():
                 logger.warning("shutdown: %s still busy after the shutdown timeout", thread.name)
-        if self.after_ack is not None:
-            self.after_ack.shutdown(wait=True)
+        for pool in (self.after_ack, self.forms):
+            if pool is not None:
+                pool.shutdown(wait=True)
         self.deps.sinch.close()
         self.deps.sinch_interactive.close()
         self.deps.engine.dispose()
@@ -150,8 +153,9 @@ def build_runtime(
 ) -> Runtime:
     """Everything `python -m bot run` needs, migrated and wired, nothing started yet.
 
-    `run_later` runs what a listener starts after its commit (an app creation); by default a small thread
-    pool, so the request is answered first. Tests pass one that runs it at once.
+    `run_later` runs what a listener starts after its commit (an app creation), and forms that open after the
+    answer; by default two small thread pools (Deps.run_later, Deps.run_soon), so the request is answered
+    first. Tests pass one that runs it at once.
     """
     install_log_hygiene(_secret_values(settings))
     engine = make_engine(settings.database_url)
@@ -189,10 +193,14 @@ def build_runtime(
                               post_interval=settings.slack_post_interval.total_seconds() if post_interval is None
                               else post_interval, on_rate_limit=lambda seconds: metrics.slack_rate_limited.inc())
     dispatchers.append(outbox)
-    after_ack = None
+    after_ack = forms = None
     if run_later is None:
         after_ack = ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix="after-ack")
+        forms = ThreadPoolExecutor(max_workers=FORM_THREADS, thread_name_prefix="forms")
         run_later = _submitter(after_ack, on_error=metrics.listener_errors.inc)
+        run_soon = _submitter(forms, on_error=metrics.listener_errors.inc)
+    else:
+        run_soon = run_later
 
     # A key whose secret the workflow erased (a case ended) keeps no cached token either, whichever
     # transaction (listener or job) committed the erase.
@@ -204,7 +212,7 @@ def build_runtime(
     on_secret_erased(engine, forget_tokens)
     deps = Deps(settings=settings, engine=engine, sinch=sinch, sinch_interactive=sinch_interactive,
                 secrets=SecretBox(settings.bot_secret_key.reveal()), approvers=approvers, outbox=outbox, clock=clock,
-                home_viewers=HomeViewers(engine), worker_id=worker_id, run_later=run_later,
+                home_viewers=HomeViewers(engine), worker_id=worker_id, run_later=run_later, run_soon=run_soon,
                 on_poll=lambda outcome: metrics.polls.labels(outcome).inc())
     metrics.watch(engine=engine, clock=clock, removal_due_after=settings.timers.revoke_escalate_after,
                   delivery=outbox.stats)
@@ -218,7 +226,7 @@ def build_runtime(
         slack_check = SlackStartupCheck(listener_client, on_success=lambda identity: share_identity(app, identity))
         slack_check.check_once()  # quick when Slack answers; otherwise start_background() keeps trying
     return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics, after_ack=after_ack,
-                   slack_check=slack_check)
+                   forms=forms, slack_check=slack_check)
 
 
 def _submitter(pool: ThreadPoolExecutor, *, on_error: Callable[[], None]) -> Callable[[Callable[[], None]], None]:

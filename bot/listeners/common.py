@@ -35,15 +35,15 @@ def open_form(deps: Deps, client: WebClient, *, trigger: str, view: View | dict[
     down) reaches the person as the one error handler words it.
 
     A listener that waited on views.open would hold one of the few HTTP threads (bot/serving.py,
-    HTTP_THREADS) for Slack's round trip, and every ack queued behind it; the trigger id lives 3 s, and the
-    after-ack pool starts the call at once."""
+    HTTP_THREADS) for Slack's round trip, and every ack queued behind it; the trigger id lives 3 s, and
+    `run_soon`'s pool, which nothing slow shares, starts the call at once."""
     def open_now() -> None:
         try:
             client.views_open(trigger_id=trigger, view=view)
         except Exception as error:  # reported like any listener's: an ephemeral note, a logged reference
             report(error, body, client, deps.settings, respond)
 
-    deps.run_later(open_now)
+    deps.run_soon(open_now)
 
 
 def answer_form(ack: Ack, answer: FormAnswer) -> None:

@@ -57,10 +57,10 @@ def run_now(work: Callable[[], None]) -> None:
 
 class BotHarness:
     def __init__(self, tmp_path: Any, *, database_url: str, wrap_sandbox: Callable[[Any], Any] | None = None,
-                 run_later: Callable[[Callable[[], None]], None] = run_now, **env: str) -> None:
+                 run_later: Callable[[Callable[[], None]], None] | None = run_now, **env: str) -> None:
         """`database_url` is a fresh database (the `database_url` fixture); `wrap_sandbox` puts a WSGI
         middleware (e.g. one that measures requests) in front of the sandbox; `run_later` runs what a
-        listener starts after its answer (at once, unless a test keeps it for later)."""
+        listener starts after its answer (at once, unless a test keeps it for later; None: the bot's own pools)."""
         self.run_later = run_later
         self.clock = Clock()
         self.slack_state = FakeSlackState()
