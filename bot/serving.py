@@ -35,9 +35,9 @@ logger = logging.getLogger(__name__)
 # bounds the listeners running at once; none waits on Slack (forms open after the answer, listeners/common.py
 # open_form), so a thread waits only on the database. More threads slow answers under a burst: the process is
 # bound by its GIL, which every runnable thread shares, and each request then takes longer in CPU as well as in
-# queueing (issue 22, bench ack; eighth pass, PostgreSQL: slowest ack at 200 clients 1.2-2.2 s with 16 threads,
-# 0.55-0.88 s with 4-8; burst p99 150-237 ms with 16, 81-136 ms with 4-8). Fewer than 8 starve the database
-# round trips of overlap on PostgreSQL. Waiting threads cost no CPU.
+# queueing (issue 22, bench ack, eighth pass, interleaved runs: slowest ack at 200 clients on PostgreSQL 2.8-3.1 s
+# with 16 threads, 0.84-1.76 s with 8; burst p99 190-221 ms and 107-157 ms; on SQLite 135-155 ms and 65-103 ms).
+# Two runs with 4 did no better than 8 on PostgreSQL. Waiting threads cost no CPU.
 HTTP_THREADS = 8
 # Slow clients (issue 23, A3): waitress reads requests on its event loop and hands a worker only a complete
 # one, so a slow client costs a socket, not a thread; what it can exhaust is the connection limit (100 by
