@@ -81,9 +81,13 @@ def test_a_form_opens_while_app_creations_fill_the_after_ack_pool(tmp_path: Path
     """The bot's own pools (no test runner): work queued after commits, however slow, does not hold up a form."""
     bot = BotHarness(tmp_path, database_url=migrated_database_url, run_later=None)
     release = threading.Event()
+
+    def slow_app_creation() -> None:
+        release.wait(30)
+
     try:
         for _ in range(AFTER_ACK_THREADS + 2):  # every after-ack thread busy, and more queued behind them
-            bot.deps.run_later(lambda: None if release.wait(30) else None)
+            bot.deps.run_later(slow_app_creation)
         opened = threading.Event()
         bot.deps.run_soon(opened.set)
         assert opened.wait(10), "the form's call waited for the app creations"
