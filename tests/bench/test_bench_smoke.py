@@ -79,7 +79,12 @@ def test_pacing(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url
     changes = details["changes"]
     assert details["delivered_rows"] == {"delivered": changes}
     assert details["posted"] == changes and details["duplicates"] == 0 and details["lost"] == []
-    assert details["max_posts_in_1s"] <= 1
+    # At --size tiny one benchmark second is 50 ms, so the bench's 5 ms tolerance is a quarter of a real
+    # millisecond: a send the machine wakes a little late (bot/background/pacing.py lets it go up to a quarter
+    # of a slot late) can arrive less than a second after the one before. CI saw 2 in a second once in many
+    # runs. Slots stay a second apart, so never 3; the pace shows in the span (never under the floor), and the
+    # "≤ 1 post in any 1 s" figure is measured at real-time sizes (bench/README.md).
+    assert 1 <= details["max_posts_in_1s"] <= 2
     assert details["rate_limited"] >= 1 and len(details["retry_after_waits_s"]) == details["rate_limited"]
     assert details["first_to_last_post_s"] >= details["floor_s"]
 
