@@ -24,8 +24,7 @@ __all__ = ["FormReadingHandler", "read_request"]
 def read_request(raw_body: str, *, query: str, headers: dict[str, str | Sequence[str]]) -> BoltRequest:
     """The BoltRequest for an HTTP body, with a form that merely mentions "payload" read as that form."""
     request = BoltRequest(body=raw_body, query=query, headers=headers)
-    if request.body or "payload" not in raw_body or request.content_type == "application/json" \
-            or raw_body.startswith("{"):
+    if request.body or "payload" not in raw_body:  # read as it came (JSON never reads as empty here)
         return request
     fields = dict(parse_qsl(raw_body, keep_blank_values=True))
     if "payload" not in fields:  # a real interactive payload field, even an empty one, stays Bolt's reading
