@@ -31,12 +31,12 @@ from bot.health import HEALTH_PATHS, Readiness, health_response
 from bot.listeners.app import build_app, share_identity
 from bot.log_hygiene import install_log_hygiene
 from bot.metrics import Metrics
+from bot.slack import envelope
 from bot.slack.approvers import ApproverDirectory
 from bot.slack.client import make_web_client
 from bot.slack.envelope import MAX_BODY_BYTES
-from bot.slack.envelope import problem as envelope_problem
 from bot.slack.home_viewers import HomeViewers
-from bot.slack.http_request import FormReadingHandler
+from bot.slack.http_request import PARSED_BODY, FormReadingHandler
 from bot.slack.socket_mode import SocketModeConnector
 from bot.slack.startup import SlackStartupCheck
 from sinch import SinchClient, SinchEndpoints
@@ -312,7 +312,8 @@ def _unverifiable(environ: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _read_body(environ: dict[str, Any]) -> tuple[str, str] | None:
-    """Read the body once, check its envelope, and put it back for Bolt; (status, reason) to refuse it."""
+    """Read the body once, check its envelope, and leave both the bytes and their reading for Bolt;
+    (status, reason) to refuse it."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -324,5 +325,8 @@ def _read_body(environ: dict[str, Any]) -> tuple[str, str] | None:
     raw = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(raw)
     environ["CONTENT_LENGTH"] = str(len(raw))
-    problem = envelope_problem(raw, environ.get("CONTENT_TYPE"))
-    return ("400 Bad Request", problem) if problem else None
+    reading = envelope.read(raw, environ.get("CONTENT_TYPE"))
+    if reading.problem is not None:
+        return "400 Bad Request", reading.problem
+    environ[PARSED_BODY] = reading.body
+    return None

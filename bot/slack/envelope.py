@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["MAX_BODY_BYTES", "MAX_JSON_CONTAINERS", "MAX_JSON_DEPTH", "load_json", "nesting_depth_within",
-           "payload_problem", "problem"]
+__all__ = ["MAX_BODY_BYTES", "MAX_JSON_CONTAINERS", "MAX_JSON_DEPTH", "Reading", "load_json", "nesting_depth_within",
+           "payload_problem", "problem", "read"]
 
 # Slack's largest payloads (a modal's full state) stay far below this.
 MAX_BODY_BYTES = 1 << 20
@@ -101,22 +102,38 @@ def _parse(text: str, content_type: str | None) -> Any:
     return fields
 
 
-def problem(raw: bytes, content_type: str | None) -> str | None:
-    """What makes this body unprocessable, or None when Bolt can safely read it."""
+@dataclass(frozen=True)
+class Reading:
+    """A body as the HTTP handler reads it: the parsed payload, or what makes it unprocessable (then `body` is
+    None). Bolt is handed `body` as it is, so the body checked here is the body the listeners see, and a
+    click's form (a URL-encoded card of a few KB, decoded by urllib in pure Python) is decoded once."""
+
+    body: dict[str, Any] | None
+    problem: str | None = None
+
+
+def read(raw: bytes, content_type: str | None) -> Reading:
+    """Read and check this body for Bolt."""
     if _containers_at_most(raw) > MAX_JSON_CONTAINERS:
-        return "the body holds too many arrays and objects"
+        return Reading(None, "the body holds too many arrays and objects")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return "the body is not UTF-8"
+        return Reading(None, "the body is not UTF-8")
     media_type = content_type.split(";")[0].strip() if content_type else None
     try:
         body = _parse(text, media_type)
     except TooDeep:
-        return "the body is nested too deeply"
+        return Reading(None, "the body is nested too deeply")
     except ValueError:  # json.JSONDecodeError is a ValueError
-        return "the body is neither JSON nor form data"
-    return payload_problem(body)
+        return Reading(None, "the body is neither JSON nor form data")
+    found = payload_problem(body)
+    return Reading(None, found) if found else Reading(body)
+
+
+def problem(raw: bytes, content_type: str | None) -> str | None:
+    """What makes this body unprocessable, or None when Bolt can safely read it."""
+    return read(raw, content_type).problem
 
 
 def payload_problem(body: Any) -> str | None:

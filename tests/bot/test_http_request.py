@@ -44,3 +44,13 @@ def test_a_command_about_a_customer_called_payload_gets_its_answer(bot: BotHarne
     assert response.status_code == 200
     told = [json.dumps(post.body) for post in bot.slack_state.response_posts]
     assert any("Payload Labs" in text for text in told)
+
+
+def test_a_body_the_http_entry_already_read_is_handed_to_bolt_as_read() -> None:
+    """The envelope's reading is the body Bolt's listeners see; the raw bytes stay for the signature check."""
+    raw = command_body("status acme")
+    parsed = {"command": "/onboard", "text": "status acme", "user_id": REQUESTER, "channel_id": CHANNEL}
+    request = read_request(raw, query="", headers=FORM, parsed=parsed)
+    assert request.body is parsed
+    assert request.raw_body == raw
+    assert (request.context.user_id, request.context.channel_id) == (REQUESTER, CHANNEL)
