@@ -85,13 +85,14 @@ def _run(args: argparse.Namespace) -> int:
     import threading
 
     from bot.runtime import build_runtime
-    from bot.serving import serve, stop_signals
+    from bot.serving import freeze_startup_heap, serve, stop_signals
     from bot.slack.socket_mode import SocketModeAuthError
 
     settings = _settings()
     stop = threading.Event()
     with stop_signals(stop):
         runtime = build_runtime(settings)
+        freeze_startup_heap()
         runtime.start_background()
         try:
             serve(runtime, host=args.host, stop=stop)

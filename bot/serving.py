@@ -10,6 +10,7 @@ Shutdown order (each step bounded by SHUTDOWN_TIMEOUT overall):
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -27,7 +28,7 @@ from bot.health import health_wsgi_app
 from bot.runtime import Runtime, WSGIApp, make_wsgi_app
 from bot.slack.socket_mode import SocketModeConnector
 
-__all__ = ["create_http_server", "serve", "stop_signals"]
+__all__ = ["create_http_server", "freeze_startup_heap", "serve", "stop_signals"]
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +177,20 @@ class _HttpServer:
         server_map = self._server._map
         self._server.trigger.pull_trigger(lambda: wasyncore.close_all(server_map))
         self._thread.join(timeout=5)
+
+
+def freeze_startup_heap() -> int:
+    """Put what start-up built (modules, Bolt, SQLAlchemy, the pools: about 150,000 objects) out of the cyclic
+    garbage collector's reach for good, and say how many objects that is.
+
+    They live until the process exits, yet every full collection walked them all while holding the GIL: 74 ms
+    for the freshly started bot, 120-177 ms a few thousand requests later, twice in 4,000 requests, every
+    request in flight stalled meanwhile (in process, PostgreSQL; issue 22). After this a full collection walks
+    only what was made since. The same call that pre-fork servers make before forking (gc.freeze, Python docs).
+    """
+    gc.collect()  # start-up's own garbage first, or it would be kept for good
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def serve(runtime: Runtime, *, host: str = "0.0.0.0", stop: threading.Event | None = None) -> None:
