@@ -24,6 +24,7 @@ from sqlmodel import col, func, select
 
 from bench import common
 from bench.ack_client import LEAD, REQUESTERS, Client, Sample, ramp_figures
+from bench.baseline_server import BASELINE_THREADS
 from bench.common import BenchResult, Figure, free_port, percentile, python_env, stop_process, wait_healthy
 from bench.pyspy import PySpy, summarize
 from bot import workflow
@@ -376,8 +377,10 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
     result.notes.append(f"{processes} process(es) of each server on one "
                         f"{_kind(database_url)} database; each client sends its requests to them "
                         "in turn (round robin).")
-    result.notes.append(f"Both servers: waitress with {HTTP_THREADS} threads behind `bot.runtime.make_wsgi_app`, "
-                        "in their own process; fake Slack (50 ms per Web API call) and Sinch sandbox on loopback.")
+    result.notes.append("Both servers: waitress behind `bot.runtime.make_wsgi_app`, in their own process, the bot "
+                        f"with {HTTP_THREADS} threads (its HTTP_THREADS), the baseline with {BASELINE_THREADS} "
+                        "(bare Bolt's best: bench/baseline_server.py); fake Slack (50 ms per Web API call) and Sinch "
+                        "sandbox on loopback.")
     result.duration_s = time.perf_counter() - started
     return result
 

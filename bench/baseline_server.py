@@ -18,6 +18,13 @@ from bot.runtime import make_wsgi_app
 from bot.serving import create_http_server  # the same server as the bot's, always
 from bot.slack.ids import COMMAND
 
+# Bare Bolt acks from a listener thread while the request's thread polls for the ack every 10 ms
+# (slack_bolt/listener/thread_runner.py), so its throughput follows its worker count: ~360 req/s with 4,
+# ~700 with 8, no better with 16 (bench/README.md, ninth pass). The baseline runs at its best, whatever the
+# bot's own HTTP_THREADS, so the bot is measured against the fastest bare Bolt on this stack.
+# BENCH_BASELINE_THREADS overrides it, to measure that.
+BASELINE_THREADS = 8
+
 
 def build_app() -> App:
     client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"], timeout=5)
@@ -38,8 +45,9 @@ def build_app() -> App:
 def main() -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    threads = int(os.environ.get("BENCH_BASELINE_THREADS", BASELINE_THREADS))
     create_http_server(make_wsgi_app(build_app()), host="127.0.0.1", port=int(os.environ["PORT"]),
-                       name="bench-baseline").run()
+                       name="bench-baseline", threads=threads).run()
     return 0
 
 

@@ -36,10 +36,11 @@ logger = logging.getLogger(__name__)
 # bounds the listeners running at once; none waits on Slack (forms open after the answer, listeners/common.py
 # open_form), so a thread waits only on the database. More threads slow answers under a burst: the process is
 # bound by its GIL, which every runnable thread shares, and each request then takes longer in CPU as well as in
-# queueing (issue 22, bench ack, eighth pass, interleaved runs: slowest ack at 200 clients on PostgreSQL 2.8-3.1 s
-# with 16 threads, 0.84-1.76 s with 8; burst p99 190-221 ms and 107-157 ms; on SQLite 135-155 ms and 65-103 ms).
-# Two runs with 4 did no better than 8 on PostgreSQL. Waiting threads cost no CPU.
-HTTP_THREADS = 8
+# queueing (issue 22, bench ack). Eighth pass: 16 -> 8 (slowest ack at 200 clients on PostgreSQL 2.8-3.1 s ->
+# 0.84-1.76 s). Ninth pass, once start-up's heap was frozen and the body decoded once: 8 -> 4, six back-to-back
+# bursts each, interleaved: burst p99 on PostgreSQL 101-117 ms -> 77-92 ms, on SQLite 60-75 ms -> 54-68 ms.
+# Waiting threads cost no CPU; a database that stalls holds them all, 4 or 8.
+HTTP_THREADS = 4
 # Slow clients (issue 23, A3): waitress reads requests on its event loop and hands a worker only a complete
 # one, so a slow client costs a socket, not a thread; what it can exhaust is the connection limit (100 by
 # default), and `channel_timeout` counts only idle time, so a byte every few seconds keeps a partial request
@@ -143,11 +144,11 @@ def _with_request_deadline(server: Any, deadline: float) -> None:
 
 
 def create_http_server(app: WSGIApp, *, host: str, port: int, name: str, connection_limit: int = HTTP_CONNECTION_LIMIT,
-                       request_deadline: float = REQUEST_DEADLINE) -> Any:
+                       request_deadline: float = REQUEST_DEADLINE, threads: int = HTTP_THREADS) -> Any:
     """The waitress server the bot answers HTTP with (its `run()` serves until closed): HEAD without a body,
-    HTTP_THREADS workers, a connection limit, a deadline for each request, and an event loop that does not spin
+    `threads` workers, a connection limit, a deadline for each request, and an event loop that does not spin
     while workers write (_DeadlineChannel). The ack benchmark serves its bare-Bolt baseline with it too."""
-    server = waitress.create_server(without_head_body(app), host=host, port=port, threads=HTTP_THREADS, ident=name,
+    server = waitress.create_server(without_head_body(app), host=host, port=port, threads=threads, ident=name,
                                     connection_limit=connection_limit, cleanup_interval=1)
     _with_request_deadline(server, request_deadline)
     return server
