@@ -16,6 +16,7 @@ no deeper than MAX_JSON_DEPTH.
 
 from __future__ import annotations
 
+import binascii
 import json
 import re
 from collections.abc import Mapping
@@ -24,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 __all__ = ["MAX_BODY_BYTES", "MAX_JSON_CONTAINERS", "MAX_JSON_DEPTH", "Reading", "load_json", "nesting_depth_within",
-           "payload_problem", "problem", "read"]
+           "parse_form", "payload_problem", "problem", "read"]
 
 # Slack's largest payloads (a modal's full state) stay far below this.
 MAX_BODY_BYTES = 1 << 20
@@ -89,6 +90,42 @@ def load_json(text: str) -> Any:
     return json.loads(text)
 
 
+def parse_form(text: str) -> dict[str, str]:
+    """`dict(parse_qsl(text, keep_blank_values=True))`, Bolt's reading of a form, a few times faster.
+
+    urllib decodes each %XX escape in a Python loop: 0.13 ms for a click's 2.7 KB form, the largest single
+    cost in reading a request. A form as Slack sends it (printable ASCII, no spaces, every % followed by two
+    hex digits) is decoded here at C speed instead; anything else goes to urllib, which decides as ever.
+    """
+    if not (text.isascii() and text.isprintable()) or " " in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    fields = {}
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")  # no "=": a blank value, as parse_qsl keeps it
+        decoded_name, decoded_value = _unquote_plus(name), _unquote_plus(value)
+        if decoded_name is None or decoded_value is None:
+            return dict(parse_qsl(text, keep_blank_values=True))
+        fields[decoded_name] = decoded_value
+    return fields
+
+
+def _unquote_plus(part: str) -> str | None:
+    """`part` with "+" as a space and %XX as a byte, read as UTF-8 (invalid bytes replaced), as urllib's
+    unquote_plus does; None if a % is not followed by two hex digits.
+
+    Quoted-printable decoding (binascii.a2b_qp, in C) turns "=XX" into a byte and leaves any other "=" as it
+    is; it is given the part with its own "=" written "=3D", "+" written "=20" and every "%" written "=". Each
+    escape it decodes shortens the text by two, so a length that falls short of that shows an escape it left.
+    """
+    escaped = part.replace("=", "=3D").replace("+", "=20").replace("%", "=")
+    decoded = binascii.a2b_qp(escaped)
+    if len(decoded) != len(escaped) - 2 * escaped.count("="):
+        return None
+    return decoded.decode("utf-8", "replace")
+
+
 def _parse(text: str, content_type: str | None) -> Any:
     """The body as the HTTP handler reads it (Bolt's `parse_body`, and a form that only mentions "payload" as
     that form: bot/slack/http_request.py), raising ValueError where Bolt would fail."""
@@ -96,7 +133,7 @@ def _parse(text: str, content_type: str | None) -> Any:
         return {}
     if content_type == "application/json" or text.startswith("{"):
         return load_json(text)
-    fields = dict(parse_qsl(text, keep_blank_values=True))
+    fields = parse_form(text)
     if "payload" in text and "payload" in fields:  # otherwise the plain form (bot/slack/http_request.py)
         return load_json(fields["payload"])
     return fields

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl
 
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.context import BoltContext
 from slack_bolt.request.internals import build_context
+
+from bot.slack.envelope import parse_form
 
 __all__ = ["PARSED_BODY", "FormReadingHandler", "read_request"]
 
@@ -42,7 +43,7 @@ def read_request(raw_body: str, *, query: str, headers: dict[str, str | Sequence
     request = BoltRequest(body=raw_body, query=query, headers=headers)
     if request.body or "payload" not in raw_body:  # read as it came (JSON never reads as empty here)
         return request
-    fields = dict(parse_qsl(raw_body, keep_blank_values=True))
+    fields = parse_form(raw_body)
     # A real interactive payload field, even an empty one, stays Bolt's reading.
     return request if "payload" in fields else _with_body(request, fields)
 
