@@ -181,13 +181,13 @@ class _HttpServer:
 
 
 def freeze_startup_heap() -> int:
-    """Put what start-up built (modules, Bolt, SQLAlchemy, the pools: about 150,000 objects) out of the cyclic
+    """Put what start-up built (modules, Bolt, SQLAlchemy, the pools: 121,000-134,000 objects) out of the cyclic
     garbage collector's reach for good, and say how many objects that is.
 
-    They live until the process exits, yet every full collection walked them all while holding the GIL: 74 ms
-    for the freshly started bot, 120-177 ms a few thousand requests later, twice in 4,000 requests, every
-    request in flight stalled meanwhile (in process, PostgreSQL; issue 22). After this a full collection walks
-    only what was made since. The same call that pre-fork servers make before forking (gc.freeze, Python docs).
+    They live until the process exits, yet every full collection walked them all while holding the GIL, 31-46 ms
+    each in a started bot (issue 22), stalling every request in flight; under load a full collection comes every
+    few thousand requests. After this one walks only what was made since. The same call pre-fork servers make
+    before forking (gc.freeze, Python docs).
     """
     gc.collect()  # start-up's own garbage first, or it would be kept for good
     gc.freeze()
