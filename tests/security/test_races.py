@@ -1,4 +1,4 @@
-"""Races: two people (or a person and the scheduler) acting on one case at the same instant.
+"""Races: two people acting on one case at the same instant (a person and the poll sweep: test_race_sweep.py).
 
 Every scenario runs RUNS times with real threads, released together by a barrier, against a file-backed
 SQLite database (WAL, `BEGIN IMMEDIATE`) or a PostgreSQL one (TEST_DATABASE_URL), each run on a case of its
@@ -11,201 +11,45 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func
-from sqlmodel import Session, col, select
 
 from bot import workflow
-from bot.background import jobs
 from bot.deps import Deps
 from bot.flows.transaction import attempts
 from bot.runtime import make_wsgi_app
 from bot.slack.ids import ActionId
-from bot.workflow import Actor, NotAllowed, NoticeType, OnboardingError, WrongState
-from store.db import make_engine, session_scope
-from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage
+from bot.workflow import Actor, NoticeType
+from store.models import Onboarding
 from store.states import OnboardingState as S
-from tests.bot.harness import CHANNEL, GROUP_LEAD, LEAD, REQUESTER, STAFF, VALID_FORM, BotHarness
+from tests.bot.harness import GROUP_LEAD, LEAD, REQUESTER, STAFF, BotHarness
 from tests.databases import DatabaseServer
 from tests.security.figures import FIGURES
-
-RUNS = 50
-JOIN_TIMEOUT = 30.0
-APPROVER_A = Actor(LEAD, is_approver=True)
-APPROVER_B = Actor(GROUP_LEAD, is_approver=True)
-OTHER_STAFF = "U0STAFFTWO"
-
-
-# -- plumbing -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    kind: str  # "ok", "refused" (a domain error) or "crash" (anything else)
-    value: Any = None
-
-
-def race(*contenders: Callable[[], object]) -> list[Outcome]:
-    """Run the contenders on their own threads, released at the same instant; collect what each got."""
-    barrier = threading.Barrier(len(contenders))
-    outcomes: list[Outcome] = [Outcome("crash", "did not finish")] * len(contenders)
-
-    def run(index: int, contender: Callable[[], object]) -> None:
-        barrier.wait()
-        try:
-            outcomes[index] = Outcome("ok", contender())
-        except OnboardingError as exc:
-            outcomes[index] = Outcome("refused", exc)
-        except BaseException as exc:  # noqa: B036 - a crash is exactly what the test looks for
-            outcomes[index] = Outcome("crash", exc)
-
-    threads = [threading.Thread(target=run, args=(i, c), name=f"contender-{i}") for i, c in enumerate(contenders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a contender hung"
-    return outcomes
-
-
-def one_winner(outcomes: list[Outcome]) -> tuple[int, Outcome]:
-    """Exactly one contender succeeded and the other got a domain error; returns the winner's index."""
-    assert [o for o in outcomes if o.kind == "crash"] == [], outcomes
-    winners = [i for i, o in enumerate(outcomes) if o.kind == "ok"]
-    assert len(winners) == 1, outcomes
-    loser = outcomes[1 - winners[0]]
-    assert loser.kind == "refused" and isinstance(loser.value, WrongState | NotAllowed), outcomes
-    return winners[0], outcomes[winners[0]]
-
-
-class Template:
-    """A scenario's starting point: a migrated database of the scenario's own, and in it, for each run, a case
-    of the run's own seeded to that point (its own customer, e-mail and project, so no run's case meets
-    another's duplicate or fresh-project checks).
-
-    A race is about one case's row; earlier runs' cases, out of the race, are what a production database holds
-    anyway. One database and engine for all runs: one per run cost a PostgreSQL copy each, and a new engine
-    compiles every statement again (SQLAlchemy caches compiled SQL per engine).
-    """
-
-    def __init__(self, server: DatabaseServer, seed: Callable[[Session, int], int]) -> None:
-        self.server = server
-        self.seed = seed  # seeds run `index`'s case and returns its id
-
-    @dataclass
-    class Run:
-        deps: Deps
-        case_id: int
-        last_event: int  # the seed's last audit event and outbox row: what the run adds comes after them
-        last_outbox: int
-
-        def events(self) -> list[AuditEvent]:
-            with Session(self.deps.engine) as session:
-                return list(session.exec(select(AuditEvent).where(AuditEvent.onboarding_id == self.case_id)
-                                         .where(col(AuditEvent.id) > self.last_event)
-                                         .order_by(col(AuditEvent.id))))
-
-        def notices(self) -> list[str]:
-            """Notice types of the thread replies queued during the run."""
-            with Session(self.deps.engine) as session:
-                rows = session.exec(select(OutboxMessage).where(OutboxMessage.onboarding_id == self.case_id)
-                                    .where(col(OutboxMessage.id) > self.last_outbox)
-                                    .where(OutboxMessage.kind == OutboxKind.REPLY))
-                return sorted(json.loads(row.notice)["type"] for row in rows)
-
-        def case(self) -> Onboarding:
-            with Session(self.deps.engine) as session:
-                case = session.get(Onboarding, self.case_id)
-            assert case is not None
-            return case
-
-    def runs(self, deps: Deps, count: int) -> Iterator[Template.Run]:
-        url = self.server.create(template=self.server.migrated_template())
-        engine = make_engine(url)
-        try:
-            for index in range(count):
-                with session_scope(engine) as session:
-                    case_id = self.seed(session, index)
-                with session_scope(engine) as session:
-                    last_event = session.exec(select(func.max(AuditEvent.id))).one() or 0
-                    last_outbox = session.exec(select(func.max(OutboxMessage.id))).one() or 0
-                yield Template.Run(replace(deps, engine=engine), case_id, last_event, last_outbox)
-        finally:
-            engine.dispose()
-            self.server.drop(url)
-
-
-# -- fixtures -------------------------------------------------------------------------------------
+from tests.security.races import (
+    APPROVER_A,
+    APPROVER_B,
+    OTHER_STAFF,
+    RUNS,
+    Template,
+    one_winner,
+    race,
+    race_bot,
+    templates_for,
+)
 
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory, database_server: DatabaseServer) -> Iterator[BotHarness]:
-    url = database_server.create(template=database_server.migrated_template())
-    harness = BotHarness(tmp_path_factory.mktemp("race-bot"), database_url=url)
-    yield harness
-    harness.close()
-    database_server.drop(url)
-
-
-@dataclass(frozen=True)
-class LiveApp:
-    """A real sandbox project whose app's Messenger channel reads ACTIVE, for the poll sweep."""
-
-    project_id: str
-    key_id: str
-    key_secret: str
-    app_id: str
-    app_name: str
-
-
-def live_app(bot: BotHarness, customer_name: str) -> LiveApp:
-    creds = bot.sandbox.create_project(customer_name, "eu")
-    app = bot.deps.sinch.apps.create(creds, display_name=workflow.app_display_name(customer_name))
-    bot.sandbox.connect_page(creds.project_id, app.id, outcome="ACTIVE")
-    assert bot.deps.sinch.messenger.status(creds, app.id).status == "PENDING"  # the first read after a connect
-    assert bot.deps.sinch.messenger.status(creds, app.id).status == "ACTIVE"
-    return LiveApp(creds.project_id, creds.key_id, creds.key_secret, app.id, app.display_name)
+    with race_bot(tmp_path_factory, database_server) as harness:
+        yield harness
 
 
 @pytest.fixture(scope="module")
 def templates(database_server: DatabaseServer, bot: BotHarness) -> dict[str, Template]:
-    now = bot.clock()
-
-    def submitted(session: Session, index: int) -> int:
-        form = {**VALID_FORM, "customer_name": f"Acme Bikes {index}", "contact_email": f"owner{index}@acme.test"}
-        case = workflow.submit_intake(session=session, intake=workflow.parse_intake(form), requester_id=REQUESTER,
-                                      channel=CHANNEL, now=now)
-        assert case.id is not None
-        return case.id
-
-    def approved(session: Session, index: int) -> int:
-        case_id = submitted(session, index)
-        workflow.approve(session=session, onboarding_id=case_id, actor=APPROVER_A, allow_self_approval=False,
-                         now=now)
-        return case_id
-
-    def invited(session: Session, index: int) -> int:
-        case_id = approved(session, index)
-        app = live_app(bot, f"Acme Bikes {index}")
-        workflow.register_project(session=session, onboarding_id=case_id, actor=Actor(STAFF),
-                                  project_id=app.project_id, key_id=app.key_id,
-                                  key_secret_sealed=bot.deps.secrets.seal(app.key_secret), now=now)
-        workflow.record_app_created(session=session, onboarding_id=case_id, app_id=app.app_id,
-                                    app_name=app.app_name, reused=False, now=now)
-        workflow.confirm_invite(session=session, onboarding_id=case_id, actor=Actor(STAFF), now=now)
-        return case_id
-
-    return {
-        "awaiting_approval": Template(database_server, submitted),
-        "creating_project": Template(database_server, approved),
-        "awaiting_customer": Template(database_server, invited),
-    }
+    return templates_for(database_server, bot, "awaiting_approval", "creating_project")
 
 
 # -- the scenarios --------------------------------------------------------------------------------
@@ -298,48 +142,6 @@ def test_two_staff_register_the_project_at_once(bot: BotHarness, templates: dict
         FIGURES["races: two staff register the project"] += 1
 
 
-def test_poll_sweep_applies_active_while_staff_cancel(bot: BotHarness, templates: dict[str, Template]) -> None:
-    winners = {"sweep": 0, "cancel": 0, "cancel, after the sweep had read the case as due": 0}
-    for run in templates["awaiting_customer"].runs(bot.deps, RUNS):
-        deps, case_id = run.deps, run.case_id
-
-        def cancel(deps: Deps = deps, case_id: int = case_id) -> Onboarding:
-            for attempt in attempts(deps):
-                with attempt as session:
-                    case = workflow.cancel(
-                        session=session, onboarding_id=case_id, actor=Actor(REQUESTER), reason="Wrong Page",
-                        now=deps.clock(), seen_state=S.AWAITING_CUSTOMER)
-            return case
-
-        sweep, cancelled = race(functools.partial(jobs.poll_sweep, deps), cancel)
-        assert sweep.kind == "ok" and cancelled.kind != "crash", (sweep, cancelled)
-        # The sweep may find nothing due (the cancel committed first) or poll and find the case moved on.
-        assert sweep.value.failed == 0 and sweep.value.polled in (0, 1)
-        case = run.case()
-        events = [(e.action, e.from_state, e.to_state) for e in run.events()]
-        assert case.state == S.REVOKING, "either way the customer's access must now be removed"
-        if cancelled.kind == "ok":
-            winners["cancel"] += 1
-            winners["cancel, after the sweep had read the case as due"] += sweep.value.polled
-            assert sweep.value.changed == 0
-            assert (case.revoke_outcome, case.cancelled_by, case.active_at) == (S.CANCELLED, REQUESTER, None)
-            assert events == [("cancel", S.AWAITING_CUSTOMER, S.REVOKING)]
-            assert run.notices() == sorted([NoticeType.CANCELLED, NoticeType.REVOKE_STEP])
-        else:
-            winners["sweep"] += 1
-            assert isinstance(cancelled.value, WrongState)
-            assert sweep.value.changed == 1
-            assert (case.revoke_outcome, case.cancelled_by) == (S.COMPLETED, None) and case.active_at is not None
-            assert events == [("channel_active", S.AWAITING_CUSTOMER, S.REVOKING)]
-            assert run.notices() == sorted([NoticeType.CHANNEL_ACTIVE, NoticeType.REVOKE_STEP])
-    assert winners["sweep"] + winners["cancel"] == RUNS
-    FIGURES["races: poll sweep ACTIVE vs cancel"] += RUNS
-    FIGURES["races: poll sweep ACTIVE vs cancel, sweep won"] += winners["sweep"]
-    FIGURES["races: poll sweep ACTIVE vs cancel, cancel won"] += winners["cancel"]
-    FIGURES["races: poll sweep ACTIVE vs cancel, cancel won after the sweep read the case"] += \
-        winners["cancel, after the sweep had read the case as due"]
-
-
 # -- the same race through Slack: two signed clicks on one Approve button ---------------------------
 
 
@@ -398,3 +200,4 @@ def test_a_cancel_form_submitted_after_the_case_moved_on_reopens_for_the_new_sta
             ("approve", S.AWAITING_APPROVAL, S.CREATING_PROJECT), ("cancel", S.CREATING_PROJECT, S.CANCELLED)]
     finally:
         bot.close()
+
