@@ -143,7 +143,7 @@ def _parse(text: str, content_type: str | None) -> Any:
 class Reading:
     """A body as the HTTP handler reads it: the parsed payload, or what makes it unprocessable (then `body` is
     None). Bolt is handed `body` as it is, so the body checked here is the body the listeners see, and a
-    click's form (a URL-encoded card of a few KB, decoded by urllib in pure Python) is decoded once."""
+    click's form (the URL-encoded card, a few KB) is decoded once."""
 
     body: dict[str, Any] | None
     problem: str | None = None
