@@ -32,14 +32,16 @@ __all__ = ["create_http_server", "freeze_startup_heap", "serve", "stop_signals"]
 
 logger = logging.getLogger(__name__)
 
-# Worker threads. Each runs one request's listener up to its answer (Bolt's process_before_response), so this
-# bounds the listeners running at once; none waits on Slack (forms open after the answer, listeners/common.py
-# open_form), so a thread waits only on the database. More threads slow answers under a burst: the process is
-# bound by its GIL, which every runnable thread shares, and each request then takes longer in CPU as well as in
-# queueing (issue 22, bench ack). Eighth pass: 16 -> 8 (slowest ack at 200 clients on PostgreSQL 2.8-3.1 s ->
+# Worker threads. Each runs one request's listener up to its answer (Bolt's process_before_response), so this bounds
+# the listeners running at once; none waits on Slack (forms open after the answer, listeners/common.py open_form),
+# so a thread waits on the database, and only the register-project submission also on Sinch (its fresh-project
+# check, up to flows/project_check.py CHECK_BUDGET, 2.3 s): registrations are a few a day, but four submitted in the
+# same seconds while Sinch is slow would hold every worker that long. More threads slow answers under a burst: the
+# process is bound by its GIL, which every runnable thread shares, and each request then takes longer in CPU as well
+# as in queueing (issue 22, bench ack). Eighth pass: 16 -> 8 (slowest ack at 200 clients on PostgreSQL 2.8-3.1 s ->
 # 0.84-1.76 s). Ninth pass, once start-up's heap was frozen and the body decoded once: 8 -> 4, six back-to-back
-# bursts each, interleaved: burst p99 on PostgreSQL 101-117 ms -> 77-92 ms, on SQLite 60-75 ms -> 54-68 ms.
-# Waiting threads cost no CPU; a database that stalls holds them all, 4 or 8.
+# bursts each, interleaved: burst p99 on PostgreSQL 101-117 ms -> 77-92 ms, on SQLite 60-75 ms -> 54-68 ms. Waiting
+# threads cost no CPU; a database that stalls holds them all, 4 or 8.
 HTTP_THREADS = 4
 # Slow clients (issue 23, A3): waitress reads requests on its event loop and hands a worker only a complete
 # one, so a slow client costs a socket, not a thread; what it can exhaust is the connection limit (100 by
