@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 __all__ = ["MAX_BODY_BYTES", "MAX_JSON_CONTAINERS", "MAX_JSON_DEPTH", "Reading", "load_json", "nesting_depth_within",
-           "parse_form", "payload_problem", "problem", "read"]
+           "parse_body", "parse_form", "payload_problem", "problem", "read"]
 
 # Slack's largest payloads (a modal's full state) stay far below this.
 MAX_BODY_BYTES = 1 << 20
@@ -126,15 +126,17 @@ def _unquote_plus(part: str) -> str | None:
     return decoded.decode("utf-8", "replace")
 
 
-def _parse(text: str, content_type: str | None) -> Any:
-    """The body as the HTTP handler reads it (Bolt's `parse_body`, and a form that only mentions "payload" as
-    that form: bot/slack/http_request.py), raising ValueError where Bolt would fail."""
+def parse_body(text: str, content_type: str | None) -> Any:
+    """The body as the HTTP handler reads it: Bolt's `parse_body`, except that a form which only mentions
+    "payload" is read as that form (bot/slack/http_request.py says why). Raises ValueError where Bolt would
+    fail, TooDeep for JSON nested past MAX_JSON_DEPTH."""
     if not text:
         return {}
-    if content_type == "application/json" or text.startswith("{"):
+    media_type = content_type.split(";")[0].strip() if content_type else None
+    if media_type == "application/json" or text.startswith("{"):
         return load_json(text)
     fields = parse_form(text)
-    if "payload" in text and "payload" in fields:  # otherwise the plain form (bot/slack/http_request.py)
+    if "payload" in text and "payload" in fields:
         return load_json(fields["payload"])
     return fields
 
@@ -157,9 +159,8 @@ def read(raw: bytes, content_type: str | None) -> Reading:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return Reading(None, "the body is not UTF-8")
-    media_type = content_type.split(";")[0].strip() if content_type else None
     try:
-        body = _parse(text, media_type)
+        body = parse_body(text, content_type)
     except TooDeep:
         return Reading(None, "the body is nested too deeply")
     except ValueError:  # json.JSONDecodeError is a ValueError

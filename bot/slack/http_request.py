@@ -3,11 +3,12 @@
 Bolt takes any form body in which the word "payload" appears for an interactive payload (`payload=<json>`,
 slack_bolt/request/internals.py `parse_body`), and one without that field for an empty body. A slash
 command whose text, channel or user name says "payload" (`/onboard status payload-labs`) then matches no
-listener, Bolt answers 404, and Slack shows the person "dispatch_failed". Such a body is read here as the
-plain form it is, before any listener sees it; the signature is Bolt's to check on the raw bytes, as ever.
+listener, Bolt answers 404, and Slack shows the person "dispatch_failed". Bolt is therefore never left to
+read a body: bot/slack/envelope.py `parse_body` reads such a body as the plain form it is, before any listener
+sees it; the signature is Bolt's to check on the raw bytes, as ever.
 
-The HTTP entry (bot/runtime.py) has already read and checked the body (bot/slack/envelope.py) and leaves
-that reading in the WSGI environ under PARSED_BODY; Bolt gets it rather than decoding the form again.
+The HTTP entry (bot/runtime.py) has already read and checked the body and leaves that reading in the WSGI
+environ under PARSED_BODY; Bolt gets it rather than decoding the form again.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.context import BoltContext
 from slack_bolt.request.internals import build_context
 
-from bot.slack.envelope import parse_form
+from bot.slack.envelope import parse_body
 
 __all__ = ["PARSED_BODY", "FormReadingHandler", "read_request"]
 
@@ -31,24 +32,15 @@ PARSED_BODY = "onboarding_bot.parsed_body"
 
 def read_request(raw_body: str, *, query: str, headers: dict[str, str | Sequence[str]],
                  parsed: dict[str, Any] | None = None) -> BoltRequest:
-    """The BoltRequest for an HTTP body, with a form that merely mentions "payload" read as that form.
+    """The BoltRequest for an HTTP body, read as bot/slack/envelope.py reads it (a form that merely mentions
+    "payload" is that form).
 
-    `parsed`: the body already read from `raw_body` the same way (bot/slack/envelope.py), used as it is.
+    `parsed`: that reading, already made by the HTTP entry, used as it is; without it the body is read here.
     """
-    if parsed is not None:
-        # Built empty, then given the raw bytes (Bolt verifies the signature on them) and the reading.
-        request = BoltRequest(body="", query=query, headers=headers)
-        request.raw_body = raw_body
-        return _with_body(request, parsed)
-    request = BoltRequest(body=raw_body, query=query, headers=headers)
-    if request.body or "payload" not in raw_body:  # read as it came (JSON never reads as empty here)
-        return request
-    fields = parse_form(raw_body)
-    # A real interactive payload field, even an empty one, stays Bolt's reading.
-    return request if "payload" in fields else _with_body(request, fields)
-
-
-def _with_body(request: BoltRequest, body: dict[str, Any]) -> BoltRequest:
+    # Built empty, then given the raw bytes (Bolt verifies the signature on them) and the one reading.
+    request = BoltRequest(body="", query=query, headers=headers)
+    request.raw_body = raw_body
+    body = parsed if parsed is not None else parse_body(raw_body, request.content_type)
     request.body = body
     request.context = build_context(BoltContext(), body)
     return request
