@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Insert, bindparam, func, insert, or_, text, update
+from sqlalchemy import Table, bindparam, func, or_, text, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -20,6 +20,7 @@ from store import payloads
 from store.db import ERASED_KEY_IDS
 from store.limits import clip, is_storable
 from store.models import AuditEvent, Onboarding, OutboxKind, OutboxMessage, OutboxPriority, OutboxStatus
+from store.plain_insert import insert_rows
 from store.states import OPEN_STATES, OnboardingState, check_transition
 
 if TYPE_CHECKING:
@@ -96,9 +97,12 @@ def _lock_onboarding_statement() -> SelectOfScalar[Onboarding]:
     return select(Onboarding).where(col(Onboarding.id) == bindparam("onboarding_id")).with_for_update()
 
 
-@functools.cache
-def _insert_statement(model: type[AuditEvent] | type[OutboxMessage]) -> Insert:
-    return insert(model.__table__)  # type: ignore[union-attr]  # SQLModel declares no __table__
+def _table(model: type[AuditEvent] | type[OutboxMessage]) -> Table:
+    return model.__table__  # type: ignore[union-attr, no-any-return]  # SQLModel declares no __table__
+
+
+_AUDIT_COLUMNS = ("onboarding_id", "at", "actor", "action", "from_state", "to_state", "detail")
+_OUTBOX_COLUMNS = ("onboarding_id", "kind", "notice", "status", "attempts", "next_attempt_at", "created_at", "priority")
 
 
 def find_open_duplicate(*, session: Session, customer_key: str, contact_email: str) -> Onboarding | None:
@@ -220,7 +224,7 @@ def record_event(
     it, and every click pays for the unit of work an object would cost (python -m bench ack).
     """
     assert onboarding.id is not None, "flush the case before auditing it"
-    session.connection().execute(_insert_statement(AuditEvent), {
+    insert_rows(session.connection(), _table(AuditEvent), _AUDIT_COLUMNS, [{
         "onboarding_id": onboarding.id,
         "at": now,
         "actor": actor,
@@ -230,7 +234,7 @@ def record_event(
         # System text (an error from Sinch, a status description) may be long; what people type is
         # checked against the column before it gets here.
         "detail": clip(detail, AuditEvent, "detail"),
-    })
+    }])
 
 
 def transition(
@@ -297,7 +301,7 @@ def enqueue_all(*, session: Session, onboarding: Onboarding, now: datetime, post
 
     An URGENT post is delivered before ROUTINE posts of other cases. It never overtakes its own case: if
     the case still has undelivered routine rows, it is queued as routine (per-case order holds).
-    Plain INSERTs rather than ORM objects: a click queues three or four rows, and building them as objects
+    One plain INSERT rather than ORM objects: a click queues three or four rows, and building them as objects
     was a third of an Approve's CPU (python -m bench ack).
     """
     assert onboarding.id is not None, "flush the case before queueing messages for it"
@@ -319,8 +323,7 @@ def enqueue_all(*, session: Session, onboarding: Onboarding, now: datetime, post
             "created_at": now,
             "priority": int(priority),
         })
-    if rows:
-        session.connection().execute(_insert_statement(OutboxMessage), rows)
+    insert_rows(session.connection(), _table(OutboxMessage), _OUTBOX_COLUMNS, rows)
 
 
 def _has_undelivered(*, session: Session, onboarding_id: int, below: int) -> bool:
