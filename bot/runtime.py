@@ -37,6 +37,7 @@ from bot.slack.client import make_web_client
 from bot.slack.envelope import MAX_BODY_BYTES
 from bot.slack.home_viewers import HomeViewers
 from bot.slack.http_request import PARSED_BODY, FormReadingHandler
+from bot.slack.keepalive import KeepAliveWebClient
 from bot.slack.socket_mode import SocketModeConnector
 from bot.slack.startup import SlackStartupCheck
 from sinch import SinchClient, SinchEndpoints
@@ -68,6 +69,7 @@ class Runtime:
     slack_check: SlackStartupCheck | None = None  # auth.test at start, retried until Slack answers
     after_ack: ThreadPoolExecutor | None = None
     forms: ThreadPoolExecutor | None = None
+    slack_clients: tuple[KeepAliveWebClient, ...] = ()  # closed last, after everything that posts
     stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -130,6 +132,8 @@ class Runtime:
                 pool.shutdown(wait=True)
         self.deps.sinch.close()
         self.deps.sinch_interactive.close()
+        for client in self.slack_clients:
+            client.close()
         self.deps.engine.dispose()
 
 
@@ -226,7 +230,7 @@ def build_runtime(
         slack_check = SlackStartupCheck(listener_client, on_success=lambda identity: share_identity(app, identity))
         slack_check.check_once()  # quick when Slack answers; otherwise start_background() keeps trying
     return Runtime(settings=settings, deps=deps, app=app, scheduler=scheduler, metrics=metrics, after_ack=after_ack,
-                   forms=forms, slack_check=slack_check)
+                   forms=forms, slack_check=slack_check, slack_clients=(listener_client, background_client))
 
 
 def _submitter(pool: ThreadPoolExecutor, *, on_error: Callable[[], None]) -> Callable[[Callable[[], None]], None]:

@@ -27,9 +27,12 @@ def post_review_now(settings: Settings, *, now: datetime | None = None) -> str:
                               channel=settings.onboarding_channel)
             review_id = review.id if review is not None else None
         client = make_web_client(settings, background=True)
-        approvers = ApproverDirectory(client, users=settings.approver_users, groups=settings.approver_groups)
-        deliver_reviews(engine=engine, client=client, approvers=approvers.mentions, now=moment,
-                        owner=f"cli-{socket.gethostname()}-{os.getpid()}", lease_ttl=settings.lease_ttl)
+        try:
+            approvers = ApproverDirectory(client, users=settings.approver_users, groups=settings.approver_groups)
+            deliver_reviews(engine=engine, client=client, approvers=approvers.mentions, now=moment,
+                            owner=f"cli-{socket.gethostname()}-{os.getpid()}", lease_ttl=settings.lease_ttl)
+        finally:
+            client.close()
     finally:
         engine.dispose()
     if review_id is None:

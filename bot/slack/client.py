@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
@@ -15,6 +14,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.config import Settings
+from bot.slack.keepalive import KeepAliveWebClient
 
 __all__ = ["HonouringRateLimitHandler", "make_web_client"]
 
@@ -74,8 +74,9 @@ class HonouringRateLimitHandler(RateLimitErrorRetryHandler):
 
 def make_web_client(
     settings: Settings, *, background: bool, sleep: Callable[[float], None] = time.sleep, **kwargs: Any
-) -> WebClient:
-    """A WebClient on SLACK_API_URL. Background clients also wait out 429s (never before an ack)."""
+) -> KeepAliveWebClient:
+    """A WebClient on SLACK_API_URL, on kept-alive connections. Background clients also wait out 429s (never
+    before an ack)."""
     handlers: list[RetryHandler]
     if background:
         # No automatic retry on a dropped connection here: Slack may have accepted the post before the
@@ -85,7 +86,7 @@ def make_web_client(
                                               left_to_caller=POSTS_PACED_BY_THE_OUTBOX)]
     else:
         handlers = [ConnectionErrorRetryHandler(max_retry_count=1)]
-    return WebClient(
+    return KeepAliveWebClient(
         token=settings.slack_bot_token.reveal(),
         base_url=settings.slack_api_url,
         timeout=kwargs.pop("timeout", 10 if background else 5),
