@@ -1,9 +1,9 @@
 """slack_sdk's WebClient on kept-alive connections, one per thread and host.
 
 slack_sdk sends every Web API call through `urllib.request.urlopen`, which opens a new connection and closes it
-after the answer: in production a TCP and TLS handshake per `views.open` and per outbox post. Under a burst of
-`/onboard` commands that handshake, and urllib's per-call machinery, cost the bot 0.7 ms of CPU per form opened
-against 0.35 ms on a kept-alive connection (python -m bench ack, issue 22).
+after the answer: in production a TCP and TLS handshake per `views.open` and per outbox post, and in a burst of
+`/onboard` commands (each opens a form) CPU the acks share. On loopback, where there is no TLS to save, a
+`views.open` cost 0.52–0.55 ms of the bot's CPU on a kept-alive connection against 0.59–0.70 ms (issue 22).
 
 Only the transport changes; what slack_sdk sees does not. A non-2xx answer is raised as urllib's HTTPError, a
 failure to send as urllib's URLError, and a failure while reading the answer as the socket's own error, exactly
