@@ -24,13 +24,15 @@ needs no second read of them; and the work can give its lease up in its own last
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, text, update
+import sqlalchemy as sa
+from sqlalchemy import Table, Update, and_, bindparam, delete, func, or_, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import object_session
 from sqlalchemy.sql.elements import ColumnElement
@@ -48,6 +50,7 @@ __all__ = [
     "claim_home_refresh",
     "due_app_creations",
     "event_seen",
+    "finish_quiet_poll",
     "forget_events_before",
     "home_opened",
     "home_published",
@@ -171,6 +174,30 @@ def release_work(*, session: Session, onboarding_id: int, owner: str, free_from:
     session.execute(update(Onboarding).where(col(Onboarding.id) == onboarding_id)
                     .where(col(Onboarding.work_lease_owner) == owner)
                     .values(work_lease_until=free_from, work_lease_owner=None))
+
+
+def finish_quiet_poll(*, session: Session, case: Onboarding, checked_at: datetime, next_poll_at: datetime,
+                      owner: str) -> bool:
+    """Record a poll that changed nothing (bot.workflow.poll_changes_nothing) on `case` as this process claimed
+    it, and give up our work lease, in one UPDATE: no locked read first. Like the ORM's write it bumps `version`,
+    and it holds only if `version` is still the claimed one; False, having changed nothing, if the case was
+    written since (a click, a cancel): the caller then applies the reading the whole way, on a fresh read."""
+    result = session.connection().execute(_quiet_poll_statement(), {
+        "case_id": case.id, "claimed_version": case.version, "checked": checked_at, "due": next_poll_at,
+        "owner": owner})
+    return result.rowcount == 1
+
+
+@functools.cache
+def _quiet_poll_statement() -> Update:
+    table: Table = Onboarding.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+    ours = table.c.work_lease_owner == bindparam("owner")
+    return (update(table)
+            .where(table.c.id == bindparam("case_id"), table.c.version == bindparam("claimed_version"))
+            .values(channel_checked_at=bindparam("checked"), next_poll_at=bindparam("due"), poll_failures=0,
+                    version=table.c.version + 1,
+                    work_lease_until=sa.case((ours, sa.null()), else_=table.c.work_lease_until),
+                    work_lease_owner=sa.case((ours, sa.null()), else_=table.c.work_lease_owner)))
 
 
 def release_work_with(case: Onboarding, *, owner: str) -> bool:

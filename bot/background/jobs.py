@@ -200,6 +200,15 @@ def _poll_read(deps: Deps, case: Onboarding) -> str:
         return "failed"
 
     now = deps.clock()
+    if (isinstance(reading, MessengerStatus) and not case.poll_alerted
+            and workflow.poll_changes_nothing(case, reading)):
+        # Nothing to apply: one UPDATE records the poll, unless the case was written since the claim.
+        with session_scope(deps.engine) as session:
+            recorded = leases.finish_quiet_poll(session=session, case=case, checked_at=now,
+                                                next_poll_at=_next_due(deps, due, now, invited_at=case.invited_at),
+                                                owner=deps.worker_id)
+        if recorded:
+            return "same"
     with session_scope(deps.engine) as session:
         if isinstance(reading, ChannelReadings):
             changed = apply_channel_readings(session=session, onboarding_id=case_id, readings=reading, now=now)
@@ -217,16 +226,22 @@ def _poll_read(deps: Deps, case: Onboarding) -> str:
                          notice=PollRecovered())
         case.poll_failures = 0
         if case.state in POLLED_STATES:
-            timers = deps.settings.timers
-            # Count from when the poll was due, not from when Sinch answered: sweeps run at a fixed rate, so a
-            # due time that slipped by the poll's own few milliseconds would wait for the next sweep every time
-            # (a 60 s cadence would become 75 s). A poll that is late by more than a sweep restarts from now.
-            base = due if due is not None and now - due < timers.sweep_interval else now
-            set_poll_due(case, next_poll_at(invited_at=case.invited_at, now=base, timers=timers))
+            set_poll_due(case, _next_due(deps, due, now, invited_at=case.invited_at))
         session.add(case)
         if not leases.release_work_with(case, owner=deps.worker_id):
             leases.release_work(session=session, onboarding_id=case_id, owner=deps.worker_id)
     return "changed" if changed else "same"
+
+
+def _next_due(deps: Deps, due: datetime | None, now: datetime, *, invited_at: datetime | None) -> datetime:
+    """When a case polled at `now` (its poll was due at `due`) is due next.
+
+    Counted from when the poll was due, not from when Sinch answered: sweeps run at a fixed rate, so a due time
+    that slipped by the poll's own few milliseconds would wait for the next sweep every time (a 60 s cadence
+    would become 75 s). A poll that is late by more than a sweep restarts from now."""
+    timers = deps.settings.timers
+    base = due if due is not None and now - due < timers.sweep_interval else now
+    return next_poll_at(invited_at=invited_at, now=base, timers=timers)
 
 
 def _record_poll_failure(deps: Deps, case_id: int, error: str, retry_after: float | None) -> None:

@@ -11,6 +11,7 @@ from bot.workflow.access import (
     expire,
     keep_access_for_wrong_account,
     keep_access_for_wrong_page,
+    poll_changes_nothing,
     remind,
 )
 from bot.workflow.core import (
@@ -90,6 +91,7 @@ __all__ = [
     "expire",
     "keep_access_for_wrong_account",
     "keep_access_for_wrong_page",
+    "poll_changes_nothing",
     "load",
     "parse_intake",
     "progress",

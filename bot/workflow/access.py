@@ -51,7 +51,7 @@ from store.states import AFTER_INVITE, POLLED_STATES, REMOVAL_STATES, TERMINAL_S
 
 __all__ = [
     "apply_channel_status", "cancel", "confirm_invite", "confirm_removal_check", "confirm_revocation", "expire",
-    "keep_access_for_wrong_account", "keep_access_for_wrong_page", "remind",
+    "keep_access_for_wrong_account", "keep_access_for_wrong_page", "poll_changes_nothing", "remind",
 ]
 
 S = OnboardingState
@@ -82,6 +82,24 @@ def _seen(kind: type[Seen], case: Onboarding, reading: MessengerStatus) -> Seen:
     """A channel notice of this kind, recording the status as the poll just saw it."""
     return kind(status=reading.status, description=reading.description, page_name=case.page_name,
                 page_id=case.page_id)
+
+
+def poll_changes_nothing(case: Onboarding, reading: MessengerStatus) -> bool:
+    """Whether `apply_channel_status` would store nothing of `reading` but the time it was taken: no move, no
+    post, no audit event, no Page check. The sweep then records the poll with one guarded UPDATE instead of
+    locking and reading the case (store.leases.finish_quiet_poll).
+
+    Narrow on purpose: the customer has not connected a Page yet, and Sinch says exactly what it said last
+    time, the state of most cases for most of the days they await the customer. Anything else (a connected
+    Page, whatever its status, or a case with Instagram) goes the whole way. tests/bot/test_quiet_poll.py holds
+    this to apply_channel_status over every polled state, stored status and reading."""
+    if case.has_instagram or case.state not in POLLED_STATES or reading.connected:
+        return False
+    if reading.page_id or reading.page_name:
+        return False
+    description = clip(reading.description, Onboarding, "channel_description") if reading.description else None
+    seen = (clip(reading.status, Onboarding, "channel_status"), description)
+    return (case.channel_status, case.channel_description) == seen
 
 
 def apply_channel_status(
