@@ -97,9 +97,15 @@ def poll_changes_nothing(case: Onboarding, reading: MessengerStatus) -> bool:
         return False
     if reading.page_id or reading.page_name:
         return False
+    return (case.channel_status, case.channel_description) == _as_stored(reading)
+
+
+def _as_stored(reading: MessengerStatus) -> tuple[str, str | None]:
+    """The status and description as their columns keep them. Sinch's words are kept as far as the columns
+    allow, and compared as stored, so a long description that had to be cut does not count as a change on
+    every poll."""
     description = clip(reading.description, Onboarding, "channel_description") if reading.description else None
-    seen = (clip(reading.status, Onboarding, "channel_status"), description)
-    return (case.channel_status, case.channel_description) == seen
+    return clip(reading.status, Onboarding, "channel_status"), description
 
 
 def apply_channel_status(
@@ -110,10 +116,7 @@ def apply_channel_status(
     if case.state not in POLLED_STATES:
         return False  # cancelled or expired while the poll was in flight
     previous = (case.channel_status, case.channel_description)
-    # Sinch's words are kept as far as the columns allow; compared as stored, so a long description that
-    # had to be cut does not count as a change on every poll.
-    status = clip(reading.status, Onboarding, "channel_status")
-    description = clip(reading.description, Onboarding, "channel_description") if reading.description else None
+    status, description = _as_stored(reading)
     changed = previous != (status, description)
     case.channel_status = status
     case.channel_description = description
