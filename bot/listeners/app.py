@@ -7,9 +7,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.logger import get_bolt_logger
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.middleware import Middleware
 from slack_bolt.middleware.authorization.single_team_authorization import SingleTeamAuthorization
 from slack_sdk import WebClient
 from slack_sdk.web import SlackResponse
@@ -61,6 +62,7 @@ def build_app(
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
     register_error_handler(app, settings)
+    app.use(_SharedClient(client))  # first of ours: nothing has bound Bolt's own client yet (see the class)
     register_id_limits(app)
     app.middleware(_once_per_event(deps))
     register_all(app, deps)
@@ -79,6 +81,27 @@ def _quiet_token_skipped_warning() -> None:
     bolt_logger = get_bolt_logger(App)
     if not any(isinstance(existing, _TokenSkippedWarning) for existing in bolt_logger.filters):
         bolt_logger.addFilter(_TokenSkippedWarning())
+
+
+class _SharedClient(Middleware):
+    """Listeners call Slack through the bot's own `client`, on its kept-alive connections (bot/slack/keepalive.py).
+
+    Bolt hands each request a plain WebClient of its own (App._init_context, since slack_bolt 1.15, so that an
+    app with several workspaces can change one request's token), and a plain WebClient opens a connection per
+    call: every form a person opens would pay a TCP and TLS handshake inside the trigger's 3 s. This bot has one
+    workspace and one token, which nothing changes, and the shared client keeps a connection per thread.
+
+    A class, not a function: Bolt builds a function middleware's arguments from the context, `say` among them,
+    which would bind Bolt's client before this one is in place.
+    """
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse,
+                next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 - Bolt's argument name
+        req.context["client"] = self._client
+        return next()
 
 
 def _once_per_event(deps: Deps) -> Callable[..., Any]:

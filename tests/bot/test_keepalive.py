@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.client import RemoteDisconnected
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.client import HonouringRateLimitHandler
 from bot.slack.keepalive import IDLE_REUSE_S, KeepAliveWebClient
+from tests.bot.harness import CHANNEL, REQUESTER, BotHarness
 
 
 @dataclass
@@ -232,3 +234,20 @@ def test_a_server_that_refuses_connections_gives_urllibs_error() -> None:
     with pytest.raises(URLError):
         slack.api_call("auth.test")
     slack.close()
+
+
+def test_forms_a_listener_opens_share_the_bots_kept_alive_connection(
+    server: tuple[str, Script], tmp_path: Path, migrated_database_url: str
+) -> None:
+    """Bolt gives each request a plain WebClient of its own (a connection per call); the bot's listeners use
+    its kept-alive client instead (bot/listeners/app.py, _SharedClient)."""
+    url, script = server
+    bot = BotHarness(tmp_path, database_url=migrated_database_url, SLACK_API_URL=url)
+    try:
+        for _ in range(3):
+            assert bot.send(bot.sim.slash_command(REQUESTER, text="", channel_id=CHANNEL)).status == 200
+    finally:
+        bot.close()
+    opened = [port for port, method in script.seen if method == "views.open"]
+    assert len(opened) == 3
+    assert len(set(opened)) == 1
