@@ -3,11 +3,13 @@
 The bot runs as `python -m bot run --host 127.0.0.1` in its own process (waitress, HTTP mode), the fake
 Slack (50 ms injected latency on every Web API call) and the Sinch sandbox run on loopback in this
 process. The baseline, in the same run and with the same requests, is a minimal Bolt app that only acks
-(`bench.baseline_server`) on the same server stack. The figure is the HTTP response time Slack would see.
+(`bench.baseline_server`) on the same server stack; the floor (`bench.floor_server`) adds to it only the work no
+bot can skip, in plain Core SQL. The figure is the HTTP response time Slack would see.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -23,7 +25,7 @@ from slack_sdk import WebClient
 from sqlmodel import col, func, select
 
 from bench import common
-from bench.ack_client import LEAD, REQUESTERS, Client, Sample, ramp_figures
+from bench.ack_client import LEAD, REQUESTERS, Client, Sample, floor_figures, ramp_figures
 from bench.baseline_server import BASELINE_THREADS
 from bench.common import BenchResult, Figure, free_port, percentile, python_env, stop_process, wait_healthy
 from bench.pyspy import PySpy, summarize
@@ -329,12 +331,17 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
             slack.state.latency_ms = SLACK_LATENCY_MS
             sim = SlackUserSimulator.for_server(slack, signing_secret=SIGNING_SECRET)
             runs: dict[str, dict[str, Any]] = {}
+            # The floor goes last and approves the bot's cases again, from the requests as they were posted
+            # (the bot's outbox has since replaced their buttons); its SQL does not look at the state.
+            unanswered = copy.deepcopy((warmup, clicks))
             for name, args in (("baseline", ["-m", "bench.baseline_server"]),
-                               ("bot", ["-m", "bot", "run", "--host", "127.0.0.1"])):
+                               ("bot", ["-m", "bot", "run", "--host", "127.0.0.1"]),
+                               ("floor", ["-m", "bench.floor_server"])):
                 ports = [free_port() for _ in range(processes)]
                 envs = [python_env(_bot_env(slack, sandbox.url, db_url, port)) for port in ports]
                 settle = (lambda n: _approved(db_url, n)) if name == "bot" else None
-                runs[name] = _serve_and_load(name, args, envs, ports, workdir, sim, plan, warmup, clicks,
+                runs[name] = _serve_and_load(name, args, envs, ports, workdir, sim, plan,
+                                             *(unanswered if name == "floor" else (warmup, clicks)),
                                              settle=settle, profile_dir=profile_dir)
         finally:
             sandbox.stop()
@@ -342,6 +349,7 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
 
     for phase in plan.phases:
         bot, base = runs["bot"][phase.name], runs["baseline"][phase.name]
+        result.figures += floor_figures(phase.name, runs["floor"][phase.name], base)
         if phase.clients is not None:
             result.figures += ramp_figures(phase.name, phase.clients, bot, base, needed[phase.name],
                                            limit_ms=RAMP_MAX_MS if phase.clients == max(RAMP_CLIENTS) else None)
@@ -369,7 +377,8 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
         "phases": {phase.name: {"clients": _clients(plan, phase), "per_client": phase.per_client,
                                 "interval_ms": phase.interval_ms,
                                 "clicks": needed[phase.name], "bot": runs["bot"][phase.name],
-                                "baseline": runs["baseline"][phase.name]} for phase in plan.phases},
+                                "baseline": runs["baseline"][phase.name],
+                                "floor": runs["floor"][phase.name]} for phase in plan.phases},
     }
     result.notes.append(f"{plan.clients} clients, alternating `/onboard` (the bot opens the intake modal, then "
                         "answers) and Approve clicks (each on its own case; the approval commits, then the bot "

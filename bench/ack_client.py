@@ -12,7 +12,7 @@ from bench.common import Figure
 from bot.slack.ids import ActionId
 from devslack import FakeMessage, SlackUserSimulator
 
-__all__ = ["CHANNEL", "LEAD", "REQUESTERS", "Client", "Sample", "ramp_figures"]
+__all__ = ["CHANNEL", "LEAD", "REQUESTERS", "Client", "Sample", "floor_figures", "ramp_figures"]
 
 CHANNEL = "C0ONBOARD"
 REQUESTERS = ("U0REQ", "U0REQ2", "U0REQ3", "U0REQ4")
@@ -99,3 +99,14 @@ def ramp_figures(name: str, clients: int, bot: dict[str, Any], base: dict[str, A
                bot["approved_after_ack"] == clicks),
         Figure(f"{label}: throughput", bot["throughput_rps"], "req/s", "-", None, baseline=base["throughput_rps"]),
     ]
+
+
+def floor_figures(name: str, floor: dict[str, Any], base: dict[str, Any]) -> list[Figure]:
+    """The floor's p99 and its ratio to bare Bolt (bench/floor_server.py): where this stack alone puts the figure
+    the bot is held to. Informational; the bot's own figures carry the targets."""
+    ratio = floor["p99"] / base["p99"] if base["p99"] else float("inf")
+    return [Figure(f"{name}: floor p99 (bare Bolt + the durable work)", floor["p99"], "ms", "-", None,
+                   baseline=base["p99"]),
+            Figure(f"{name}: floor p99 ÷ baseline p99", round(ratio, 2), "×", "-", None),
+            Figure(f"{name}: floor answered 200", floor["statuses"].get("200", 0), "", f"= {floor['requests']}",
+                   floor["statuses"] == {"200": floor["requests"]})]

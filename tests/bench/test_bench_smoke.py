@@ -42,7 +42,7 @@ def test_ack(tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: s
     phases = data["details"]["phases"]
     assert set(phases) == {"paced", "burst"}
     for phase in phases.values():
-        for server in ("bot", "baseline"):
+        for server in ("bot", "baseline", "floor"):
             stats = phase[server]
             assert stats["requests"] == data["details"]["clients"] * phase["per_client"]
             assert stats["statuses"] == {"200": stats["requests"]}, "every request answered 200"
