@@ -21,30 +21,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from slack_sdk import WebClient
 from sqlmodel import col, func, select
 
 from bench import common
-from bench.ack_client import LEAD, REQUESTERS, Client, Sample, floor_figures, ramp_figures
+from bench.ack_client import CHANNEL, LEAD, Client, Sample, floor_figures, ramp_figures
+from bench.ack_seed import fake_slack, seed_approval_requests
 from bench.baseline_server import BASELINE_THREADS
 from bench.common import BenchResult, Figure, free_port, percentile, python_env, stop_process, wait_healthy
 from bench.pyspy import PySpy, summarize
-from bot import workflow
-from bot.background.outbox import OutboxDispatcher
 from bot.serving import HTTP_THREADS
-from bot.slack.ids import ActionId
-from devslack import FakeMessage, FakeSlackState, RunningFakeSlack, SlackUserSimulator, start_fake_slack
-from devslack.blockkit import find_element
+from devslack import FakeMessage, RunningFakeSlack, SlackUserSimulator
 from sinch.sandbox import start_in_thread
-from store.db import make_engine, migrate, session_scope
-from store.models import Onboarding, utcnow
+from store.db import make_engine, session_scope
+from store.models import Onboarding
 from store.secrets import generate_key
 from store.states import OnboardingState
 
 __all__ = ["AckPlan", "run"]
 
 SIGNING_SECRET = "bench-signing-secret-0123456789"
-CHANNEL = "C0ONBOARD"
 SLACK_LATENCY_MS = 50
 P99_LIMIT_MS = 100.0
 P99_RATIO = 1.5  # paced: the ack path itself
@@ -94,39 +89,6 @@ def _clients(plan: AckPlan, phase: Phase) -> int:
 
 
 # -- setting the scene -------------------------------------------------------------------------
-
-
-def _fake_slack() -> RunningFakeSlack:
-    state = FakeSlackState()
-    for user in (*REQUESTERS, LEAD):
-        state.add_user(user, user.lower())
-    state.add_usergroup("S0LEADS", [LEAD])
-    return start_fake_slack(state=state, threads=32)
-
-
-def _seed_approval_requests(db_url: str, slack: RunningFakeSlack, count: int) -> list[FakeMessage]:
-    """`count` cases awaiting approval, their card and approval request posted (with buttons) in the fake."""
-    engine = make_engine(db_url)
-    migrate(engine)
-    now = utcnow()
-    for index in range(count):
-        intake = workflow.parse_intake({
-            "customer_name": f"Ack Customer {index}", "contact_email": f"owner{index}@ack.test", "region": "eu",
-            "page": f"https://www.facebook.com/ackcustomer{index}", "page_type": "business",
-            "prerequisites": ["business_verified", "page_admin", "chat_button"], "notes": ""})
-        with session_scope(engine) as session:
-            workflow.submit_intake(session=session, intake=intake, requester_id=REQUESTERS[index % len(REQUESTERS)],
-                                   channel=CHANNEL, now=now)
-    client = WebClient(token=slack.state.bot_token, base_url=slack.url)
-    outbox = OutboxDispatcher(engine=engine, client=client, approvers=(LEAD, "S0LEADS"), clock=utcnow,
-                              post_interval=0)
-    while outbox.deliver_due():
-        pass
-    engine.dispose()
-    requests = [m for m in slack.state.messages(CHANNEL) if find_element(m.blocks, ActionId.APPROVE) is not None]
-    if len(requests) != count:
-        raise RuntimeError(f"seeded {count} cases but found {len(requests)} approval requests")
-    return requests
 
 
 def _bot_env(slack: RunningFakeSlack, sandbox_url: str, db_url: str, port: int) -> dict[str, str]:
@@ -321,11 +283,11 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
         profile_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp:
         workdir = Path(tmp)
-        slack = _fake_slack()
+        slack = fake_slack()
         sandbox = start_in_thread(threads=8)
         try:
             db_url = common.step_database(database_url, workdir, "ack")
-            messages = iter(_seed_approval_requests(db_url, slack, warm_clicks + sum(needed.values())))
+            messages = iter(seed_approval_requests(db_url, slack, warm_clicks + sum(needed.values())))
             warmup = [next(messages) for _ in range(warm_clicks)]
             clicks = {name: [next(messages) for _ in range(count)] for name, count in needed.items()}
             slack.state.latency_ms = SLACK_LATENCY_MS
