@@ -4,7 +4,7 @@ The bot runs as `python -m bot run --host 127.0.0.1` in its own process (waitres
 Slack (50 ms injected latency on every Web API call) and the Sinch sandbox run on loopback in this
 process. The baseline, in the same run and with the same requests, is a minimal Bolt app that only acks
 (`bench.baseline_server`) on the same server stack; the floor (`bench.floor_server`) adds to it only the work no
-bot can skip, in plain Core SQL. The figure is the HTTP response time Slack would see.
+bot can skip, in SQL written once as text. The figure is the HTTP response time Slack would see.
 """
 
 from __future__ import annotations
@@ -348,10 +348,10 @@ def run(size: str, *, profile_dir: Path | None = None, processes: int = 1,
     result.notes.append(f"{processes} process(es) of each server on one "
                         f"{_kind(database_url)} database; each client sends its requests to them "
                         "in turn (round robin).")
-    result.notes.append("Both servers: waitress behind `bot.runtime.make_wsgi_app`, in their own process, the bot "
-                        f"with {HTTP_THREADS} threads (its HTTP_THREADS), the baseline with {BASELINE_THREADS} "
-                        "(bare Bolt's best: bench/baseline_server.py); fake Slack (50 ms per Web API call) and Sinch "
-                        "sandbox on loopback.")
+    result.notes.append("All three servers: waitress behind `bot.runtime.make_wsgi_app`, in their own process, the "
+                        f"bot and the floor with {HTTP_THREADS} threads (HTTP_THREADS), the baseline with "
+                        f"{BASELINE_THREADS} (bare Bolt's best: bench/baseline_server.py); fake Slack (50 ms per "
+                        "Web API call) and Sinch sandbox on loopback.")
     result.duration_s = time.perf_counter() - started
     return result
 

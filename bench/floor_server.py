@@ -9,9 +9,8 @@ the plainest code this stack allows, so that the bench can say how much of the b
   commit; only then ack.
 
 It is served exactly as the bot is (waitress behind `bot.runtime.make_wsgi_app`, HTTP_THREADS threads, start-up's
-heap frozen), and
-Bolt answers after the listener (`process_before_response`), as in the bot. `python -m bench.floor_server`
-reads the bot's environment (SLACK_*, DATABASE_URL, PORT).
+heap frozen), and Bolt answers after the listener (`process_before_response`), as in the bot.
+`python -m bench.floor_server` reads the bot's environment (SLACK_*, DATABASE_URL, PORT).
 """
 
 from __future__ import annotations
