@@ -5,6 +5,9 @@ U+200B zero width space, U+FEFF) and lone surrogates (Cs): none has a place in a
 the bidi ones can make a card read differently from what is stored. Kept: code points this Python's Unicode
 tables call unassigned (Cn) or private use (Co): an emoji newer than those tables is "unassigned" here and is
 still what the person typed.
+
+A reason (reject, cancel) is checked before this rule runs: one holding a NUL or a lone surrogate is refused
+under its field rather than cleaned (`bot.workflow.core.checked_reason`), so the person sees what cannot be kept.
 """
 
 from __future__ import annotations
