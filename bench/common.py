@@ -26,6 +26,7 @@ __all__ = [
     "Figure",
     "collector_paused",
     "free_port",
+    "host_reading",
     "machine",
     "percentile",
     "peak_rss_mb",
@@ -68,6 +69,7 @@ class BenchResult:
     notes: list[str] = field(default_factory=list)
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     duration_s: float = 0.0
+    host_at_start: dict[str, Any] = field(default_factory=lambda: host_reading())
 
     @property
     def all_met(self) -> bool:
@@ -83,7 +85,7 @@ class BenchResult:
             "notes": self.notes,
             "started_at": self.started_at,
             "duration_s": round(self.duration_s, 2),
-            "machine": machine(),
+            "machine": {**machine(), "host_at_start": self.host_at_start, "host_at_end": host_reading()},
         }
 
 
@@ -116,6 +118,7 @@ def print_table(result: BenchResult) -> None:
             print(line)
     for note in result.notes:
         print(f"  * {note}")
+    print(f"  host at start: {_describe(result.host_at_start)}")
     print(f"  all targets met: {'yes' if result.all_met else 'NO'}")
 
 
@@ -194,6 +197,46 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "commit": _git_commit(),
     }
+
+
+def host_reading() -> dict[str, Any]:
+    """How fast and how busy this machine is right now, so that runs on different days can be told apart.
+
+    The same code's figures moved threefold between two idle-looking machines of one kind (bench/README.md, issue
+    22, eleventh and twelfth passes): the bot's acks are bound by CPU, bare Bolt's by its own sleeps, so their
+    ratio follows the machine. `python_loop_ms` times one fixed pure-Python loop, fastest and median of five:
+    the fastest is the core's speed, a median well above it says something else was running. `cpu_pressure` is
+    Linux's share of time some task waited for a core (/proc/pressure/cpu "some", %), the bench's own load included.
+    """
+    times = sorted(_timed_loop() for _ in range(5))
+    reading: dict[str, Any] = {"python_loop_ms": {"fastest": round(times[0], 2), "median": round(times[2], 2)}}
+    try:
+        fields = Path("/proc/pressure/cpu").read_text().splitlines()[0].split()[1:4]
+        reading["cpu_pressure"] = {name: float(value) for name, value in (f.split("=") for f in fields)}
+    except (OSError, IndexError, ValueError):
+        pass
+    return reading
+
+
+def _timed_loop() -> float:
+    """Milliseconds of wall time for a fixed loop of the bytecode a server spends its time in: dict stores,
+    integer arithmetic, attribute-free calls."""
+    started = time.perf_counter()
+    table: dict[int, int] = {}
+    total = 0
+    for number in range(100_000):
+        table[number & 1023] = total
+        total += abs(number * 7 % 13)
+    return (time.perf_counter() - started) * 1000
+
+
+def _describe(reading: Mapping[str, Any]) -> str:
+    loop = reading["python_loop_ms"]
+    text = f"fixed Python loop {loop['fastest']:.1f} ms (fastest of 5), {loop['median']:.1f} ms (median)"
+    pressure = reading.get("cpu_pressure")
+    if pressure is not None:
+        text += f"; CPU pressure {pressure['avg10']:g} % (10 s), {pressure['avg60']:g} % (60 s)"
+    return text
 
 
 def peak_rss_mb() -> dict[str, float]:

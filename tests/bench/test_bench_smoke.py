@@ -33,6 +33,10 @@ def run_bench(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], dat
     assert data["figures"] and all(FIGURE_KEYS <= set(figure) for figure in data["figures"])
     assert isinstance(data["all_targets_met"], bool)
     assert data["machine"]["nproc"] and data["machine"]["python"]
+    for moment in ("host_at_start", "host_at_end"):  # how fast and how busy the machine was (bench.common)
+        loop = data["machine"][moment]["python_loop_ms"]
+        assert 0 < loop["fastest"] <= loop["median"]
+    assert "host at start: fixed Python loop" in printed
     return data
 
 
