@@ -202,7 +202,7 @@ def machine() -> dict[str, Any]:
 def host_reading() -> dict[str, Any]:
     """How fast and how busy this machine is right now, so that runs on different days can be told apart.
 
-    The same code's figures moved threefold between two idle-looking machines of one kind (bench/README.md, issue
+    The same code's figures moved threefold between two machines of one kind (bench/README.md, issue
     22, eleventh and twelfth passes): the bot's acks are bound by CPU, bare Bolt's by its own sleeps, so their
     ratio follows the machine. `python_loop_ms` times one fixed pure-Python loop, fastest and median of five:
     the fastest is the core's speed, a median well above it says something else was running. `cpu_pressure` is
@@ -220,7 +220,7 @@ def host_reading() -> dict[str, Any]:
 
 def _timed_loop() -> float:
     """Milliseconds of wall time for a fixed loop of the bytecode a server spends its time in: dict stores,
-    integer arithmetic, attribute-free calls."""
+    integer arithmetic, a builtin call."""
     started = time.perf_counter()
     table: dict[int, int] = {}
     total = 0
